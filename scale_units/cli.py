@@ -1,0 +1,110 @@
+"""`corestore cluster ...`: bring the local cluster up, show it, take it down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scale_units import launcher
+from scale_units.binaries import DEFAULT_SOURCE, BinarySource
+from scale_units.errors import ScaleUnitError
+from scale_units.loader import default_topology_path
+from scale_units.state import ClusterState, default_state_dir
+from scale_units.status import ServerStatus, cluster_status
+
+cluster_app = typer.Typer(help="The local multi-region PostgreSQL cluster.", no_args_is_help=True)
+
+# Steps run after every successful `cluster up` (the composition root adds migrations).
+after_up: list[Callable[[ClusterState], None]] = []
+
+DEFAULT_DIR = default_state_dir()
+DEFAULT_TOPOLOGY = default_topology_path()
+
+DirOption = Annotated[
+    Path, typer.Option("--dir", help="State directory ($CORESTORE_HOME).", show_default=False)
+]
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Our errors become one clear line on stderr and exit status 1, not a traceback."""
+    try:
+        yield
+    except ScaleUnitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cluster_app.command("up")
+def up_command(
+    topology: Annotated[Path, typer.Option(help="Topology TOML file.")] = DEFAULT_TOPOLOGY,
+    directory: DirOption = DEFAULT_DIR,
+    binaries: Annotated[BinarySource, typer.Option(help="Server binaries.")] = DEFAULT_SOURCE,
+) -> None:
+    """Start every scale unit's primary and replicas (or reuse a running cluster)."""
+    with cli_errors():
+        state = launcher.up(topology, directory, binaries)
+        for step in after_up:
+            step(state)
+    typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
+
+
+@cluster_app.command("status")
+def status_command(
+    directory: DirOption = DEFAULT_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable, with DSNs.")] = False,
+) -> None:
+    """Each server: cloud, geo, region, role, port, alive, replay lag."""
+    with cli_errors():
+        state = ClusterState.load(directory)
+        statuses = asyncio.run(cluster_status(state))
+    if as_json:
+        typer.echo(json.dumps(_status_json(state, statuses), indent=2))
+    else:
+        typer.echo(format_table(statuses))
+
+
+def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str, object]:
+    servers = []
+    for status in statuses:
+        entry: dict[str, object] = asdict(status)
+        entry["dsn"] = {role: state.dsn(status.name, role) for role in ("owner", "app")}
+        servers.append(entry)
+    return {"directory": str(state.directory), "servers": servers}
+
+
+def format_table(statuses: list[ServerStatus]) -> str:
+    header = ("SERVER", "CLOUD", "GEO", "REGION", "ROLE", "PORT", "ALIVE", "LAG(bytes)")
+    rows = [header] + [
+        (
+            s.name,
+            s.cloud,
+            s.geo,
+            s.region,
+            s.role,
+            str(s.port),
+            "yes" if s.alive else "DOWN",
+            "-" if s.lag_bytes is None else str(s.lag_bytes),
+        )
+        for s in statuses
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+
+
+@cluster_app.command("down")
+def down_command(
+    directory: DirOption = DEFAULT_DIR,
+    purge: Annotated[bool, typer.Option(help="Also delete the data.")] = False,
+) -> None:
+    """Stop every server of the cluster."""
+    with cli_errors():
+        found = launcher.down(directory, purge=purge)
+    typer.echo("cluster down" if found else f"no cluster at {directory}")

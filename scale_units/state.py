@@ -1,0 +1,136 @@
+"""A running local cluster's state: the file every later command and process reads.
+
+It keeps the topology file's text (so the country table and regions come back the
+same), each server's port and current role (roles change on failover), the
+per-cluster passwords, and how servers are run.  Written atomically, mode 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from scale_units.errors import ClusterError
+from scale_units.loader import parse_topology
+from scale_units.topology import Address, Role, ScaleUnit, Server, Topology
+from scale_units.types import ServerName
+
+STATE_FILE = "cluster.json"
+DIRECTORY_DB = "corestore"
+CATALOG_DB = "corestore_catalog"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Per-cluster passwords: generated at `cluster up`, never constants."""
+
+    superuser: str
+    owner: str
+    app: str
+    replication: str
+
+    @classmethod
+    def generate(cls) -> Credentials:
+        return cls(*(secrets.token_urlsafe(24) for _ in range(4)))
+
+
+ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "corestore_app"}
+
+
+@dataclass(frozen=True)
+class ServerState:
+    port: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    directory: Path
+    topology_toml: str
+    servers: dict[ServerName, ServerState]
+    credentials: Credentials
+    bindir: str
+    os_user: str | None
+    settings: dict[str, str]
+
+    @property
+    def topology(self) -> Topology:
+        """The topology with addresses and current roles filled in."""
+        import tomllib
+
+        base = parse_topology(tomllib.loads(self.topology_toml))
+        units = {uid: self._resolve(unit) for uid, unit in base.scale_units.items()}
+        return Topology(base.regions, units, base.countries, base.catalogs)
+
+    def _resolve(self, unit: ScaleUnit) -> ScaleUnit:
+        servers = tuple(self._resolve_server(s) for s in unit.servers)
+        return ScaleUnit(unit.id, unit.cloud, unit.geo, unit.capacity, servers)
+
+    def _resolve_server(self, server: Server) -> Server:
+        known = self.servers[server.name]
+        return server.with_address(Address("127.0.0.1", known.port)).with_role(known.role)
+
+    def dsn(self, server: Server | ServerName, role: str = "app", database: str = DIRECTORY_DB) -> str:
+        """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""
+        name = server if isinstance(server, str) else server.name
+        password = getattr(self.credentials, role)
+        port = self.servers[name].port
+        return f"postgresql://{ROLE_USERS[role]}:{password}@127.0.0.1:{port}/{database}"
+
+    def data_dir(self, name: ServerName) -> Path:
+        return self.directory / "data" / name
+
+    def log_file(self, name: ServerName) -> Path:
+        return self.directory / "logs" / f"{name}.log"
+
+    def with_roles(self, roles: dict[ServerName, Role]) -> ClusterState:
+        servers = {n: ServerState(s.port, roles.get(n, s.role)) for n, s in self.servers.items()}
+        return ClusterState(
+            self.directory,
+            self.topology_toml,
+            servers,
+            self.credentials,
+            self.bindir,
+            self.os_user,
+            self.settings,
+        )
+
+    def save(self) -> None:
+        data = asdict(self)
+        data["directory"] = str(self.directory)
+        tmp = self.directory / f".{STATE_FILE}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, self.directory / STATE_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> ClusterState:
+        path = directory / STATE_FILE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ClusterError(f"no cluster at {directory} (run `corestore cluster up`)") from None
+        return cls(
+            directory=Path(data["directory"]),
+            topology_toml=data["topology_toml"],
+            servers={n: ServerState(s["port"], Role(s["role"])) for n, s in data["servers"].items()},
+            credentials=Credentials(**data["credentials"]),
+            bindir=data["bindir"],
+            os_user=data["os_user"],
+            settings=data["settings"],
+        )
+
+
+def default_state_dir() -> Path:
+    """`$CORESTORE_HOME`, else a per-user folder under the temp dir (reachable by the server user)."""
+    import getpass
+    import tempfile
+
+    home = os.environ.get("CORESTORE_HOME")
+    if home:
+        return Path(home)
+    return Path(tempfile.gettempdir()) / f"corestore-{getpass.getuser()}"

@@ -1,0 +1,116 @@
+"""The shapes of a topology: regions, servers, scale units, and the whole map.
+
+Values are frozen: a `Topology` is read from a file (desired) or from a running
+cluster's state (resolved: addresses filled in, roles as they are after failover).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from scale_units.countries import CountryTable
+from scale_units.geography import Cloud, Geo
+from scale_units.types import RegionName, ScaleUnitId, ServerName
+
+
+class Role(StrEnum):
+    PRIMARY = "primary"
+    REPLICA = "replica"
+
+
+@dataclass(frozen=True)
+class Region:
+    """An Azure-style region: a place inside one geo of one cloud."""
+
+    name: RegionName
+    cloud: Cloud
+    geo: Geo
+    latitude: float
+    longitude: float
+    latency_ms: Mapping[RegionName, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Server:
+    """One PostgreSQL server of a scale unit: its primary or one of its replicas."""
+
+    name: ServerName
+    scale_unit: ScaleUnitId
+    region: RegionName
+    role: Role
+    address: Address | None = None
+
+    def with_address(self, address: Address) -> Server:
+        return replace(self, address=address)
+
+    def with_role(self, role: Role) -> Server:
+        return replace(self, role=role)
+
+
+Replica = Server
+
+
+@dataclass(frozen=True)
+class ScaleUnit:
+    """A primary and its streaming replicas, all inside one geo of one cloud."""
+
+    id: ScaleUnitId
+    cloud: Cloud
+    geo: Geo
+    capacity: int
+    servers: tuple[Server, ...]
+
+    @property
+    def primary(self) -> Server:
+        return next(s for s in self.servers if s.role is Role.PRIMARY)
+
+    @property
+    def replicas(self) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.role is Role.REPLICA)
+
+    def server(self, name: ServerName) -> Server:
+        for candidate in self.servers:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every region and scale unit, the country table, and where each cloud's catalog lives."""
+
+    regions: Mapping[RegionName, Region]
+    scale_units: Mapping[ScaleUnitId, ScaleUnit]
+    countries: CountryTable
+    catalogs: Mapping[Cloud, ScaleUnitId]
+
+    def servers(self) -> tuple[Server, ...]:
+        return tuple(s for unit in self.scale_units.values() for s in unit.servers)
+
+    def server(self, name: ServerName) -> Server:
+        for candidate in self.servers():
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    def units_in(self, cloud: Cloud, geo: Geo) -> tuple[ScaleUnit, ...]:
+        return tuple(u for u in self.scale_units.values() if u.cloud is cloud and u.geo is geo)
+
+    def catalog_unit(self, cloud: Cloud) -> ScaleUnit:
+        return self.scale_units[self.catalogs[cloud]]
+
+    def clouds(self) -> tuple[Cloud, ...]:
+        return tuple(sorted({u.cloud for u in self.scale_units.values()}))
+
+    def with_scale_unit(self, unit: ScaleUnit) -> Topology:
+        units = dict(self.scale_units)
+        units[unit.id] = unit
+        return replace(self, scale_units=units)

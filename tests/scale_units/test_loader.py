@@ -1,0 +1,114 @@
+"""Topology files: the shipped ones load, bad ones are refused naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auth_service.cli import app
+from scale_units.errors import TopologyError
+from scale_units.geography import Cloud, Geo
+from scale_units.loader import default_topology_path, load_topology
+from scale_units.topology import Role
+
+GOOD = (default_topology_path()).read_text()
+
+
+def test_default_topology_has_two_geos_two_regions_each() -> None:
+    topology = load_topology(default_topology_path())
+    assert {u.geo for u in topology.scale_units.values()} == {Geo.EMEA, Geo.NORTH_AMERICA}
+    for unit in topology.scale_units.values():
+        assert unit.primary.role is Role.PRIMARY
+        assert len({s.region for s in unit.servers}) == 2
+        assert all(topology.regions[s.region].geo is unit.geo for s in unit.servers)
+
+
+@pytest.mark.parametrize("name", ["sovereign", "large"])
+def test_shipped_examples_load(name: str) -> None:
+    topology = load_topology(default_topology_path(name))
+    assert Cloud.USGOV in topology.clouds()
+    assert all(topology.catalog_unit(c).cloud is c for c in topology.clouds())
+
+
+BAD = [
+    (
+        'replicas = ["northeurope"]',
+        'replicas = ["westeurope"]',
+        "scale_units.emea-1.replicas",
+        "two or more regions",
+    ),
+    ('replicas = ["westus2"]', 'replicas = ["eastus"]', "scale_units.na-1.replicas", "two or more"),
+    (
+        'replicas = ["northeurope"]',
+        'replicas = ["westus2"]',
+        "scale_units.emea-1.replicas",
+        "outside the scale unit",
+    ),
+    ('primary = "eastus"', 'primary = "mars"', "scale_units.na-1.primary", "unknown region"),
+    ('geo = "emea"\ncapacity', 'geo = "atlantis"\ncapacity', "scale_units.emea-1.geo", "atlantis"),
+    (
+        'capacity = 100000\nprimary = "eastus"',
+        'capacity = 0\nprimary = "eastus"',
+        "scale_units.na-1.capacity",
+        "positive",
+    ),
+    (
+        "[regions.eastus]",
+        "[regions.EASTUS2]\ncloud='public'\ngeo='emea'\nlatitude=1\nlongitude=1\n[regions.eastus]",
+        "regions.EASTUS2",
+        "lowercase",
+    ),
+    ("latitude = 37.37", "latitude = 137.37", "regions.eastus.latitude", "between"),
+    ('public = "na-1"', 'public = "na-9"', "catalogs.public", "not a scale unit"),
+    ("[catalogs]", "[unknown_table]\nx = 1\n[catalogs]", "topology.unknown_table", "unknown key"),
+    (
+        'public = "na-1"',
+        'public = "na-1"\n[countries.public]\nemea = ["FR", "ZZ"]',
+        "countries.public.emea",
+        "unknown country",
+    ),
+    (
+        'public = "na-1"',
+        'public = "na-1"\n[countries.public]\nemea = ["FR"]\njapan = ["FR"]',
+        "countries.public.japan",
+        "listed twice",
+    ),
+    (
+        'cloud = "public"\ngeo = "emea"\ncapacity',
+        'cloud = "usgov"\ngeo = "emea"\ncapacity',
+        "scale_units.emea-1.geo",
+        "not in cloud usgov",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "problem"), BAD)
+def test_bad_topology_is_refused_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str, problem: str
+) -> None:
+    assert old in GOOD
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(TopologyError) as info:
+        load_topology(path)
+    assert info.value.key == key
+    assert problem in str(info.value)
+
+
+def test_duplicate_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.toml"
+    path.write_text(GOOD + '\n[scale_units.na-1]\ncloud = "public"\n')
+    with pytest.raises(TopologyError, match="not valid TOML"):
+        load_topology(path)
+
+
+def test_cluster_up_with_bad_topology_starts_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace('primary = "eastus"', 'primary = "mars"'))
+    state_dir = tmp_path / "state"
+    result = CliRunner().invoke(app, ["cluster", "up", "--topology", str(path), "--dir", str(state_dir)])
+    assert result.exit_code == 1
+    assert "scale_units.na-1.primary: unknown region 'mars'" in result.output
+    assert not state_dir.exists()
