@@ -31,10 +31,11 @@ class Credentials:
     owner: str
     app: str
     replication: str
+    operator: str  # the front end's operator credential (tenant creation, first administrator)
 
     @classmethod
     def generate(cls) -> Credentials:
-        return cls(*(secrets.token_urlsafe(24) for _ in range(4)))
+        return cls(*(secrets.token_urlsafe(24) for _ in range(5)))
 
 
 ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "corestore_app"}

@@ -104,6 +104,9 @@ class Topology:
     def units_in(self, cloud: Cloud, geo: Geo) -> tuple[ScaleUnit, ...]:
         return tuple(u for u in self.scale_units.values() if u.cloud is cloud and u.geo is geo)
 
+    def units_in_cloud(self, cloud: Cloud) -> tuple[ScaleUnit, ...]:
+        return tuple(u for u in self.scale_units.values() if u.cloud is cloud)
+
     def catalog_unit(self, cloud: Cloud) -> ScaleUnit:
         return self.scale_units[self.catalogs[cloud]]
 

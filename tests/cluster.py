@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from corestore.cli import migrate_state
 from scale_units import launcher
 from scale_units.loader import default_topology_path
 from scale_units.state import ClusterState
@@ -21,7 +22,9 @@ def temp_cluster(topology: Path | None = None) -> Iterator[ClusterState]:
     """A whole cluster in a fresh temp dir, stopped and deleted afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="corestore-test-"))
     try:
-        yield launcher.up(topology or default_topology_path(), directory, settings=TEST_SETTINGS)
+        state = launcher.up(topology or default_topology_path(), directory, settings=TEST_SETTINGS)
+        migrate_state(state)
+        yield state
     finally:
         launcher.down(directory, purge=True)
         shutil.rmtree(directory, ignore_errors=True)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 
+from corestore.session import TenantSession
+from corestore.store import CoreStore
+from corestore.types import Tenant
 from scale_units.state import ClusterState
 from tests.cluster import temp_cluster
 
@@ -17,7 +21,26 @@ def cluster() -> Iterator[ClusterState]:
         yield state
 
 
+@pytest_asyncio.fixture(scope="session")
+async def store(cluster: ClusterState) -> AsyncIterator[CoreStore]:
+    """A library user in westeurope: EMEA reads are local, North American ones cross the ocean."""
+    store = CoreStore(cluster, region="westeurope")
+    yield store
+    await store.close()
+
+
 @pytest.fixture
 def random_name() -> str:
     """A name no other test uses, so tests never collide on shared servers."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest_asyncio.fixture
+async def tenant(store: CoreStore, random_name: str) -> Tenant:
+    """A fresh tenant per test (in EMEA), so tests never see each other's rows."""
+    return await store.operator.create_tenant(random_name, "FR", domains=(f"{random_name}.example",))
+
+
+@pytest_asyncio.fixture
+async def session(store: CoreStore, tenant: Tenant) -> TenantSession:
+    return await store.operator.session(tenant.id)

@@ -1,0 +1,35 @@
+"""The ASGI application: routes, error mapping, and the front end's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from auth_service import http_errors
+from auth_service.frontend import FrontEnd
+from auth_service.routes import directory, oauth, operator
+
+
+def create_app(frontend: FrontEnd) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await frontend.start()
+        yield
+        await frontend.close()
+
+    app = FastAPI(
+        title="Core Store front end",
+        version="0.1.0",
+        description=f"Stateless authentication and Graph-shaped directory API ({frontend.region}).",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.frontend = frontend
+    http_errors.install(app)
+    app.include_router(directory.router)
+    app.include_router(operator.router)
+    app.include_router(oauth.router)
+    return app

@@ -1,0 +1,83 @@
+"""Who is calling: a verified token, its permission checked, throttled, bound to its tenant.
+
+This is the only place a request becomes a `TenantSession`, and the tenant comes
+from the token's `tid` alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from auth_service.errors import Forbidden, InvalidToken
+from auth_service.tokens import VerifiedToken
+from corestore.errors import InvalidRequest
+from corestore.session import TenantSession
+from corestore.types import ConsistencyToken
+
+if TYPE_CHECKING:
+    from auth_service.frontend import FrontEnd
+
+READ = "Directory.Read.All"
+WRITE = "Directory.ReadWrite.All"
+IMPLIED = {READ: {READ, WRITE}, WRITE: {WRITE}}
+CONSISTENCY_HEADER = "x-corestore-consistency"
+SERVER_HEADER = "x-corestore-server"
+REGION_HEADER = "x-corestore-region"
+
+
+@dataclass
+class Caller:
+    token: VerifiedToken
+    session: TenantSession
+    region: str
+
+    def headers(self) -> dict[str, str]:
+        """Where the answer came from, and the token that lets the next request read this one's writes."""
+        out = {REGION_HEADER: self.region}
+        if self.session.last_server is not None:
+            out[SERVER_HEADER] = self.session.last_server
+        if self.session.token is not None:
+            out[CONSISTENCY_HEADER] = str(self.session.token)
+        return out
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidToken("a bearer token is required")
+    return value.strip()
+
+
+def _consistency(request: Request) -> ConsistencyToken | None:
+    value = request.headers.get(CONSISTENCY_HEADER)
+    if value is None:
+        return None
+    try:
+        return ConsistencyToken.parse(value)
+    except ValueError:
+        raise InvalidRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
+
+
+def _permitted(token: VerifiedToken, permission: str) -> bool:
+    granted = set(token.scopes) | set(token.roles)
+    return bool(granted & IMPLIED.get(permission, {permission}))
+
+
+def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency that admits callers holding `permission` (as a scope or an app role)."""
+
+    async def dependency(request: Request) -> Caller:
+        frontend: FrontEnd = request.app.state.frontend
+        token = frontend.verify(bearer(request))
+        if not _permitted(token, permission):
+            raise Forbidden(f"this operation needs {permission}")
+        frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+        session = await frontend.store.session(token, _consistency(request))
+        return Caller(token, session, frontend.region)
+
+    return dependency

@@ -1,0 +1,1 @@
+"""HTTP routes: OAuth token and discovery endpoints, the Graph-shaped directory, the operator API."""

@@ -1,0 +1,60 @@
+"""The operator API: tenant creation and the first administrator, behind the operator credential."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from auth_service.deps import bearer
+from auth_service.errors import InvalidToken
+
+if TYPE_CHECKING:
+    from auth_service.frontend import FrontEnd
+
+router = APIRouter(prefix="/operator")
+
+
+def operator(request: Request) -> FrontEnd:
+    frontend: FrontEnd = request.app.state.frontend
+    if not hmac.compare_digest(bearer(request).encode(), frontend.operator_key.encode()):
+        raise InvalidToken("the operator credential is required")
+    return frontend
+
+
+class Administrator(BaseModel):
+    userPrincipalName: str = Field(max_length=256)  # noqa: N815 - Graph's names
+    displayName: str = Field(max_length=256)  # noqa: N815
+    password: str = Field(min_length=8, max_length=256)
+
+
+class NewTenant(BaseModel):
+    displayName: str = Field(max_length=256)  # noqa: N815
+    country: str = Field(min_length=2, max_length=2)
+    domains: list[str] = Field(default_factory=list, max_length=20)
+    administrator: Administrator
+
+
+@router.post("/tenants", status_code=201)
+async def create_tenant(body: NewTenant, frontend: Annotated[FrontEnd, Depends(operator)]) -> JSONResponse:
+    """A tenant in this front end's cloud, placed by its country, with its first administrator."""
+    ops = frontend.store.operator
+    tenant = await ops.create_tenant(body.displayName, body.country, frontend.cloud, tuple(body.domains))
+    admin = body.administrator
+    try:
+        user = await ops.create_administrator(
+            tenant.id, admin.userPrincipalName, admin.displayName, admin.password, frontend.cloud
+        )
+    except BaseException:
+        await ops.delete_tenant(tenant.id, frontend.cloud)
+        raise
+    placement = tenant.placement
+    return JSONResponse({
+        "id": str(tenant.id), "displayName": tenant.display_name, "countryLetterCode": tenant.country,
+        "cloud": placement.cloud.value, "geo": placement.geo.value, "scaleUnit": placement.scale_unit,
+        "verifiedDomains": list(tenant.domains), "administrator": {"id": str(user.id),
+                                                                   "userPrincipalName": user.user_principal_name},
+    }, status_code=201)

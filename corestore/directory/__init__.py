@@ -1,0 +1,1 @@
+"""Directory object kinds: one repository class each, sharing `base.Repository`."""

@@ -1,0 +1,88 @@
+"""Users: unique principal name per tenant, argon2id password, free extension attributes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from corestore.directory.base import Repository
+from corestore.errors import InvalidRequest, NotFound
+from corestore.filters import ColumnKind, FilterableColumn
+from corestore.objects import User
+from corestore.passwords import hash_password
+from corestore.schema import UserRow
+from corestore.sql import cached
+from corestore.validation import DISPLAY_NAME, UPN, FieldRule
+
+MAX_EXTENSION_BYTES = 16 * 1024
+
+
+class Users(Repository[User]):
+    row = UserRow
+    record = User
+    filterable = {
+        "id": FilterableColumn(UserRow.id, ColumnKind.UUID),
+        "userPrincipalName": FilterableColumn(UserRow.user_principal_name, ColumnKind.STRING, True),
+        "mail": FilterableColumn(UserRow.mail, ColumnKind.STRING, True),
+        "displayName": FilterableColumn(UserRow.display_name, ColumnKind.STRING),
+        "accountEnabled": FilterableColumn(UserRow.account_enabled, ColumnKind.BOOL),
+    }
+    rules = {
+        "user_principal_name": FieldRule(str, max_length=256, pattern=UPN),
+        "display_name": DISPLAY_NAME,
+        "mail": FieldRule(str, max_length=256, pattern=UPN, nullable=True),
+        "account_enabled": FieldRule(bool),
+        "extension": FieldRule(dict),
+        "password": FieldRule(str, max_length=256, nullable=True),
+    }
+    required = frozenset({"user_principal_name", "display_name"})
+    updatable = frozenset(rules)
+
+    def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+        if "password" in values:
+            password = values.pop("password")
+            values["password_hash"] = None if password is None else hash_password(password)
+        if "extension" in values:
+            _check_extension(values["extension"])
+        return values
+
+    async def credentials(self, user_principal_name: str) -> tuple[User, str | None] | None:
+        """The user and password hash for a sign-in, found by principal name."""
+        query = cached(
+            "users:credentials",
+            select(*self.columns(), UserRow.password_hash).where(
+                UserRow.tenant_id == bindparam("tenant"),
+                func.lower(UserRow.user_principal_name) == func.lower(bindparam("upn")),
+            ),
+        )
+        async with self.session.read() as conn:
+            row = await conn.fetchrow(query.sql, *query.args(tenant=self.session.tenant_id, upn=user_principal_name))
+        if row is None:
+            return None
+        return self.to_record(row), row["password_hash"]
+
+    async def by_principal_name(self, user_principal_name: str) -> User | None:
+        found = await self.credentials(user_principal_name)
+        return None if found is None else found[0]
+
+    async def resolve(self, key: str) -> User:
+        """A user by id or by principal name, as Graph's /users/{id | userPrincipalName}."""
+        if "@" in key:
+            user = await self.by_principal_name(key)
+            if user is None:
+                raise NotFound(f"no user {key!r}")
+            return user
+        return await self.get(key)
+
+
+def _check_extension(extension: dict[str, Any]) -> None:
+    if not all(isinstance(k, str) and k for k in extension):
+        raise InvalidRequest("extension attribute names must be non-empty strings")
+    try:
+        size = len(json.dumps(extension))
+    except (TypeError, ValueError):
+        raise InvalidRequest("extension attributes must be JSON values") from None
+    if size > MAX_EXTENSION_BYTES:
+        raise InvalidRequest(f"extension attributes exceed {MAX_EXTENSION_BYTES} bytes")

@@ -1,0 +1,104 @@
+"""The directory objects callers get back: frozen records, never ORM rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from corestore.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class DirectoryObject:
+    id: uuid.UUID
+    display_name: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class User(DirectoryObject):
+    user_principal_name: str
+    mail: str | None
+    account_enabled: bool
+    admin: bool
+    extension: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Group(DirectoryObject):
+    kind: str
+    mail_nickname: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Application(DirectoryObject):
+    app_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ServicePrincipal(DirectoryObject):
+    app_id: uuid.UUID
+    account_enabled: bool
+
+
+@dataclass(frozen=True)
+class Device(DirectoryObject):
+    device_id: uuid.UUID
+    operating_system: str
+    trust_type: str
+    owner_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    """A new client secret: `secret_text` is shown this once and never stored."""
+
+    id: uuid.UUID
+    application_id: uuid.UUID
+    hint: str
+    expires_at: datetime
+    secret_text: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    id: uuid.UUID
+    created_at: datetime
+    result: str
+    reason: str | None
+    principal: str
+    principal_id: uuid.UUID | None
+    client_address: str | None
+    region: str
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """One page of a keyset-paged list; pass `next_after` back for the next page."""
+
+    items: tuple[R, ...]
+    next_after: uuid.UUID | None
+
+
+def field_names(record: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
+
+
+def project(record: object, select: tuple[str, ...] | None) -> dict[str, Any]:
+    """The record as a dict, keeping only `select` (always with `id`); unknown names refused."""
+    names = field_names(type(record))
+    if select is None:
+        return {n: getattr(record, n) for n in names}
+    unknown = [s for s in select if s not in names]
+    if unknown:
+        raise InvalidRequest(f"unknown attribute(s) to select: {', '.join(unknown)}")
+    return {n: getattr(record, n) for n in names if n in select or n == "id"}

@@ -1,0 +1,119 @@
+"""The operator context: tooling's explicit, named way to act on any tenant.
+
+Services never use it for requests; they use `CoreStore.session(claims)` with the
+claims of a verified token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
+from corestore.objects import User
+from corestore.schema import TenantRow, UserRow
+from corestore.session import TenantSession
+from corestore.types import Placement, Tenant, TenantId
+from corestore.validation import DOMAIN
+from scale_units.errors import NoScaleUnitAvailable, UnknownCountry
+from scale_units.geography import Cloud, Geo, parse_cloud
+from scale_units.placement import PlacementPolicy
+
+if TYPE_CHECKING:
+    from corestore.store import CoreStore
+
+
+class Operator:
+    def __init__(self, store: CoreStore) -> None:
+        self.store = store
+
+    async def create_tenant(
+        self, display_name: str, country: str, cloud: str | Cloud = Cloud.PUBLIC,
+        domains: tuple[str, ...] = (), policy: PlacementPolicy = PlacementPolicy.LEAST_LOADED,
+    ) -> Tenant:
+        """Country -> geo -> one scale unit of that geo; the location never changes afterwards."""
+        cloud, code, geo = self._locate(cloud, country)
+        name = _display_name(display_name)
+        names = tuple(_domain(d) for d in domains)
+        tenant_id = uuid.uuid4()
+        catalog = self.store.catalog(cloud)
+        try:
+            unit_id = await catalog.place(tenant_id, geo, names, policy)
+        except NoScaleUnitAvailable as exc:
+            raise NoCapacity(f"{cloud.value}/{geo.value}: {exc}") from None
+        session = TenantSession(self.store, tenant_id, self.store.topology.scale_units[unit_id])
+        try:
+            async with session.write() as s:
+                s.add(TenantRow(tenant_id=tenant_id, display_name=name, country=code))
+            await catalog.set_state(tenant_id, "active")
+        except BaseException:
+            await catalog.remove(tenant_id)
+            raise
+        return Tenant(TenantId(tenant_id), name, code, Placement(cloud, geo, unit_id), names)
+
+    def _locate(self, cloud: str | Cloud, country: str) -> tuple[Cloud, str, Geo]:
+        try:
+            parsed = parse_cloud(str(cloud))
+            geo = self.store.topology.countries.geo_for(parsed, country)
+        except (ValueError, UnknownCountry) as exc:
+            raise InvalidRequest(str(exc)) from None
+        return parsed, country.strip().upper(), geo
+
+    async def session(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> TenantSession:
+        """An operator's session on one tenant, for tooling and experiments."""
+        tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
+        entry = await self.store.placement(tid, cloud)
+        return TenantSession(self.store, tid, self.store.topology.scale_units[entry.scale_unit])
+
+    async def delete_tenant(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> None:
+        """Purge every row of the tenant; if interrupted, calling again finishes the job."""
+        tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
+        catalog = self.store.catalog(cloud)
+        entry = await catalog.lookup(tid)
+        if entry is None:
+            raise TenantNotFound(f"no tenant {tid} in cloud {cloud.value}")
+        await catalog.set_state(tid, "deleting")
+        session = TenantSession(self.store, tid, self.store.topology.scale_units[entry.scale_unit])
+        async with session.write() as s:
+            row = await s.get(TenantRow, tid)
+            if row is not None:
+                await s.delete(row)
+        await catalog.remove(tid)
+
+    async def create_administrator(
+        self, tenant_id: TenantId | uuid.UUID, user_principal_name: str, display_name: str, password: str,
+        cloud: Cloud = Cloud.PUBLIC,
+    ) -> User:
+        """The tenant's first administrator: the one user an operator creates."""
+        session = await self.session(tenant_id, cloud)
+        user = await session.users.create(
+            user_principal_name=user_principal_name, display_name=display_name, password=password
+        )
+        async with session.write() as s:
+            row = await s.get(UserRow, (session.tenant_id, user.id))
+            assert row is not None
+            row.admin = True
+        return replace(user, admin=True)
+
+    async def add_domain(self, tenant_id: TenantId | uuid.UUID, name: str, cloud: Cloud = Cloud.PUBLIC) -> None:
+        tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
+        await self.store.placement(tid, cloud)
+        await self.store.catalog(cloud).add_domain(tid, _domain(name))
+
+    async def relocate_tenant(self, tenant_id: TenantId | uuid.UUID, **_: object) -> None:
+        """Always refused: a tenant's cloud, geo and scale unit are fixed at creation."""
+        raise LocationImmutable(f"tenant {tenant_id}: location can't be changed after it's set")
+
+
+def _display_name(value: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 256 or "\x00" in value:
+        raise InvalidRequest("display_name must be 1 to 256 characters")
+    return value.strip()
+
+
+def _domain(value: str) -> str:
+    name = value.strip().lower() if isinstance(value, str) else ""
+    if not DOMAIN.match(name):
+        raise InvalidRequest(f"{value!r} is not a domain name")
+    return name

@@ -1,0 +1,29 @@
+"""Row-level security: every directory table sees only the current transaction's tenant.
+
+The tenant is a per-transaction setting, set as the first statement of every
+transaction (a session-level SET would leak across pooled connections). The policy
+reads it inside a scalar subquery so Postgres evaluates it once per statement and
+can use the indexes that lead with `tenant_id`. With no tenant set, nothing matches.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import TextClause, text
+
+SETTING = "corestore.tenant_id"
+APP_ROLE = "corestore_app"
+CURRENT_TENANT = f"(SELECT NULLIF(current_setting('{SETTING}', true), '')::uuid)"
+
+SET_TENANT_SQL = f"SELECT set_config('{SETTING}', $1, true)"
+SET_TENANT: TextClause = text(f"SELECT set_config('{SETTING}', :tenant, true)")
+
+
+def policy_statements(table: str) -> list[str]:
+    """Enable and force RLS on `table`, with one tenant policy, and grant the app role DML."""
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} "
+        f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}",
+    ]

@@ -1,0 +1,212 @@
+"""The one schema definition of a scale unit's directory database.
+
+Every table leads its keys with `tenant_id`; row-level security (see `rls.py`)
+is enabled and forced on every table of this metadata by the first migration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _tenant_fk(table: str, *columns: str, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns],
+        [f"{table}.tenant_id", *(f"{table}.id" for _ in columns)],
+        ondelete=ondelete,
+    )
+
+
+class TenantRow(Base):
+    """The tenant's own row in its scale unit: every other row hangs off it."""
+
+    __tablename__ = "tenants"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(256))
+    country: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = _now()
+
+
+class ObjectRow(Base):
+    """Columns every directory object has: tenant-led key, version for ETags, timestamps."""
+
+    __abstract__ = True
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    display_name: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+def _tenant_parent() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE")
+
+
+class UserRow(ObjectRow):
+    __tablename__ = "users"
+    user_principal_name: Mapped[str] = mapped_column(String(256))
+    mail: Mapped[str | None] = mapped_column(String(256))
+    account_enabled: Mapped[bool] = mapped_column(default=True)
+    admin: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    extension: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    __table_args__ = (
+        _tenant_parent(),
+        Index("uq_users_upn", "tenant_id", text("lower(user_principal_name)"), unique=True),
+        Index("ix_users_mail", "tenant_id", text("lower(mail)")),
+        Index("ix_users_display_name", "tenant_id", "display_name"),
+    )
+
+
+class GroupRow(ObjectRow):
+    __tablename__ = "groups"
+    kind: Mapped[str] = mapped_column(String(16), default="security")
+    mail_nickname: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(1024))
+    __table_args__ = (
+        _tenant_parent(),
+        CheckConstraint("kind IN ('security', 'microsoft365')", name="kind"),
+        Index("uq_groups_mail_nickname", "tenant_id", text("lower(mail_nickname)"), unique=True),
+        Index("ix_groups_display_name", "tenant_id", "display_name"),
+    )
+
+
+class MembershipRow(Base):
+    """A user or a group directly in a group; nesting gives transitive membership."""
+
+    __tablename__ = "memberships"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    member_user_id: Mapped[uuid.UUID | None]
+    member_group_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("groups", "group_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "member_user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "member_group_id"], ["groups.tenant_id", "groups.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(
+            "num_nonnulls(member_user_id, member_group_id) = 1 "
+            "AND member_id = coalesce(member_user_id, member_group_id)",
+            name="one_member",
+        ),
+        CheckConstraint("member_group_id IS DISTINCT FROM group_id", name="not_self"),
+        Index("ix_memberships_member", "tenant_id", "member_id"),
+    )
+
+
+class ApplicationRow(ObjectRow):
+    __tablename__ = "applications"
+    app_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
+    __table_args__ = (
+        _tenant_parent(),
+        Index("uq_applications_app_id", "tenant_id", "app_id", unique=True),
+        Index("ix_applications_display_name", "tenant_id", "display_name"),
+    )
+
+
+class ServicePrincipalRow(ObjectRow):
+    """The application's identity in its tenant: what client credentials sign in as."""
+
+    __tablename__ = "service_principals"
+    app_id: Mapped[uuid.UUID]
+    account_enabled: Mapped[bool] = mapped_column(default=True)
+    __table_args__ = (
+        _tenant_parent(),
+        ForeignKeyConstraint(
+            ["tenant_id", "app_id"],
+            ["applications.tenant_id", "applications.app_id"],
+            ondelete="CASCADE",
+        ),
+        Index("uq_service_principals_app_id", "tenant_id", "app_id", unique=True),
+    )
+
+
+class ClientSecretRow(Base):
+    """A client secret, stored only as a keyed hash (HMAC-SHA256): it has full entropy."""
+
+    __tablename__ = "client_secrets"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID]
+    hint: Mapped[str] = mapped_column(String(8))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("applications", "application_id"),
+        Index("ix_client_secrets_application", "tenant_id", "application_id"),
+    )
+
+
+class DeviceRow(ObjectRow):
+    __tablename__ = "devices"
+    device_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
+    operating_system: Mapped[str] = mapped_column(String(64))
+    trust_type: Mapped[str] = mapped_column(String(16), default="AzureAd")
+    owner_id: Mapped[uuid.UUID | None]
+    __table_args__ = (
+        _tenant_parent(),
+        ForeignKeyConstraint(
+            ["tenant_id", "owner_id"], ["users.tenant_id", "users.id"], ondelete="SET NULL (owner_id)"
+        ),
+        CheckConstraint("trust_type IN ('AzureAd', 'ServerAd', 'Workplace')", name="trust_type"),
+        Index("uq_devices_device_id", "tenant_id", "device_id", unique=True),
+        Index("ix_devices_display_name", "tenant_id", "display_name"),
+        Index("ix_devices_owner", "tenant_id", "owner_id"),
+    )
+
+
+class SignInRow(Base):
+    """A token request's outcome, kept in the tenant's own scale unit (inside its geo)."""
+
+    __tablename__ = "sign_ins"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    created_at: Mapped[datetime] = _now()
+    result: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(256))
+    principal: Mapped[str] = mapped_column(String(256))
+    principal_id: Mapped[uuid.UUID | None]
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (_tenant_parent(), Index("ix_sign_ins_created", "tenant_id", "created_at"))

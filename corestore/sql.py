@@ -1,0 +1,42 @@
+"""SQLAlchemy Core statements run on raw asyncpg, so reads use asyncpg's prepared statements."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+
+DIALECT = asyncpg_dialect.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+
+    def args(self, **values: Any) -> list[Any]:
+        """Positional arguments: named values first, then the statement's own bound literals."""
+        return [values[n] if n in values else self.defaults[n] for n in self.names]
+
+
+def compile_statement(statement: ClauseElement) -> Compiled:
+    compiled = statement.compile(dialect=DIALECT)
+    positions = getattr(compiled, "positiontup", None) or ()
+    return Compiled(compiled.string, tuple(positions), dict(compiled.params))
+
+
+@lru_cache(maxsize=256)
+def cached(key: str, statement: ClauseElement) -> Compiled:
+    """Compile a fixed statement once; `key` names it (statements are not hashable by value)."""
+    return compile_statement(statement)
+
+
+def decode_json(value: Any) -> Any:
+    """asyncpg hands jsonb back as text unless a codec is set on every connection."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,71 @@
+"""Shapes at the core store's boundary."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from scale_units.geography import Cloud, Geo
+from scale_units.types import ScaleUnitId
+
+
+@dataclass(frozen=True)
+class TenantId:
+    value: uuid.UUID
+
+    @classmethod
+    def parse(cls, text: str) -> TenantId:
+        return cls(uuid.UUID(text))
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class VerifiedTenantClaims(Protocol):
+    """What a verified token tells us: the only source of a tenant id for data access."""
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+    @property
+    def cloud(self) -> Cloud: ...
+
+
+@dataclass(frozen=True)
+class Placement:
+    cloud: Cloud
+    geo: Geo
+    scale_unit: ScaleUnitId
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: TenantId
+    display_name: str
+    country: str
+    placement: Placement
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConsistencyToken:
+    """A write's position in its scale unit's WAL: reads given it see that write."""
+
+    scale_unit: ScaleUnitId
+    lsn: int
+
+    def __str__(self) -> str:
+        return f"{self.scale_unit}:{self.lsn:X}"
+
+    @classmethod
+    def parse(cls, text: str) -> ConsistencyToken:
+        unit, _, lsn = text.rpartition(":")
+        if not unit or not lsn:
+            raise ValueError(f"not a consistency token: {text!r}")
+        return cls(unit, int(lsn, 16))
+
+    @staticmethod
+    def lsn_of(text: str) -> int:
+        high, low = text.split("/")
+        return (int(high, 16) << 32) + int(low, 16)

@@ -1,0 +1,116 @@
+"""Isolation, twice: the API scopes by tenant, and the database's RLS does again on its own."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from corestore.errors import NotFound
+from corestore.schema import Base
+from corestore.session import TenantSession
+from corestore.store import CoreStore
+from corestore.types import Tenant
+from scale_units.state import ClusterState
+
+TABLES = sorted(t.name for t in Base.metadata.sorted_tables)
+
+
+async def _fill(session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
+    """At least one row in every directory table for this tenant."""
+    user = await session.users.create(user_principal_name=f"{tag}@{tag}.example", display_name=tag)
+    group = await session.groups.create(display_name=tag, mail_nickname=tag)
+    await session.groups.add_member(group.id, user.id)
+    app = await session.applications.create(display_name=tag)
+    await session.applications.add_secret(app.id)
+    device = await session.devices.create(display_name=tag, operating_system="iOS", owner_id=user.id)
+    await session.sign_ins.record("success", tag, "westeurope")
+    return {"user": user.id, "group": group.id, "application": app.id, "device": device.id}
+
+
+@pytest.fixture
+async def two_tenants(store: CoreStore, random_name: str) -> tuple[Tenant, Tenant, dict[str, uuid.UUID]]:
+    a = await store.operator.create_tenant(f"{random_name}a", "FR")
+    b = await store.operator.create_tenant(f"{random_name}b", "FR")
+    await _fill(await store.operator.session(a.id), f"{random_name}a")
+    b_ids = await _fill(await store.operator.session(b.id), f"{random_name}b")
+    return a, b, b_ids
+
+
+@pytest.fixture
+async def app_conn(cluster: ClusterState, store: CoreStore) -> asyncpg.Connection:
+    """Raw SQL as the application role on the EMEA primary, where both tenants live."""
+    conn = await asyncpg.connect(cluster.dsn(store.topology.scale_units["emea-1"].primary, "app"))
+    yield conn
+    await conn.close()
+
+
+@pytest.mark.parametrize("table", TABLES)
+async def test_query_without_tenant_filter_sees_only_current_tenant(
+    app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]], table: str
+) -> None:
+    a, b, _ = two_tenants
+    async with app_conn.transaction():
+        await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(a.id))
+        seen = {r["tenant_id"] for r in await app_conn.fetch(f"SELECT tenant_id FROM {table}")}
+    assert seen == {a.id.value}
+
+
+@pytest.mark.parametrize("table", TABLES)
+async def test_no_tenant_set_sees_nothing(
+    app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]], table: str
+) -> None:
+    assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0
+    async with app_conn.transaction():
+        await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(two_tenants[0].id))
+    assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0, "setting leaked past its transaction"
+
+
+async def test_writing_another_tenants_row_is_refused_by_the_database(
+    app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+) -> None:
+    a, b, _ = two_tenants
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(a.id))
+            await app_conn.execute(
+                "INSERT INTO groups (tenant_id, id, display_name, kind, mail_nickname, version) "
+                "VALUES ($1, $2, 'x', 'security', 'x', 1)", b.id.value, uuid.uuid4(),
+            )
+
+
+async def test_app_role_cannot_switch_rls_off(app_conn: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.PostgresError):
+        await app_conn.execute("ALTER TABLE users DISABLE ROW LEVEL SECURITY")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await app_conn.execute("SET row_security = off; SELECT * FROM users")
+
+
+@pytest.mark.parametrize("kind", ["user", "group", "application", "device"])
+async def test_another_tenants_object_reads_as_not_found(
+    store: CoreStore, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]], kind: str
+) -> None:
+    a, _, b_ids = two_tenants
+    session = await store.operator.session(a.id)
+    repo = {"user": session.users, "group": session.groups, "application": session.applications,
+            "device": session.devices}[kind]
+    with pytest.raises(NotFound):
+        await repo.get(b_ids[kind])
+    with pytest.raises(NotFound):
+        await repo.update(b_ids[kind], {"display_name": "hijacked"})
+    with pytest.raises(NotFound):
+        await repo.delete(b_ids[kind])
+    assert b_ids[kind] not in {o.id for o in (await repo.list(top=999)).items}
+
+
+async def test_cross_tenant_membership_is_not_found(
+    store: CoreStore, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+) -> None:
+    a, _, b_ids = two_tenants
+    session = await store.operator.session(a.id)
+    group = (await session.groups.list(top=1)).items[0]
+    with pytest.raises(NotFound):
+        await session.groups.add_member(group.id, b_ids["user"])
+    with pytest.raises(NotFound):
+        await session.groups.members(b_ids["group"])
