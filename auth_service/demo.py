@@ -16,7 +16,9 @@ from scale_units.state import ClusterState
 
 def _show(step: str, response: httpx.Response, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     body: dict[str, Any] = response.json() if response.content else {}
-    where = ", ".join(f"{h}={response.headers[h]}" for h in (REGION_HEADER, SERVER_HEADER) if h in response.headers)
+    where = ", ".join(
+        f"{h}={response.headers[h]}" for h in (REGION_HEADER, SERVER_HEADER) if h in response.headers
+    )
     shown = {k: body[k] for k in keys if k in body}
     print(f"{step:<48} {response.status_code}  {json.dumps(shown)}  {where}")
     response.raise_for_status()
@@ -30,26 +32,58 @@ def run_demo(directory: Path) -> None:
     with front_ends(directory, ["westeurope", "northeurope"]) as (west, north):
         print(f"front ends: westeurope at {west.url}, northeurope at {north.url}\n")
         with httpx.Client(timeout=30) as http:
-            tenant = _show("operator creates tenant (country FR)", http.post(
-                f"{west.url}/operator/tenants",
-                headers={"Authorization": f"Bearer {state.credentials.operator}"},
-                json={"displayName": name, "country": "FR", "domains": [domain], "administrator": {
-                    "userPrincipalName": f"admin@{domain}", "displayName": "Admin", "password": "demo-Passw0rd!"}},
-            ), ("id", "geo", "scaleUnit"))
-            token = _show("admin signs in (password grant, by domain)", http.post(
-                f"{west.url}/{domain}/oauth2/v2.0/token",
-                data={"grant_type": "password", "username": f"admin@{domain}", "password": "demo-Passw0rd!"},
-            ), ("token_type", "expires_in", "scope"))
+            tenant = _show(
+                "operator creates tenant (country FR)",
+                http.post(
+                    f"{west.url}/operator/tenants",
+                    headers={"Authorization": f"Bearer {state.credentials.operator}"},
+                    json={
+                        "displayName": name,
+                        "country": "FR",
+                        "domains": [domain],
+                        "administrator": {
+                            "userPrincipalName": f"admin@{domain}",
+                            "displayName": "Admin",
+                            "password": "demo-Passw0rd!",
+                        },
+                    },
+                ),
+                ("id", "geo", "scaleUnit"),
+            )
+            token = _show(
+                "admin signs in (password grant, by domain)",
+                http.post(
+                    f"{west.url}/{domain}/oauth2/v2.0/token",
+                    data={
+                        "grant_type": "password",
+                        "username": f"admin@{domain}",
+                        "password": "demo-Passw0rd!",
+                    },
+                ),
+                ("token_type", "expires_in", "scope"),
+            )
             auth = {"Authorization": f"Bearer {token['access_token']}"}
-            created = http.post(f"{west.url}/v1.0/users", headers=auth, json={
-                "userPrincipalName": f"alice@{domain}", "displayName": "Alice", "password": "alice-Passw0rd!"})
+            created = http.post(
+                f"{west.url}/v1.0/users",
+                headers=auth,
+                json={
+                    "userPrincipalName": f"alice@{domain}",
+                    "displayName": "Alice",
+                    "password": "alice-Passw0rd!",
+                },
+            )
             user = _show("create alice via westeurope (primary)", created, ("id", "displayName"))
             consistency = {**auth, CONSISTENCY_HEADER: created.headers[CONSISTENCY_HEADER]}
-            _show("read alice via northeurope (its replica)", http.get(
-                f"{north.url}/v1.0/users/{user['id']}", headers=consistency), ("displayName",))
+            _show(
+                "read alice via northeurope (its replica)",
+                http.get(f"{north.url}/v1.0/users/{user['id']}", headers=consistency),
+                ("displayName",),
+            )
             _show("GET /v1.0/me", http.get(f"{north.url}/v1.0/me", headers=auth), ("userPrincipalName",))
             _show("sign-in logs (admin)", http.get(f"{west.url}/v1.0/auditLogs/signIns", headers=auth))
-            wrong = http.post(f"{west.url}/{tenant['id']}/oauth2/v2.0/token", data={
-                "grant_type": "password", "username": f"alice@{domain}", "password": "nope"})
+            wrong = http.post(
+                f"{west.url}/{tenant['id']}/oauth2/v2.0/token",
+                data={"grant_type": "password", "username": f"alice@{domain}", "password": "nope"},
+            )
             print(f"{'wrong password':<48} {wrong.status_code}  {wrong.json()['error']}")
     print("\ndone: front ends stopped; the cluster keeps running (`corestore cluster down` to stop it)")

@@ -81,12 +81,20 @@ class FrontEnd:
             tenant_id=tenant_id, object_id=user.id, subject=str(user.id), scopes=scopes, client_id=client_id
         )
         refresh = self.issuer_.issue_refresh(tenant_id=tenant_id, object_id=user.id, client_id=client_id)
-        return {"token_type": "Bearer", "access_token": access, "refresh_token": refresh,
-                "expires_in": self.issuer_.lifetime_s, "scope": " ".join(scopes)}
+        return {
+            "token_type": "Bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": self.issuer_.lifetime_s,
+            "scope": " ".join(scopes),
+        }
 
     def app_tokens(self, tenant_id: uuid.UUID, principal: ServicePrincipal) -> dict[str, Any]:
         access = self.issuer_.issue_access(
-            tenant_id=tenant_id, object_id=principal.id, subject=str(principal.id), roles=APP_ROLES,
+            tenant_id=tenant_id,
+            object_id=principal.id,
+            subject=str(principal.id),
+            roles=APP_ROLES,
             client_id=str(principal.app_id),
         )
         return {"token_type": "Bearer", "access_token": access, "expires_in": self.issuer_.lifetime_s}

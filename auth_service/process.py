@@ -39,8 +39,18 @@ class FrontEndProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "auth_service", "serve", "--region", self.region,
-                   "--port", str(self.port), "--dir", str(self.directory)]
+        command = [
+            sys.executable,
+            "-m",
+            "auth_service",
+            "serve",
+            "--region",
+            self.region,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.directory),
+        ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -74,7 +74,9 @@ class Catalog:
             await self._insert_domains(conn, tenant_id, domains)
         return unit_id
 
-    async def _insert_domains(self, conn: AsyncConnection, tenant_id: uuid.UUID, names: tuple[str, ...]) -> None:
+    async def _insert_domains(
+        self, conn: AsyncConnection, tenant_id: uuid.UUID, names: tuple[str, ...]
+    ) -> None:
         if not names:
             return
         try:
@@ -134,7 +136,9 @@ class Catalog:
     async def domains_of(self, tenant_id: uuid.UUID) -> tuple[str, ...]:
         async with self._connect() as conn:
             rows = await conn.scalars(
-                select(CatalogDomain.name).where(CatalogDomain.tenant_id == tenant_id).order_by(CatalogDomain.name)
+                select(CatalogDomain.name)
+                .where(CatalogDomain.tenant_id == tenant_id)
+                .order_by(CatalogDomain.name)
             )
             return tuple(rows)
 
@@ -145,7 +149,9 @@ class Catalog:
     async def tenant_counts(self) -> dict[ScaleUnitId, int]:
         async with self._connect() as conn:
             rows = await conn.execute(
-                select(ScaleUnitSlot.id, ScaleUnitSlot.tenant_count).where(ScaleUnitSlot.cloud == self.cloud.value)
+                select(ScaleUnitSlot.id, ScaleUnitSlot.tenant_count).where(
+                    ScaleUnitSlot.cloud == self.cloud.value
+                )
             )
             return {r.id: r.tenant_count for r in rows}
 

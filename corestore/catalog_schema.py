@@ -43,4 +43,6 @@ class CatalogDomain(CatalogBase):
 
     __tablename__ = "domains"
     name: Mapped[str] = mapped_column(String(253), primary_key=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.tenant_id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.tenant_id", ondelete="CASCADE"), index=True
+    )

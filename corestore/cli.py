@@ -62,16 +62,27 @@ def create_command(
         directory, lambda s: s.operator.create_tenant(display_name, country, cloud, tuple(domain or ()))
     )
     placement = tenant.placement
-    typer.echo(json.dumps({
-        "id": str(tenant.id), "displayName": tenant.display_name, "country": tenant.country,
-        "cloud": placement.cloud.value, "geo": placement.geo.value, "scaleUnit": placement.scale_unit,
-        "domains": list(tenant.domains),
-    }, indent=2))
+    typer.echo(
+        json.dumps(
+            {
+                "id": str(tenant.id),
+                "displayName": tenant.display_name,
+                "country": tenant.country,
+                "cloud": placement.cloud.value,
+                "geo": placement.geo.value,
+                "scaleUnit": placement.scale_unit,
+                "domains": list(tenant.domains),
+            },
+            indent=2,
+        )
+    )
 
 
 @tenant_app.command("delete")
 def delete_command(
-    tenant_id: uuid.UUID, cloud: Annotated[Cloud, typer.Option()] = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR
+    tenant_id: uuid.UUID,
+    cloud: Annotated[Cloud, typer.Option()] = Cloud.PUBLIC,
+    directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Purge every row of a tenant (run again to finish an interrupted purge)."""
     _with_store(directory, lambda s: s.operator.delete_tenant(tenant_id, cloud))

@@ -232,14 +232,19 @@ def _column(attr: str, columns: Mapping[str, FilterableColumn]) -> FilterableCol
 
 
 def _coerce(attr: str, target: FilterableColumn, value: Value) -> Any:
-    expected = {ColumnKind.STRING: str, ColumnKind.BOOL: bool, ColumnKind.INT: int, ColumnKind.UUID: uuid.UUID}
+    expected = {
+        ColumnKind.STRING: str,
+        ColumnKind.BOOL: bool,
+        ColumnKind.INT: int,
+        ColumnKind.UUID: uuid.UUID,
+    }
     if target.kind is ColumnKind.UUID and isinstance(value, str):
         try:
             return uuid.UUID(value)
         except ValueError:
             return _NO_MATCH
     kind = expected[target.kind]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         raise FilterError(f"{attr} compares with a {target.kind.value}, not {value!r}")
     return value
 

@@ -57,7 +57,12 @@ async def _sync_slots(dsn: str, units: tuple[ScaleUnit, ...]) -> None:
                         "VALUES (:id, :cloud, :geo, :capacity, 0) "
                         "ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity"
                     ),
-                    {"id": unit.id, "cloud": unit.cloud.value, "geo": unit.geo.value, "capacity": unit.capacity},
+                    {
+                        "id": unit.id,
+                        "cloud": unit.cloud.value,
+                        "geo": unit.geo.value,
+                        "capacity": unit.capacity,
+                    },
                 )
     finally:
         await engine.dispose()

@@ -27,7 +27,9 @@ LSN_SQL = text(
 
 
 class ReplicaMonitor:
-    def __init__(self, store: CoreStore, interval_s: float = 0.5, max_lag_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self, store: CoreStore, interval_s: float = 0.5, max_lag_bytes: int = 16 * 1024 * 1024
+    ) -> None:
         self.store = store
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes

@@ -29,8 +29,12 @@ class Operator:
         self.store = store
 
     async def create_tenant(
-        self, display_name: str, country: str, cloud: str | Cloud = Cloud.PUBLIC,
-        domains: tuple[str, ...] = (), policy: PlacementPolicy = PlacementPolicy.LEAST_LOADED,
+        self,
+        display_name: str,
+        country: str,
+        cloud: str | Cloud = Cloud.PUBLIC,
+        domains: tuple[str, ...] = (),
+        policy: PlacementPolicy = PlacementPolicy.LEAST_LOADED,
     ) -> Tenant:
         """Country -> geo -> one scale unit of that geo; the location never changes afterwards."""
         cloud, code, geo = self._locate(cloud, country)
@@ -82,7 +86,11 @@ class Operator:
         await catalog.remove(tid)
 
     async def create_administrator(
-        self, tenant_id: TenantId | uuid.UUID, user_principal_name: str, display_name: str, password: str,
+        self,
+        tenant_id: TenantId | uuid.UUID,
+        user_principal_name: str,
+        display_name: str,
+        password: str,
         cloud: Cloud = Cloud.PUBLIC,
     ) -> User:
         """The tenant's first administrator: the one user an operator creates."""
@@ -96,7 +104,9 @@ class Operator:
             row.admin = True
         return replace(user, admin=True)
 
-    async def add_domain(self, tenant_id: TenantId | uuid.UUID, name: str, cloud: Cloud = Cloud.PUBLIC) -> None:
+    async def add_domain(
+        self, tenant_id: TenantId | uuid.UUID, name: str, cloud: Cloud = Cloud.PUBLIC
+    ) -> None:
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
         await self.store.placement(tid, cloud)
         await self.store.catalog(cloud).add_domain(tid, _domain(name))

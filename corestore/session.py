@@ -102,7 +102,9 @@ class TenantSession:
                     yield session
                     await session.flush()
                     await session.close()
-                lsn = await _driver(await conn.get_raw_connection()).fetchval("SELECT pg_current_wal_lsn()::text")
+                lsn = await _driver(await conn.get_raw_connection()).fetchval(
+                    "SELECT pg_current_wal_lsn()::text"
+                )
         except IntegrityError as exc:
             raise _integrity_error(exc) from None
         except DBAPIError as exc:

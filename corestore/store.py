@@ -1,9 +1,9 @@
 """The library's entry point: one `CoreStore` per process, wired to a running cluster.
 
-    store = CoreStore.open(region="westeurope")
-    tenant = await store.operator.create_tenant("Contoso", country="FR", domains=("contoso.example",))
-    session = await store.operator.session(tenant.id)      # tooling; services use store.session(claims)
-    user = await session.users.create(user_principal_name="alice@contoso.example", display_name="Alice")
+store = CoreStore.open(region="westeurope")
+tenant = await store.operator.create_tenant("Contoso", country="FR", domains=("contoso.example",))
+session = await store.operator.session(tenant.id)      # tooling; services use store.session(claims)
+user = await session.users.create(user_principal_name="alice@contoso.example", display_name="Alice")
 """
 
 from __future__ import annotations
@@ -32,14 +32,18 @@ class CoreStore:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(self.topology, region)
         self.engines = Engines(state, pool_size)
-        self.secret_key = hashlib.sha256(b"corestore-client-secrets:" + state.credentials.superuser.encode()).digest()
+        self.secret_key = hashlib.sha256(
+            b"corestore-client-secrets:" + state.credentials.superuser.encode()
+        ).digest()
         self._catalogs = {cloud: Catalog(self, cloud) for cloud in self.topology.clouds()}
         from corestore.operator import Operator
 
         self.operator = Operator(self)
 
     @classmethod
-    def open(cls, directory: Path | None = None, region: RegionName | None = None, pool_size: int = 10) -> CoreStore:
+    def open(
+        cls, directory: Path | None = None, region: RegionName | None = None, pool_size: int = 10
+    ) -> CoreStore:
         """A store on the local cluster whose state is in `directory` (default: $CORESTORE_HOME)."""
         return cls(ClusterState.load(directory or default_state_dir()), region, pool_size)
 

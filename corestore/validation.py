@@ -20,14 +20,20 @@ class FieldRule:
     nullable: bool = False
 
 
-UPN = re.compile(r"^[A-Za-z0-9._%+'\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]{1,63})+$")
+UPN = re.compile(
+    r"^[A-Za-z0-9._%+'\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]{1,63})+$"
+)
 NICKNAME = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)+$")
+DOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)+$"
+)
 
 DISPLAY_NAME = FieldRule(str, max_length=256)
 
 
-def check(values: Mapping[str, Any], rules: Mapping[str, FieldRule], required: frozenset[str]) -> dict[str, Any]:
+def check(
+    values: Mapping[str, Any], rules: Mapping[str, FieldRule], required: frozenset[str]
+) -> dict[str, Any]:
     """`values` checked against `rules`: unknown names, wrong types, bad lengths are refused."""
     unknown = sorted(set(values) - set(rules))
     if unknown:

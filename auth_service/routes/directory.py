@@ -42,16 +42,26 @@ def _fields(*names: str) -> dict[str, str]:
 
 
 KINDS = [
-    Kind("users", lambda s: s.users,
-         _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
-         _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password")),
-    Kind("groups", lambda s: s.groups, {**_fields("display_name", "mail_nickname", "description"), "groupKind": "kind"},
-         _fields("display_name", "mail_nickname", "description")),
+    Kind(
+        "users",
+        lambda s: s.users,
+        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
+        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
+    ),
+    Kind(
+        "groups",
+        lambda s: s.groups,
+        {**_fields("display_name", "mail_nickname", "description"), "groupKind": "kind"},
+        _fields("display_name", "mail_nickname", "description"),
+    ),
     Kind("applications", lambda s: s.applications, _fields("display_name"), _fields("display_name")),
     Kind("servicePrincipals", lambda s: s.service_principals, {}, _fields("display_name", "account_enabled")),
-    Kind("devices", lambda s: s.devices,
-         _fields("display_name", "device_id", "operating_system", "trust_type", "owner_id"),
-         _fields("display_name", "operating_system", "trust_type", "owner_id")),
+    Kind(
+        "devices",
+        lambda s: s.devices,
+        _fields("display_name", "device_id", "operating_system", "trust_type", "owner_id"),
+        _fields("display_name", "operating_system", "trust_type", "owner_id"),
+    ),
 ]
 
 
@@ -61,7 +71,9 @@ class ObjectBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def respond(caller: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None) -> JSONResponse:
+def respond(
+    caller: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None
+) -> JSONResponse:
     headers = caller.headers()
     if tag is not None:
         headers["ETag"] = tag
@@ -93,14 +105,24 @@ def register(kind: Kind) -> None:
     read = caller_for(READ)
     write = caller_for(WRITE)
 
-    async def list_objects(request: Request, caller: Annotated[Caller, Depends(read)], top: Top = 100,
-                           filter: Filter = None, select: Select = None, skip: SkipToken = None) -> JSONResponse:
+    async def list_objects(
+        request: Request,
+        caller: Annotated[Caller, Depends(read)],
+        top: Top = 100,
+        filter: Filter = None,
+        select: Select = None,
+        skip: SkipToken = None,
+    ) -> JSONResponse:
         page = await kind.repository(caller.session).list(filter=filter, top=top, after=_after(skip))
         return respond(caller, page_payload(request, page, select))
 
-    async def get_object(object_id: str, caller: Annotated[Caller, Depends(read)], select: Select = None) -> JSONResponse:
+    async def get_object(
+        object_id: str, caller: Annotated[Caller, Depends(read)], select: Select = None
+    ) -> JSONResponse:
         repo = kind.repository(caller.session)
-        record = await (caller.session.users.resolve(object_id) if kind.path == "users" else repo.get(object_id))
+        record = await (
+            caller.session.users.resolve(object_id) if kind.path == "users" else repo.get(object_id)
+        )
         return respond(caller, to_graph(record, selection(select)), tag=etag(record))
 
     async def create_object(body: ObjectBody, caller: Annotated[Caller, Depends(write)]) -> JSONResponse:
@@ -110,14 +132,16 @@ def register(kind: Kind) -> None:
         record = await kind.repository(caller.session).create(**values)
         return respond(caller, to_graph(record), 201, etag(record))
 
-    async def update_object(object_id: str, body: ObjectBody, caller: Annotated[Caller, Depends(write)],
-                            if_match: IfMatch = None) -> Response:
+    async def update_object(
+        object_id: str, body: ObjectBody, caller: Annotated[Caller, Depends(write)], if_match: IfMatch = None
+    ) -> Response:
         changes = from_graph(body.model_extra or {}, kind.updatable)
         record = await kind.repository(caller.session).update(object_id, changes, parse_etag(if_match))
         return Response(status_code=204, headers={**caller.headers(), "ETag": etag(record)})
 
-    async def delete_object(object_id: str, caller: Annotated[Caller, Depends(write)],
-                            if_match: IfMatch = None) -> Response:
+    async def delete_object(
+        object_id: str, caller: Annotated[Caller, Depends(write)], if_match: IfMatch = None
+    ) -> Response:
         await kind.repository(caller.session).delete(object_id, parse_etag(if_match))
         return Response(status_code=204, headers=caller.headers())
 
@@ -125,10 +149,12 @@ def register(kind: Kind) -> None:
     router.add_api_route(path, list_objects, methods=["GET"], name=f"list_{kind.path}")
     router.add_api_route(path + "/{object_id}", get_object, methods=["GET"], name=f"get_{kind.path}")
     router.add_api_route(path, create_object, methods=["POST"], name=f"create_{kind.path}", status_code=201)
-    router.add_api_route(path + "/{object_id}", update_object, methods=["PATCH"], name=f"update_{kind.path}",
-                         status_code=204)
-    router.add_api_route(path + "/{object_id}", delete_object, methods=["DELETE"], name=f"delete_{kind.path}",
-                         status_code=204)
+    router.add_api_route(
+        path + "/{object_id}", update_object, methods=["PATCH"], name=f"update_{kind.path}", status_code=204
+    )
+    router.add_api_route(
+        path + "/{object_id}", delete_object, methods=["DELETE"], name=f"delete_{kind.path}", status_code=204
+    )
 
 
 for _kind in KINDS:
@@ -151,72 +177,122 @@ async def me(caller: Annotated[Caller, Depends(caller_for(READ))], select: Selec
     return respond(caller, to_graph(user, selection(select)), tag=etag(user))
 
 
-async def _members(request: Request, caller: Caller, group_id: str, transitive: bool, top: int,
-                   skip: str | None, select: str | None) -> JSONResponse:
+async def _members(
+    request: Request,
+    caller: Caller,
+    group_id: str,
+    transitive: bool,
+    top: int,
+    skip: str | None,
+    select: str | None,
+) -> JSONResponse:
     page = await caller.session.groups.members(group_id, top, _after(skip), transitive)
     return respond(caller, page_payload(request, page, select))
 
 
 @router.get("/groups/{group_id}/members")
-async def members(request: Request, group_id: str, caller: Annotated[Caller, Depends(caller_for(READ))],
-                  top: Top = 100, skip: SkipToken = None, select: Select = None) -> JSONResponse:
+async def members(
+    request: Request,
+    group_id: str,
+    caller: Annotated[Caller, Depends(caller_for(READ))],
+    top: Top = 100,
+    skip: SkipToken = None,
+    select: Select = None,
+) -> JSONResponse:
     return await _members(request, caller, group_id, False, top, skip, select)
 
 
 @router.get("/groups/{group_id}/transitiveMembers")
-async def transitive_members(request: Request, group_id: str, caller: Annotated[Caller, Depends(caller_for(READ))],
-                             top: Top = 100, skip: SkipToken = None, select: Select = None) -> JSONResponse:
+async def transitive_members(
+    request: Request,
+    group_id: str,
+    caller: Annotated[Caller, Depends(caller_for(READ))],
+    top: Top = 100,
+    skip: SkipToken = None,
+    select: Select = None,
+) -> JSONResponse:
     return await _members(request, caller, group_id, True, top, skip, select)
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)
-async def add_member(group_id: str, ref: MemberRef, caller: Annotated[Caller, Depends(caller_for(WRITE))]) -> Response:
+async def add_member(
+    group_id: str, ref: MemberRef, caller: Annotated[Caller, Depends(caller_for(WRITE))]
+) -> Response:
     await caller.session.groups.add_member(group_id, _ref_id(ref))
     return Response(status_code=204, headers=caller.headers())
 
 
 @router.delete("/groups/{group_id}/members/{member_id}/$ref", status_code=204)
-async def remove_member(group_id: str, member_id: str, caller: Annotated[Caller, Depends(caller_for(WRITE))]) -> Response:
+async def remove_member(
+    group_id: str, member_id: str, caller: Annotated[Caller, Depends(caller_for(WRITE))]
+) -> Response:
     await caller.session.groups.remove_member(group_id, member_id)
     return Response(status_code=204, headers=caller.headers())
 
 
-async def _member_of(request: Request, caller: Caller, object_id: str, transitive: bool, top: int,
-                     skip: str | None, select: str | None) -> JSONResponse:
+async def _member_of(
+    request: Request,
+    caller: Caller,
+    object_id: str,
+    transitive: bool,
+    top: int,
+    skip: str | None,
+    select: str | None,
+) -> JSONResponse:
     user = await caller.session.users.resolve(object_id)
     page = await caller.session.groups.member_of(user.id, top, _after(skip), transitive)
     return respond(caller, page_payload(request, page, select))
 
 
 @router.get("/users/{object_id}/memberOf")
-async def member_of(request: Request, object_id: str, caller: Annotated[Caller, Depends(caller_for(READ))],
-                    top: Top = 100, skip: SkipToken = None, select: Select = None) -> JSONResponse:
+async def member_of(
+    request: Request,
+    object_id: str,
+    caller: Annotated[Caller, Depends(caller_for(READ))],
+    top: Top = 100,
+    skip: SkipToken = None,
+    select: Select = None,
+) -> JSONResponse:
     return await _member_of(request, caller, object_id, False, top, skip, select)
 
 
 @router.get("/users/{object_id}/transitiveMemberOf")
-async def transitive_member_of(request: Request, object_id: str, caller: Annotated[Caller, Depends(caller_for(READ))],
-                               top: Top = 100, skip: SkipToken = None, select: Select = None) -> JSONResponse:
+async def transitive_member_of(
+    request: Request,
+    object_id: str,
+    caller: Annotated[Caller, Depends(caller_for(READ))],
+    top: Top = 100,
+    skip: SkipToken = None,
+    select: Select = None,
+) -> JSONResponse:
     return await _member_of(request, caller, object_id, True, top, skip, select)
 
 
 class PasswordCredential(BaseModel):
-    displayName: str | None = Field(default=None, max_length=256)  # noqa: N815 - Graph's name
+    displayName: str | None = Field(default=None, max_length=256)
 
 
 @router.post("/applications/{object_id}/addPassword")
-async def add_password(object_id: str, body: PasswordCredential,
-                       caller: Annotated[Caller, Depends(caller_for(WRITE))]) -> JSONResponse:
+async def add_password(
+    object_id: str, body: PasswordCredential, caller: Annotated[Caller, Depends(caller_for(WRITE))]
+) -> JSONResponse:
     secret = await caller.session.applications.add_secret(object_id)
-    return respond(caller, {
-        "keyId": str(secret.id), "hint": secret.hint, "secretText": secret.secret_text,
-        "endDateTime": secret.expires_at.isoformat().replace("+00:00", "Z"), "displayName": body.displayName,
-    })
+    return respond(
+        caller,
+        {
+            "keyId": str(secret.id),
+            "hint": secret.hint,
+            "secretText": secret.secret_text,
+            "endDateTime": secret.expires_at.isoformat().replace("+00:00", "Z"),
+            "displayName": body.displayName,
+        },
+    )
 
 
 @router.get("/auditLogs/signIns")
-async def sign_ins(request: Request, caller: Annotated[Caller, Depends(caller_for("AuditLog.Read.All"))],
-                   top: Top = 100) -> JSONResponse:
+async def sign_ins(
+    request: Request, caller: Annotated[Caller, Depends(caller_for("AuditLog.Read.All"))], top: Top = 100
+) -> JSONResponse:
     page = await caller.session.sign_ins.list(top=top)
     return respond(caller, {"value": [to_graph(s) for s in page.items]})
 

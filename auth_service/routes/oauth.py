@@ -26,8 +26,12 @@ BAD_CLIENT = "AADSTS7000215: Invalid client secret provided."
 FormText = Annotated[str | None, Form(max_length=4096)]
 
 
-def oauth_error(error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+def oauth_error(
+    error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=headers
+    )
 
 
 async def resolve_tenant(frontend: FrontEnd, tenant: str) -> uuid.UUID:
@@ -45,9 +49,15 @@ async def resolve_tenant(frontend: FrontEnd, tenant: str) -> uuid.UUID:
 
 @router.post("/{tenant}/oauth2/v2.0/token")
 async def token(
-    request: Request, tenant: str, grant_type: Annotated[str, Form(max_length=64)],
-    username: FormText = None, password: FormText = None, client_id: FormText = None,
-    client_secret: FormText = None, refresh_token: FormText = None, scope: FormText = None,
+    request: Request,
+    tenant: str,
+    grant_type: Annotated[str, Form(max_length=64)],
+    username: FormText = None,
+    password: FormText = None,
+    client_id: FormText = None,
+    client_secret: FormText = None,
+    refresh_token: FormText = None,
+    scope: FormText = None,
 ) -> JSONResponse:
     frontend: FrontEnd = request.app.state.frontend
     try:
@@ -58,7 +68,9 @@ async def token(
     client = request.client.host if request.client else None
     grants = {
         "password": lambda: _password(frontend, session, username, password, client_id, client),
-        "client_credentials": lambda: _client_credentials(frontend, session, client_id, client_secret, client),
+        "client_credentials": lambda: _client_credentials(
+            frontend, session, client_id, client_secret, client
+        ),
         "refresh_token": lambda: _refresh(frontend, session, refresh_token),
     }
     grant = grants.get(grant_type)
@@ -67,15 +79,28 @@ async def token(
     try:
         return JSONResponse(await grant(), headers={"Cache-Control": "no-store"})
     except AccountLocked as exc:
-        return oauth_error("invalid_grant", "AADSTS50053: account locked; try again later", 400,
-                           {"Retry-After": str(max(1, round(exc.retry_after)))})
+        return oauth_error(
+            "invalid_grant",
+            "AADSTS50053: account locked; try again later",
+            400,
+            {"Retry-After": str(max(1, round(exc.retry_after)))},
+        )
     except (InvalidGrant, InvalidToken) as exc:
-        return oauth_error("invalid_grant" if grant_type != "client_credentials" else "invalid_client", str(exc),
-                           400 if grant_type != "client_credentials" else 401)
+        return oauth_error(
+            "invalid_grant" if grant_type != "client_credentials" else "invalid_client",
+            str(exc),
+            400 if grant_type != "client_credentials" else 401,
+        )
 
 
-async def _password(frontend: FrontEnd, session: TenantSession, username: str | None, password: str | None,
-                    client_id: str | None, client: str | None) -> dict[str, Any]:
+async def _password(
+    frontend: FrontEnd,
+    session: TenantSession,
+    username: str | None,
+    password: str | None,
+    client_id: str | None,
+    client: str | None,
+) -> dict[str, Any]:
     if not username or password is None:
         raise InvalidGrant("username and password are required")
     key = (session.tenant_id, username.lower())
@@ -84,22 +109,29 @@ async def _password(frontend: FrontEnd, session: TenantSession, username: str | 
     user, stored = found if found is not None else (None, None)
     if not verify_password(stored, password) or user is None or not user.account_enabled:
         frontend.lockout.record_failure(key)
-        await session.sign_ins.record("failure", username, frontend.region, "invalid credentials",
-                                      client_address=client)
+        await session.sign_ins.record(
+            "failure", username, frontend.region, "invalid credentials", client_address=client
+        )
         raise InvalidGrant(BAD_CREDENTIALS)
     frontend.lockout.record_success(key)
     await session.sign_ins.record("success", user.user_principal_name, frontend.region, None, user.id, client)
     return frontend.user_tokens(session.tenant_id, user, client_id)
 
 
-async def _client_credentials(frontend: FrontEnd, session: TenantSession, client_id: str | None,
-                              client_secret: str | None, client: str | None) -> dict[str, Any]:
+async def _client_credentials(
+    frontend: FrontEnd,
+    session: TenantSession,
+    client_id: str | None,
+    client_secret: str | None,
+    client: str | None,
+) -> dict[str, Any]:
     if not client_id or not client_secret:
         raise InvalidGrant("client_id and client_secret are required")
     principal = await session.applications.verify_client_secret(client_id, client_secret)
     if principal is None:
-        await session.sign_ins.record("failure", client_id, frontend.region, "invalid client secret",
-                                      client_address=client)
+        await session.sign_ins.record(
+            "failure", client_id, frontend.region, "invalid client secret", client_address=client
+        )
         raise InvalidGrant(BAD_CLIENT)
     await session.sign_ins.record("success", client_id, frontend.region, None, principal.id, client)
     return frontend.app_tokens(session.tenant_id, principal)
@@ -129,14 +161,16 @@ async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
     frontend: FrontEnd = request.app.state.frontend
     tenant_id = await resolve_tenant(frontend, tenant)
     base = str(request.base_url).rstrip("/")
-    return JSONResponse({
-        "issuer": frontend.issuer(tenant_id),
-        "token_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/token",
-        "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
-        "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-        "response_types_supported": ["token"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": frontend.algorithms(),
-        "token_endpoint_auth_methods_supported": ["client_secret_post"],
-        "tenant_region_scope": frontend.cloud.value,
-    })
+    return JSONResponse(
+        {
+            "issuer": frontend.issuer(tenant_id),
+            "token_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/token",
+            "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
+            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": frontend.algorithms(),
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "tenant_region_scope": frontend.cloud.value,
+        }
+    )

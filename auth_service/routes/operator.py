@@ -26,13 +26,13 @@ def operator(request: Request) -> FrontEnd:
 
 
 class Administrator(BaseModel):
-    userPrincipalName: str = Field(max_length=256)  # noqa: N815 - Graph's names
-    displayName: str = Field(max_length=256)  # noqa: N815
+    userPrincipalName: str = Field(max_length=256)
+    displayName: str = Field(max_length=256)
     password: str = Field(min_length=8, max_length=256)
 
 
 class NewTenant(BaseModel):
-    displayName: str = Field(max_length=256)  # noqa: N815
+    displayName: str = Field(max_length=256)
     country: str = Field(min_length=2, max_length=2)
     domains: list[str] = Field(default_factory=list, max_length=20)
     administrator: Administrator
@@ -52,9 +52,16 @@ async def create_tenant(body: NewTenant, frontend: Annotated[FrontEnd, Depends(o
         await ops.delete_tenant(tenant.id, frontend.cloud)
         raise
     placement = tenant.placement
-    return JSONResponse({
-        "id": str(tenant.id), "displayName": tenant.display_name, "countryLetterCode": tenant.country,
-        "cloud": placement.cloud.value, "geo": placement.geo.value, "scaleUnit": placement.scale_unit,
-        "verifiedDomains": list(tenant.domains), "administrator": {"id": str(user.id),
-                                                                   "userPrincipalName": user.user_principal_name},
-    }, status_code=201)
+    return JSONResponse(
+        {
+            "id": str(tenant.id),
+            "displayName": tenant.display_name,
+            "countryLetterCode": tenant.country,
+            "cloud": placement.cloud.value,
+            "geo": placement.geo.value,
+            "scaleUnit": placement.scale_unit,
+            "verifiedDomains": list(tenant.domains),
+            "administrator": {"id": str(user.id), "userPrincipalName": user.user_principal_name},
+        },
+        status_code=201,
+    )

@@ -42,10 +42,14 @@ class Applications(Repository[Application]):
 
     async def _created(self, s: AsyncSession, record: Application) -> None:
         """Its service principal in this tenant, in the same transaction."""
-        s.add(ServicePrincipalRow(
-            tenant_id=self.session.tenant_id, id=uuid.uuid4(), app_id=record.app_id,
-            display_name=record.display_name,
-        ))
+        s.add(
+            ServicePrincipalRow(
+                tenant_id=self.session.tenant_id,
+                id=uuid.uuid4(),
+                app_id=record.app_id,
+                display_name=record.display_name,
+            )
+        )
 
     async def add_secret(self, application_id: str | uuid.UUID, lifetime_days: int = 365) -> ClientSecret:
         if not 1 <= lifetime_days <= MAX_SECRET_DAYS:
@@ -54,8 +58,12 @@ class Applications(Repository[Application]):
         text = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(days=lifetime_days)
         row = ClientSecretRow(
-            tenant_id=self.session.tenant_id, id=uuid.uuid4(), application_id=aid, hint=text[:3],
-            secret_hash=self._digest(text), expires_at=expires,
+            tenant_id=self.session.tenant_id,
+            id=uuid.uuid4(),
+            application_id=aid,
+            hint=text[:3],
+            secret_hash=self._digest(text),
+            expires_at=expires,
         )
         async with self.session.write() as s:
             if await s.get(ApplicationRow, (self.session.tenant_id, aid)) is None:
@@ -67,20 +75,28 @@ class Applications(Repository[Application]):
         key = self.session.store.secret_key
         return hmac.new(key, self.session.tenant_id.bytes + secret_text.encode(), hashlib.sha256).digest()
 
-    async def verify_client_secret(self, app_id: str | uuid.UUID, secret_text: str) -> ServicePrincipal | None:
+    async def verify_client_secret(
+        self, app_id: str | uuid.UUID, secret_text: str
+    ) -> ServicePrincipal | None:
         """The enabled service principal of `app_id` if `secret_text` is one of its live secrets."""
         try:
             aid = parse_id(app_id)
         except NotFound:
             return None
-        query = cached("applications:secrets", select(ClientSecretRow.secret_hash).join(
-            ApplicationRow,
-            (ApplicationRow.tenant_id == ClientSecretRow.tenant_id)
-            & (ApplicationRow.id == ClientSecretRow.application_id),
-        ).where(
-            ClientSecretRow.tenant_id == bindparam("tenant"), ApplicationRow.app_id == bindparam("app"),
-            ClientSecretRow.expires_at > bindparam("now"),
-        ))
+        query = cached(
+            "applications:secrets",
+            select(ClientSecretRow.secret_hash)
+            .join(
+                ApplicationRow,
+                (ApplicationRow.tenant_id == ClientSecretRow.tenant_id)
+                & (ApplicationRow.id == ClientSecretRow.application_id),
+            )
+            .where(
+                ClientSecretRow.tenant_id == bindparam("tenant"),
+                ApplicationRow.app_id == bindparam("app"),
+                ClientSecretRow.expires_at > bindparam("now"),
+            ),
+        )
         digest = self._digest(secret_text)
         async with self.session.read() as conn:
             rows = await conn.fetch(
@@ -111,4 +127,3 @@ class ServicePrincipals(Repository[ServicePrincipal]):
     async def by_app_id(self, app_id: uuid.UUID) -> ServicePrincipal | None:
         page = await self.list(filter=f"appId eq {app_id}", top=1)
         return page.items[0] if page.items else None
-

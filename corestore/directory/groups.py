@@ -6,13 +6,14 @@ import uuid
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, select
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, select
 
 from corestore.directory.base import Repository
 from corestore.errors import Conflict, InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.objects import DirectoryObject, Group, Page, User
 from corestore.schema import GroupRow, MembershipRow, UserRow
+from corestore.sql import compile_statement
 from corestore.validation import DISPLAY_NAME, NICKNAME, FieldRule, parse_id
 
 DIRECT_MEMBERS = """
@@ -72,19 +73,27 @@ class Groups(Repository[Group]):
             exists = await s.get(MembershipRow, (tenant, gid, mid))
             if exists is not None:
                 raise Conflict(f"{mid} is already a member of {gid}")
-            s.add(MembershipRow(
-                tenant_id=tenant, group_id=gid, member_id=mid,
-                member_user_id=mid if is_user else None, member_group_id=None if is_user else mid,
-            ))
+            s.add(
+                MembershipRow(
+                    tenant_id=tenant,
+                    group_id=gid,
+                    member_id=mid,
+                    member_user_id=mid if is_user else None,
+                    member_group_id=None if is_user else mid,
+                )
+            )
 
     async def _reaches(self, s: Any, from_group: uuid.UUID, to_group: uuid.UUID) -> bool:
         """Whether `to_group` is `from_group` or among its transitive members."""
         if from_group == to_group:
             return True
-        rows = await s.execute(select(MembershipRow.member_group_id).where(
-            MembershipRow.tenant_id == self.session.tenant_id, MembershipRow.group_id == from_group,
-            MembershipRow.member_group_id.is_not(None),
-        ))
+        rows = await s.execute(
+            select(MembershipRow.member_group_id).where(
+                MembershipRow.tenant_id == self.session.tenant_id,
+                MembershipRow.group_id == from_group,
+                MembershipRow.member_group_id.is_not(None),
+            )
+        )
         for (child,) in rows.all():
             if await self._reaches(s, child, to_group):
                 return True
@@ -93,32 +102,49 @@ class Groups(Repository[Group]):
     async def remove_member(self, group_id: str | uuid.UUID, member_id: str | uuid.UUID) -> None:
         gid, mid = parse_id(group_id), parse_id(member_id)
         async with self.session.write() as s:
-            result = await s.execute(delete(MembershipRow).where(
-                MembershipRow.tenant_id == self.session.tenant_id,
-                MembershipRow.group_id == gid, MembershipRow.member_id == mid,
-            ))
+            result = await s.execute(
+                delete(MembershipRow).where(
+                    MembershipRow.tenant_id == self.session.tenant_id,
+                    MembershipRow.group_id == gid,
+                    MembershipRow.member_id == mid,
+                )
+            )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"{mid} is not a member of {gid}")
 
-    async def members(self, group_id: str | uuid.UUID, top: int = 100, after: uuid.UUID | None = None,
-                      transitive: bool = False) -> Page[DirectoryObject]:
+    async def members(
+        self,
+        group_id: str | uuid.UUID,
+        top: int = 100,
+        after: uuid.UUID | None = None,
+        transitive: bool = False,
+    ) -> Page[DirectoryObject]:
         gid = parse_id(group_id)
         await self.get(gid)
         return await self._objects(TRANSITIVE_MEMBERS if transitive else DIRECT_MEMBERS, gid, top, after)
 
-    async def member_of(self, object_id: str | uuid.UUID, top: int = 100, after: uuid.UUID | None = None,
-                        transitive: bool = False) -> Page[DirectoryObject]:
+    async def member_of(
+        self,
+        object_id: str | uuid.UUID,
+        top: int = 100,
+        after: uuid.UUID | None = None,
+        transitive: bool = False,
+    ) -> Page[DirectoryObject]:
         oid = parse_id(object_id)
         return await self._objects(TRANSITIVE_MEMBER_OF if transitive else DIRECT_MEMBER_OF, oid, top, after)
 
-    async def _objects(self, sql: str, anchor: uuid.UUID, top: int, after: uuid.UUID | None) -> Page[DirectoryObject]:
+    async def _objects(
+        self, sql: str, anchor: uuid.UUID, top: int, after: uuid.UUID | None
+    ) -> Page[DirectoryObject]:
         from corestore.directory.users import Users
 
         tenant = self.session.tenant_id
         async with self.session.read() as conn:
             refs = await conn.fetch(sql, tenant, anchor, after or ZERO, top + 1)
             page = refs[:top]
-            users = await self._fetch(conn, Users(self.session), [r["member_id"] for r in page if r["is_user"]])
+            users = await self._fetch(
+                conn, Users(self.session), [r["member_id"] for r in page if r["is_user"]]
+            )
             groups = await self._fetch(conn, self, [r["member_id"] for r in page if not r["is_user"]])
         found = {**users, **groups}
         items = tuple(found[r["member_id"]] for r in page if r["member_id"] in found)
@@ -130,10 +156,11 @@ class Groups(Repository[Group]):
     ) -> dict[uuid.UUID, User | Group]:
         if not ids:
             return {}
-        table = repo.row.__tablename__
-        names = ", ".join(c.name for c in repo.columns())
-        rows = await conn.fetch(
-            f"SELECT {names} FROM {table} WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-            repo.session.tenant_id, ids,
+        query = compile_statement(
+            select(*repo.columns()).where(
+                repo.row.tenant_id == repo.session.tenant_id,
+                repo.row.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
+            )
         )
+        rows = await conn.fetch(query.sql, *query.args(ids=ids))
         return {r["id"]: repo.to_record(r) for r in rows}

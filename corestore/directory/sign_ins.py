@@ -23,24 +23,48 @@ class SignIns:
         self.session = session
 
     async def record(
-        self, result: str, principal: str, region: str, reason: str | None = None,
-        principal_id: uuid.UUID | None = None, client_address: str | None = None,
+        self,
+        result: str,
+        principal: str,
+        region: str,
+        reason: str | None = None,
+        principal_id: uuid.UUID | None = None,
+        client_address: str | None = None,
     ) -> None:
         async with self.session.write() as s:
-            s.add(SignInRow(
-                tenant_id=self.session.tenant_id, id=uuid.uuid4(), result=result, reason=reason,
-                principal=principal[:256], principal_id=principal_id, client_address=client_address,
-                region=region,
-            ))
+            s.add(
+                SignInRow(
+                    tenant_id=self.session.tenant_id,
+                    id=uuid.uuid4(),
+                    result=result,
+                    reason=reason,
+                    principal=principal[:256],
+                    principal_id=principal_id,
+                    client_address=client_address,
+                    region=region,
+                )
+            )
 
     async def list(self, top: int = 100, before: datetime | None = None) -> Page[SignIn]:
         """Newest first."""
         columns = [SignInRow.__table__.c[n] for n in field_names(SignIn)]
-        query = cached("sign_ins:list", select(*columns).where(
-            SignInRow.tenant_id == bindparam("tenant"), SignInRow.created_at < bindparam("before"),
-        ).order_by(SignInRow.created_at.desc()).limit(bindparam("limit")))
+        query = cached(
+            "sign_ins:list",
+            select(*columns)
+            .where(
+                SignInRow.tenant_id == bindparam("tenant"),
+                SignInRow.created_at < bindparam("before"),
+            )
+            .order_by(SignInRow.created_at.desc())
+            .limit(bindparam("limit")),
+        )
         async with self.session.read() as conn:
-            rows = await conn.fetch(query.sql, *query.args(
-                tenant=self.session.tenant_id, before=before or FAR_FUTURE, limit=top,
-            ))
+            rows = await conn.fetch(
+                query.sql,
+                *query.args(
+                    tenant=self.session.tenant_id,
+                    before=before or FAR_FUTURE,
+                    limit=top,
+                ),
+            )
         return Page(tuple(SignIn(**dict(r)) for r in rows), None)

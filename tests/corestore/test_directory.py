@@ -16,7 +16,9 @@ def upn(tenant: Tenant, name: str) -> str:
 
 async def test_user_lifecycle(session: TenantSession, tenant: Tenant) -> None:
     user = await session.users.create(
-        user_principal_name=upn(tenant, "alice"), display_name="Alice", password="correct horse",
+        user_principal_name=upn(tenant, "alice"),
+        display_name="Alice",
+        password="correct horse",
         extension={"employeeId": 42},
     )
     assert (await session.users.get(user.id)).display_name == "Alice"
@@ -34,7 +36,9 @@ async def test_user_lifecycle(session: TenantSession, tenant: Tenant) -> None:
         await session.users.get(user.id)
 
 
-async def test_duplicate_principal_name_is_a_conflict_case_insensitively(session: TenantSession, tenant: Tenant) -> None:
+async def test_duplicate_principal_name_is_a_conflict_case_insensitively(
+    session: TenantSession, tenant: Tenant
+) -> None:
     await session.users.create(user_principal_name=upn(tenant, "bob"), display_name="Bob")
     with pytest.raises(Conflict):
         await session.users.create(user_principal_name=upn(tenant, "BOB"), display_name="Bob 2")
@@ -54,7 +58,9 @@ async def test_duplicate_principal_name_is_a_conflict_case_insensitively(session
         {"user_principal_name": "a@b.example", "display_name": "x\x00y"},
     ],
 )
-async def test_bad_input_is_refused_and_nothing_written(session: TenantSession, values: dict[str, object]) -> None:
+async def test_bad_input_is_refused_and_nothing_written(
+    session: TenantSession, values: dict[str, object]
+) -> None:
     with pytest.raises(InvalidRequest):
         await session.users.create(**values)
     assert (await session.users.list()).items == ()
@@ -93,9 +99,15 @@ async def test_nested_groups_transitive_members_and_member_of(session: TenantSes
     await session.groups.add_member(inner.id, alice.id)
     await session.groups.add_member(outer.id, inner.id)
     assert {m.id for m in (await session.groups.members(outer.id)).items} == {inner.id}
-    assert {m.id for m in (await session.groups.members(outer.id, transitive=True)).items} == {inner.id, alice.id}
+    assert {m.id for m in (await session.groups.members(outer.id, transitive=True)).items} == {
+        inner.id,
+        alice.id,
+    }
     assert {g.id for g in (await session.groups.member_of(alice.id)).items} == {inner.id}
-    assert {g.id for g in (await session.groups.member_of(alice.id, transitive=True)).items} == {inner.id, outer.id}
+    assert {g.id for g in (await session.groups.member_of(alice.id, transitive=True)).items} == {
+        inner.id,
+        outer.id,
+    }
     with pytest.raises(Conflict):
         await session.groups.add_member(inner.id, alice.id)
     with pytest.raises(InvalidRequest, match="cycle"):
@@ -123,7 +135,9 @@ async def test_client_secret_is_shown_once_and_verifies(session: TenantSession) 
 
 async def test_device_owner_is_cleared_when_user_goes(session: TenantSession, tenant: Tenant) -> None:
     owner = await session.users.create(user_principal_name=upn(tenant, "o"), display_name="O")
-    device = await session.devices.create(display_name="Laptop", operating_system="Windows", owner_id=owner.id)
+    device = await session.devices.create(
+        display_name="Laptop", operating_system="Windows", owner_id=owner.id
+    )
     assert device.trust_type == "AzureAd"
     await session.users.delete(owner.id)
     assert (await session.devices.get(device.id)).owner_id is None

@@ -50,7 +50,7 @@ async def app_conn(cluster: ClusterState, store: CoreStore) -> asyncpg.Connectio
 async def test_query_without_tenant_filter_sees_only_current_tenant(
     app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]], table: str
 ) -> None:
-    a, b, _ = two_tenants
+    a, _, _ = two_tenants
     async with app_conn.transaction():
         await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(a.id))
         seen = {r["tenant_id"] for r in await app_conn.fetch(f"SELECT tenant_id FROM {table}")}
@@ -64,20 +64,23 @@ async def test_no_tenant_set_sees_nothing(
     assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0
     async with app_conn.transaction():
         await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(two_tenants[0].id))
-    assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0, "setting leaked past its transaction"
+    assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0, (
+        "setting leaked past its transaction"
+    )
 
 
 async def test_writing_another_tenants_row_is_refused_by_the_database(
     app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
 ) -> None:
     a, b, _ = two_tenants
-    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-        async with app_conn.transaction():
-            await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(a.id))
-            await app_conn.execute(
-                "INSERT INTO groups (tenant_id, id, display_name, kind, mail_nickname, version) "
-                "VALUES ($1, $2, 'x', 'security', 'x', 1)", b.id.value, uuid.uuid4(),
-            )
+    insert = (
+        "INSERT INTO groups (tenant_id, id, display_name, kind, mail_nickname, version) "
+        "VALUES ($1, $2, 'x', 'security', 'x', 1)"
+    )
+    async with app_conn.transaction():
+        await app_conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(a.id))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            await app_conn.execute(insert, b.id.value, uuid.uuid4())
 
 
 async def test_app_role_cannot_switch_rls_off(app_conn: asyncpg.Connection) -> None:
@@ -93,8 +96,12 @@ async def test_another_tenants_object_reads_as_not_found(
 ) -> None:
     a, _, b_ids = two_tenants
     session = await store.operator.session(a.id)
-    repo = {"user": session.users, "group": session.groups, "application": session.applications,
-            "device": session.devices}[kind]
+    repo = {
+        "user": session.users,
+        "group": session.groups,
+        "application": session.applications,
+        "device": session.devices,
+    }[kind]
     with pytest.raises(NotFound):
         await repo.get(b_ids[kind])
     with pytest.raises(NotFound):

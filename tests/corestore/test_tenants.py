@@ -15,8 +15,12 @@ from scale_units.geography import Cloud, Geo
 from scale_units.state import ClusterState
 
 
-@pytest.mark.parametrize(("country", "geo", "unit"), [("DE", Geo.EMEA, "emea-1"), ("US", Geo.NORTH_AMERICA, "na-1")])
-async def test_country_picks_geo_and_scale_unit(store: CoreStore, random_name: str, country: str, geo: Geo, unit: str) -> None:
+@pytest.mark.parametrize(
+    ("country", "geo", "unit"), [("DE", Geo.EMEA, "emea-1"), ("US", Geo.NORTH_AMERICA, "na-1")]
+)
+async def test_country_picks_geo_and_scale_unit(
+    store: CoreStore, random_name: str, country: str, geo: Geo, unit: str
+) -> None:
     tenant = await store.operator.create_tenant(random_name, country)
     assert tenant.placement.geo is geo
     assert tenant.placement.scale_unit == unit
@@ -39,7 +43,9 @@ async def test_location_can_never_change(store: CoreStore, tenant: Tenant) -> No
         await store.operator.relocate_tenant(tenant.id, country="US")
 
 
-async def test_domains_resolve_and_are_unique_in_the_cloud(store: CoreStore, tenant: Tenant, random_name: str) -> None:
+async def test_domains_resolve_and_are_unique_in_the_cloud(
+    store: CoreStore, tenant: Tenant, random_name: str
+) -> None:
     catalog = store.catalog(Cloud.PUBLIC)
     assert await catalog.resolve_domain(f"{random_name.upper()}.example") == tenant.id.value
     with pytest.raises(Conflict):
@@ -47,7 +53,9 @@ async def test_domains_resolve_and_are_unique_in_the_cloud(store: CoreStore, ten
     assert await catalog.resolve_domain("nobody.example") is None
 
 
-async def test_failed_create_leaves_nothing_behind(store: CoreStore, tenant: Tenant, random_name: str) -> None:
+async def test_failed_create_leaves_nothing_behind(
+    store: CoreStore, tenant: Tenant, random_name: str
+) -> None:
     catalog = store.catalog(Cloud.PUBLIC)
     before = await catalog.tenant_counts()
     with pytest.raises(Conflict):
@@ -74,7 +82,9 @@ async def test_parallel_creates_never_overfill_a_capped_unit(store: CoreStore, c
         await conn.close()
 
 
-async def test_delete_purges_every_row_on_every_server(store: CoreStore, cluster: ClusterState, random_name: str) -> None:
+async def test_delete_purges_every_row_on_every_server(
+    store: CoreStore, cluster: ClusterState, random_name: str
+) -> None:
     tenant = await store.operator.create_tenant(random_name, "FR", domains=(f"{random_name}.example",))
     session = await store.operator.session(tenant.id)
     user = await session.users.create(user_principal_name=f"a@{random_name}.example", display_name="A")
