@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
 app.command("migrate")(migrate_command)
+app.command("failover")(cluster_cli.failover_command)
 
 cluster_cli.after_up.append(migrate_state)
 

@@ -1,7 +1,8 @@
 """Graph's `$filter` subset: eq, ne, startswith, and, or, not, parentheses.
 
-Parsed into a small AST, then compiled against the columns a kind declares
-filterable (indexed ones): every literal becomes a bound parameter, never SQL text.
+Text is tokenized, parsed into a small frozen AST, then compiled against the columns a kind
+declares filterable (its indexed ones). Every literal becomes a bound parameter, never SQL text,
+and limits on length, nesting and conditions make hostile input cheap to refuse.
 """
 
 from __future__ import annotations
@@ -11,32 +12,37 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_
+from sqlalchemy import ColumnElement, and_, func, literal, or_
+from sqlalchemy.orm import QueryableAttribute
 
 from corestore.errors import InvalidRequest
 
 MAX_LENGTH = 2048
 MAX_DEPTH = 16
 MAX_TERMS = 32
-Value = str | bool | int | uuid.UUID | None
+LIKE_ESCAPE = "/"
+
+Value: TypeAlias = str | bool | int | uuid.UUID | None
 
 
 class FilterError(InvalidRequest):
-    """A `$filter` the store cannot accept; the message says what and where."""
+    """A `$filter` the store refuses; the message says what is wrong and where (a character offset)."""
 
 
 class ColumnKind(Enum):
     STRING = "string"
-    BOOL = "bool"
-    UUID = "uuid"
-    INT = "int"
+    BOOL = "boolean"
+    UUID = "guid"
+    INT = "integer"
 
 
 @dataclass(frozen=True)
 class FilterableColumn:
-    column: Any
+    """A column a filter may name; case-insensitive ones compare as lower(column), as an index on it does."""
+
+    column: ColumnElement[Any] | QueryableAttribute[Any]
     kind: ColumnKind
     case_insensitive: bool = False
 
@@ -69,40 +75,63 @@ class Not:
     term: Node
 
 
-Node = Compare | StartsWith | And | Or | Not
+Node: TypeAlias = Compare | StartsWith | And | Or | Not
 
-TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<guid>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})"
-    r"|(?P<number>-?\d{1,18}(?![\w-]))|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),]))"
+_TOKEN = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<string>'(?:[^']|'')*+')"  # possessive: an unterminated string is reported where it starts
+    r"|(?P<guid>[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})(?![\w-])"
+    r"|(?P<number>-?[0-9]{1,18})(?![\w-])"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<punct>[(),])"
 )
+# PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded for the wire.
+_UNSENDABLE = re.compile(r"[\x00\ud800-\udfff]")
+_CONSTANTS: Mapping[str, Value] = {"true": True, "false": False, "null": None}
+_RESERVED = frozenset({"and", "or", "not", "eq", "ne", "startswith", *_CONSTANTS})
 
 
 @dataclass(frozen=True)
-class Token:
+class _Token:
     kind: str
     text: str
     at: int
 
+    def word(self) -> str:
+        """The keyword this token may be (keywords are case-insensitive), or '' for other tokens."""
+        return self.text.lower() if self.kind == "word" else ""
 
-def tokenize(text: str) -> list[Token]:
-    tokens, pos = [], 0
+
+def _tokenize(text: str) -> list[_Token]:
+    bad = _UNSENDABLE.search(text)
+    if bad:
+        raise FilterError(f"invalid character U+{ord(bad.group()):04X} at {bad.start()}")
+    tokens: list[_Token] = []
+    pos = 0
     while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = TOKEN.match(text, pos)
-        if match is None or match.lastgroup is None:
-            snippet = text[pos:].lstrip()[:10]
-            raise FilterError(f"unexpected text {snippet!r} at {len(text) - len(text[pos:].lstrip())}")
-        tokens.append(Token(match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup)))
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise FilterError(_bad_text(text, pos))
+        if match.lastgroup != "space":
+            tokens.append(_Token(match.lastgroup or "", match.group(), pos))
         pos = match.end()
     return tokens
 
 
-class Parser:
+def _bad_text(text: str, pos: int) -> str:
+    if text[pos] == "'":
+        return f"unterminated string at {pos}"
+    snippet = re.match(r"\S{1,20}", text[pos:])
+    return f"unexpected {snippet.group() if snippet else text[pos]!r} at {pos}"
+
+
+class _Parser:
+    """Recursive descent, loosest first: or_expr := and_expr ('or' and_expr)*;
+    and_expr := unary ('and' unary)*; unary := 'not' unary | '(' or_expr ')' | condition."""
+
     def __init__(self, text: str) -> None:
-        if len(text) > MAX_LENGTH:
-            raise FilterError(f"filter longer than {MAX_LENGTH} characters")
-        self.tokens = tokenize(text)
+        self.end = len(text)
+        self.tokens = _tokenize(text)
         self.pos = 0
         self.terms = 0
 
@@ -112,67 +141,75 @@ class Parser:
         node = self._or(0)
         if self.pos < len(self.tokens):
             token = self.tokens[self.pos]
+            if token.text == ")":
+                raise FilterError(f"unbalanced ')' at {token.at}")
             raise FilterError(f"unexpected token {token.text!r} at {token.at}")
         return node
 
-    def _peek_word(self) -> str | None:
-        if self.pos < len(self.tokens) and self.tokens[self.pos].kind == "name":
-            return self.tokens[self.pos].text.lower()
-        return None
+    def _peek(self) -> _Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def _next(self, what: str) -> Token:
-        if self.pos >= len(self.tokens):
-            raise FilterError(f"expected {what} at the end")
-        token = self.tokens[self.pos]
+    def _next(self, what: str) -> _Token:
+        token = self._peek()
+        if token is None:
+            raise FilterError(f"expected {what} at {self.end} (end of filter)")
         self.pos += 1
         return token
 
+    def _accept(self, word: str) -> bool:
+        token = self._peek()
+        if token is not None and token.word() == word:
+            self.pos += 1
+            return True
+        return False
+
     def _or(self, depth: int) -> Node:
         terms = [self._and(depth)]
-        while self._peek_word() == "or":
-            self.pos += 1
+        while self._accept("or"):
             terms.append(self._and(depth))
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
     def _and(self, depth: int) -> Node:
         terms = [self._unary(depth)]
-        while self._peek_word() == "and":
-            self.pos += 1
+        while self._accept("and"):
             terms.append(self._unary(depth))
         return terms[0] if len(terms) == 1 else And(tuple(terms))
 
     def _unary(self, depth: int) -> Node:
-        if depth > MAX_DEPTH:
-            raise FilterError(f"filter nested deeper than {MAX_DEPTH}")
-        if self._peek_word() == "not":
-            self.pos += 1
-            return Not(self._unary(depth + 1))
         token = self._next("a condition")
-        if token.text == "(":
-            node = self._or(depth + 1)
-            self._expect(")")
-            return node
+        if token.word() != "not" and token.text != "(":
+            return self._condition(token)
+        if depth >= MAX_DEPTH:
+            raise FilterError(f"nested deeper than {MAX_DEPTH} at {token.at}")
+        if token.text != "(":
+            return Not(self._unary(depth + 1))
+        node = self._or(depth + 1)
+        if self._peek() is None:
+            raise FilterError(f"unbalanced '(' at {token.at}")
+        self._expect(")")
+        return node
+
+    def _condition(self, attr: _Token) -> Node:
         self.terms += 1
         if self.terms > MAX_TERMS:
-            raise FilterError(f"more than {MAX_TERMS} conditions")
-        if token.kind != "name":
-            raise FilterError(f"expected an attribute at {token.at}, found {token.text!r}")
-        if token.text.lower() == "startswith":
+            raise FilterError(f"more than {MAX_TERMS} conditions at {attr.at}")
+        if attr.word() == "startswith":
             return self._startswith()
+        _check_attribute(attr)
         op = self._next("eq or ne")
-        if op.kind != "name" or op.text.lower() not in ("eq", "ne"):
+        if op.word() not in ("eq", "ne"):
             raise FilterError(f"expected eq or ne at {op.at}, found {op.text!r}")
-        return Compare(token.text, "eq" if op.text.lower() == "eq" else "ne", self._literal())
+        return Compare(attr.text, "eq" if op.word() == "eq" else "ne", self._literal())
 
     def _startswith(self) -> Node:
         self._expect("(")
         attr = self._next("an attribute")
-        if attr.kind != "name":
-            raise FilterError(f"expected an attribute at {attr.at}")
+        _check_attribute(attr)
         self._expect(",")
+        at = self._peek()
         prefix = self._literal()
         if not isinstance(prefix, str):
-            raise FilterError("startswith needs a string")
+            raise FilterError(f"startswith needs a string at {at.at if at else self.end}")
         self._expect(")")
         return StartsWith(attr.text, prefix)
 
@@ -189,83 +226,116 @@ class Parser:
             return uuid.UUID(token.text)
         if token.kind == "number":
             return int(token.text)
-        words: dict[str, Value] = {"true": True, "false": False, "null": None}
-        if token.kind == "name" and token.text.lower() in words:
-            return words[token.text.lower()]
+        if token.word() in _CONSTANTS:
+            return _CONSTANTS[token.word()]
         raise FilterError(f"expected a value at {token.at}, found {token.text!r}")
 
 
+def _check_attribute(token: _Token) -> None:
+    if token.kind != "word" or token.word() in _RESERVED:
+        raise FilterError(f"expected an attribute at {token.at}, found {token.text!r}")
+
+
 def parse_filter(text: str) -> Node:
-    return Parser(text).parse()
+    """The AST of a `$filter`, or a FilterError saying what is wrong and where."""
+    if len(text) > MAX_LENGTH:
+        raise FilterError(f"filter is {len(text)} characters, over the limit of {MAX_LENGTH}")
+    return _Parser(text).parse()
 
 
 def compile_filter(node: Node, columns: Mapping[str, FilterableColumn]) -> ColumnElement[bool]:
-    if isinstance(node, And):
-        return and_(*(compile_filter(t, columns) for t in node.terms))
-    if isinstance(node, Or):
-        return or_(*(compile_filter(t, columns) for t in node.terms))
+    """A WHERE clause for `node`, naming only `columns` and binding every literal as a parameter."""
+    return _compile(node, columns, negated=False)
+
+
+def _compile(node: Node, columns: Mapping[str, FilterableColumn], negated: bool) -> ColumnElement[bool]:
+    """`not` is pushed down to the conditions (De Morgan), so a NULL attribute follows OData's
+    two-valued logic (`not (a eq 'x')` holds when a is null) while plain conditions stay indexable."""
     if isinstance(node, Not):
-        return not_(compile_filter(node.term, columns))
-    target = _column(node.attr, columns)
+        return _compile(node.term, columns, not negated)
+    if isinstance(node, And | Or):
+        parts = [_compile(term, columns, negated) for term in node.terms]
+        return and_(*parts) if isinstance(node, And) != negated else or_(*parts)
+    target = columns.get(node.attr)
+    if target is None:
+        known = ", ".join(sorted(columns))
+        raise FilterError(f"unknown attribute {node.attr!r} (filterable: {known})")
     if isinstance(node, StartsWith):
-        if target.kind is not ColumnKind.STRING:
-            raise FilterError(f"startswith needs a string attribute, not {node.attr}")
-        column, prefix = _folded(target, node.prefix)
-        return column.startswith(prefix, autoescape=True)  # type: ignore[no-any-return]
+        return _starts_with(node, target, negated)
+    return _compare(node, target, negated)
+
+
+def _compare(node: Compare, target: FilterableColumn, negated: bool) -> ColumnElement[bool]:
+    equal = (node.op == "eq") != negated
     if node.value is None:
-        return target.column.is_(None) if node.op == "eq" else target.column.is_not(None)  # type: ignore[no-any-return]
+        return target.column.is_(None) if equal else target.column.is_not(None)
     value = _coerce(node.attr, target, node.value)
-    if value is _NO_MATCH:
-        return false() if node.op == "eq" else target.column.is_not(None)
-    column, value = _folded(target, value)
-    return (column == value) if node.op == "eq" else (column != value)  # type: ignore[no-any-return]
+    column, param = _sides(target, value)
+    return column == param if equal else column.is_distinct_from(param)
 
 
-_NO_MATCH = object()
+def _starts_with(node: StartsWith, target: FilterableColumn, negated: bool) -> ColumnElement[bool]:
+    if target.kind is not ColumnKind.STRING:
+        raise FilterError(f"startswith needs a string attribute, not {node.attr} ({target.kind.value})")
+    column, pattern = _sides(target, like_prefix(node.prefix))
+    if negated:
+        return or_(target.column.is_(None), column.not_like(pattern, escape=LIKE_ESCAPE))
+    return column.like(pattern, escape=LIKE_ESCAPE)
 
 
-def _column(attr: str, columns: Mapping[str, FilterableColumn]) -> FilterableColumn:
-    found = columns.get(attr)
-    if found is None:
-        raise FilterError(f"unknown attribute {attr!r} (filterable: {', '.join(sorted(columns))})")
-    return found
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape character LIKE_ESCAPE) matching strings that start with `prefix`."""
+    escaped = prefix.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+    return escaped.replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_") + "%"
 
 
-def _coerce(attr: str, target: FilterableColumn, value: Value) -> Any:
-    expected = {
-        ColumnKind.STRING: str,
-        ColumnKind.BOOL: bool,
-        ColumnKind.INT: int,
-        ColumnKind.UUID: uuid.UUID,
-    }
+_PYTHON_TYPES: Mapping[ColumnKind, type] = {
+    ColumnKind.STRING: str,
+    ColumnKind.BOOL: bool,
+    ColumnKind.INT: int,
+    ColumnKind.UUID: uuid.UUID,
+}
+
+
+def _coerce(attr: str, target: FilterableColumn, value: str | bool | int | uuid.UUID) -> object:
+    """The literal as the column's type; a quoted GUID is accepted for a UUID column, as Graph does."""
     if target.kind is ColumnKind.UUID and isinstance(value, str):
         try:
             return uuid.UUID(value)
         except ValueError:
-            return _NO_MATCH
-    kind = expected[target.kind]
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise FilterError(f"{attr} compares with a {target.kind.value}, not {value!r}")
+            raise FilterError(f"{attr} needs a guid, not {_render_value(value)}") from None
+    if type(value) is not _PYTHON_TYPES[target.kind]:  # exact: a bool is an int to isinstance
+        raise FilterError(f"cannot compare {attr} ({target.kind.value}) with {_render_value(value)}")
     return value
 
 
-def _folded(target: FilterableColumn, value: Any) -> tuple[Any, Any]:
-    """Case-insensitive attributes compare lower(column) with a lowered value (an indexed expression)."""
-    if target.case_insensitive and isinstance(value, str):
-        return func.lower(target.column), value.lower()
-    return target.column, value
+def _sides(target: FilterableColumn, value: object) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Column and bound value; case-insensitive ones are both lowered by PostgreSQL, so the folding
+    matches the lower(column) index exactly (Python's str.lower differs for some scripts)."""
+    param = literal(value)
+    if target.case_insensitive and target.kind is ColumnKind.STRING:
+        return func.lower(target.column), func.lower(param)
+    return target.column.expression, param
 
 
 def render(node: Node) -> str:
-    """Filter text for an AST: parse(render(n)) == n."""
+    """Filter text for an AST (e.g. for `@odata.nextLink`): parse_filter(render(n)) == n. Parentheses
+    appear only where the tree needs them, so a filter that parsed renders within the nesting limit."""
     if isinstance(node, And | Or):
         word = " and " if isinstance(node, And) else " or "
-        return "(" + word.join(render(t) for t in node.terms) + ")"
+        return word.join(_operand(term, node) for term in node.terms)
     if isinstance(node, Not):
-        return f"not ({render(node.term)})"
+        return "not " + _operand(node.term, node)
     if isinstance(node, StartsWith):
         return f"startswith({node.attr}, {_render_value(node.prefix)})"
     return f"{node.attr} {node.op} {_render_value(node.value)}"
+
+
+def _operand(child: Node, parent: Node) -> str:
+    """A child binding looser than its parent, or as tightly (it would merge into it), needs parentheses."""
+    tight = isinstance(child, Compare | StartsWith | Not)
+    bare = tight or (isinstance(child, And) and isinstance(parent, Or))
+    return render(child) if bare else f"({render(child)})"
 
 
 def _render_value(value: Value) -> str:

@@ -108,3 +108,26 @@ def down_command(
     with cli_errors():
         found = launcher.down(directory, purge=purge)
     typer.echo("cluster down" if found else f"no cluster at {directory}")
+
+
+def failover_command(
+    scale_unit: str,
+    force: Annotated[bool, typer.Option(help="Stop a still-running primary first.")] = False,
+    directory: DirOption = DEFAULT_DIR,
+) -> None:
+    """Promote the most advanced replica of SCALE_UNIT; front ends pick up the new primary."""
+    from scale_units.failover import failover
+
+    with cli_errors():
+        state = asyncio.run(failover(ClusterState.load(directory), scale_unit, force))
+    typer.echo(f"{scale_unit}: primary is now {state.topology.scale_units[scale_unit].primary.name}")
+
+
+@cluster_app.command("rejoin")
+def rejoin_command(server: str, directory: DirOption = DEFAULT_DIR) -> None:
+    """Bring a stopped former primary back as a replica (pg_rewind, else a fresh base backup)."""
+    from scale_units.failover import rejoin
+
+    with cli_errors():
+        rejoin(ClusterState.load(directory), server)
+    typer.echo(f"{server} rejoined as a replica")

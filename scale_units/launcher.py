@@ -30,7 +30,7 @@ from scale_units.state import (
     Credentials,
     ServerState,
 )
-from scale_units.topology import Role, ScaleUnit, Topology
+from scale_units.topology import Role, ScaleUnit, Server, Topology
 from scale_units.types import ServerName
 
 STREAMING_TIMEOUT_S = 60.0
@@ -178,6 +178,34 @@ async def _create_unit(state: ClusterState, topology: Topology, unit: ScaleUnit)
         server = process(state, replica.name)
         await asyncio.to_thread(server.clone_from, primary, state.credentials.replication)
         await asyncio.to_thread(server.start)
+    await set_quorum(state, unit, unit.primary)
+
+
+def quorum(unit: ScaleUnit, primary: Server, available: set[ServerName] | None = None) -> str:
+    """`synchronous_standby_names` for `primary`: any one available replica outside its region.
+
+    Empty (asynchronous, degraded) when no such replica is available, e.g. just after
+    a failover of a two-server unit; `rejoin` restores the quorum.
+    """
+    others = [
+        f'"{s.name}"'
+        for s in unit.servers
+        if s is not primary and s.region != primary.region and (available is None or s.name in available)
+    ]
+    return f"ANY 1 ({', '.join(others)})" if others else ""
+
+
+async def set_quorum(
+    state: ClusterState, unit: ScaleUnit, primary: Server, available: set[ServerName] | None = None
+) -> None:
+    """Commits wait for one replica in another region: an acknowledged write survives a region."""
+    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
+    try:
+        setting = quorum(unit, primary, available)
+        await conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{setting}'")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 async def _bootstrap_roles(state: ClusterState, primary: ServerName, is_catalog: bool) -> None:

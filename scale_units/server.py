@@ -123,6 +123,18 @@ class ServerProcess:
         )
         self.follow(primary.port, repl_password)
 
+    def rewind(self, source_conninfo: str) -> None:
+        """Rewind a former primary's data onto the new primary's timeline."""
+        self._run(
+            [
+                self.binaries("pg_rewind"),
+                "--target-pgdata",
+                str(self.datadir),
+                "--source-server",
+                source_conninfo,
+            ]
+        )
+
     @property
     def slot(self) -> str:
         return self.name.replace("-", "_")

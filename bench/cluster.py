@@ -1,0 +1,37 @@
+"""The cluster under test: the running one in the state directory, else one of our own, purged afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from corestore.cli import migrate_state
+from scale_units import launcher
+from scale_units.loader import default_topology_path
+from scale_units.state import STATE_FILE, ClusterState
+
+
+@dataclass(frozen=True)
+class Cluster:
+    state: ClusterState
+    owned: bool
+
+
+@contextlib.contextmanager
+def cluster(directory: Path) -> Iterator[Cluster]:
+    if (directory / STATE_FILE).exists():
+        yield Cluster(ClusterState.load(directory), owned=False)
+        return
+    # A fresh temp dir: the server user (nobody, when run as root) must be able to reach it.
+    own = Path(tempfile.mkdtemp(prefix="corestore-bench-"))
+    try:
+        state = launcher.up(default_topology_path(), own)
+        migrate_state(state)
+        yield Cluster(state, owned=True)
+    finally:
+        launcher.down(own, purge=True)
+        shutil.rmtree(own, ignore_errors=True)

@@ -1,0 +1,101 @@
+"""What workloads share in one run: the cluster, the settings, the load shape, and fixtures made once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from bench.generator import ClientSpec, Load, Run, run_load
+from bench.httpenv import HttpEnv, Plan, http_env
+from bench.libenv import library_row
+from bench.progress import Progress
+from bench.rows import Row, nearest_server
+from bench.seed import country_for
+from bench.servers import asgi_baseline, frontend_pool_size
+from scale_units.state import ClusterState
+
+MAX_APPLICATIONS = 64
+MAX_WRITER_TENANTS = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration_s: float
+    concurrency: int
+    processes: int
+    quick: bool
+    region: str
+
+    @property
+    def warmup_s(self) -> float:
+        return max(1.0, 0.2 * self.duration_s)
+
+
+class Context:
+    def __init__(
+        self, state: ClusterState, settings: Settings, progress: Progress, stack: contextlib.ExitStack
+    ) -> None:
+        self.state = state
+        self.settings = settings
+        self.progress = progress
+        self.stack = stack
+        self.seeded_tenants = 0
+
+    @property
+    def directory(self) -> Path:
+        return self.state.directory
+
+    def load(
+        self, processes: int | None = None, tasks: int | None = None, pin_cpu: int | None = None
+    ) -> Load:
+        s = self.settings
+        return Load(
+            processes or min(s.processes, s.concurrency),
+            tasks or s.concurrency,
+            s.warmup_s,
+            s.duration_s,
+            pin_cpu,
+        )
+
+    def measure(self, label: str, spec: ClientSpec, load: Load | None = None) -> Run:
+        return run_load(spec, load or self.load(), label, self.progress)
+
+    def replica_dsn(self, row: Row) -> str:
+        """The app role's DSN on the server the library reads `row` from."""
+        return self.state.dsn(nearest_server(self.state, self.settings.region, row.scale_unit), "app")
+
+    @cached_property
+    def library_row(self) -> Row:
+        self.progress.note("creating the library tenant")
+        return asyncio.run(library_row(self.state, self.settings.region))
+
+    @cached_property
+    def http(self) -> HttpEnv:
+        self.progress.note("starting front ends")
+        return self.stack.enter_context(http_env(self.state, self._http_plan()))
+
+    @cached_property
+    def asgi_url(self) -> str:
+        self.progress.note("starting the ASGI baseline")
+        row = self.http.row
+        return self.stack.enter_context(asgi_baseline(self.replica_dsn(row), row, frontend_pool_size()))
+
+    def _http_plan(self) -> Plan:
+        topology = self.state.topology
+        home = topology.regions[self.settings.region]
+        others = sorted(
+            r.name for r in topology.regions.values() if r.geo is home.geo and r.name != home.name
+        )
+        if not others:
+            raise RuntimeError(f"read-your-writes needs a second region in the geo of {home.name}")
+        concurrency = self.settings.concurrency
+        return Plan(
+            write_region=home.name,
+            read_region=others[0],
+            country=country_for(topology, home.cloud, home.geo),
+            applications=min(MAX_APPLICATIONS, max(8, concurrency)),
+            writer_tenants=min(MAX_WRITER_TENANTS, max(4, concurrency)),
+        )

@@ -1,0 +1,158 @@
+"""The HTTP workloads' world, made through the documented API: front ends, tenants, apps, tokens.
+
+Front ends throttle per (tenant, application) and cap writes per tenant, so reads carry tokens
+of several applications and writes spread over several tenants: the throttle is a policy, not
+the hot path under measurement (a throttled answer still counts, as `http 429`).
+Everything made here is tagged `bench-`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bench.httpload import Writers, bearer
+from bench.rows import Row
+from scale_units.state import ClusterState
+
+PASSWORD = "bench-Passw0rd!"
+VISIBLE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class HttpEnv:
+    write_url: str
+    read_url: str
+    row: Row
+    app_tokens: tuple[str, ...]
+    token_path: str
+    client_forms: tuple[bytes, ...]
+    password_form: bytes
+    writers: Writers
+
+
+@dataclass(frozen=True)
+class _Tenant:
+    id: str
+    domain: str
+    scale_unit: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    write_region: str
+    read_region: str
+    country: str
+    applications: int
+    writer_tenants: int
+
+
+@contextlib.contextmanager
+def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
+    from auth_service.process import front_ends
+
+    with front_ends(state.directory, [plan.write_region, plan.read_region]) as (writer, reader):
+        with httpx.Client(base_url=writer.url, timeout=60) as http:
+            env = _prepare(http, state, plan, reader.url)
+        yield env
+
+
+def _prepare(http: httpx.Client, state: ClusterState, plan: Plan, read_url: str) -> HttpEnv:
+    operator = state.credentials.operator
+    main = _tenant(http, operator, plan.country)
+    apps = [_application(http, main, i) for i in range(plan.applications)]
+    reader = _send(
+        http,
+        "POST",
+        "/v1.0/users",
+        headers=bearer(main.token),
+        json={"userPrincipalName": f"bench-reader@{main.domain}", "displayName": "bench-reader"},
+    ).json()
+    row = Row(uuid.UUID(main.id), main.scale_unit, uuid.UUID(reader["id"]))
+    _await_visible(http, row, main.token)
+    writers = [_tenant(http, operator, plan.country) for _ in range(plan.writer_tenants)]
+    password = {"grant_type": "password", "username": f"admin@{main.domain}", "password": PASSWORD}
+    return HttpEnv(
+        write_url=str(http.base_url).rstrip("/"),
+        read_url=read_url,
+        row=row,
+        app_tokens=tuple(token for token, _ in apps),
+        token_path=f"/{main.id}/oauth2/v2.0/token",
+        client_forms=tuple(form for _, form in apps),
+        password_form=urlencode(password).encode(),
+        writers=Writers(tuple(w.token for w in writers), tuple(w.domain for w in writers)),
+    )
+
+
+def _tenant(http: httpx.Client, operator: str, country: str) -> _Tenant:
+    """A tenant with its administrator, and the administrator's access token."""
+    name = f"bench-{uuid.uuid4().hex[:12]}"
+    domain = f"{name}.example"
+    created = _send(
+        http,
+        "POST",
+        "/operator/tenants",
+        headers=bearer(operator),
+        json={
+            "displayName": name,
+            "country": country,
+            "domains": [domain],
+            "administrator": {
+                "userPrincipalName": f"admin@{domain}",
+                "displayName": f"{name}-admin",
+                "password": PASSWORD,
+            },
+        },
+    ).json()
+    token = _send(
+        http,
+        "POST",
+        f"/{created['id']}/oauth2/v2.0/token",
+        data={"grant_type": "password", "username": f"admin@{domain}", "password": PASSWORD},
+    ).json()
+    return _Tenant(created["id"], domain, created["scaleUnit"], token["access_token"])
+
+
+def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, bytes]:
+    """An application with a client secret: its access token and its client-credentials form."""
+    auth = bearer(tenant.token)
+    app = _send(
+        http, "POST", "/v1.0/applications", headers=auth, json={"displayName": f"bench-app-{index}"}
+    ).json()
+    secret = _send(http, "POST", f"/v1.0/applications/{app['id']}/addPassword", headers=auth, json={}).json()
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app["appId"],
+        "client_secret": secret["secretText"],
+    }
+    token = _send(http, "POST", f"/{tenant.id}/oauth2/v2.0/token", data=form).json()
+    return token["access_token"], urlencode(form).encode()
+
+
+def _await_visible(http: httpx.Client, row: Row, token: str) -> None:
+    """Until the read replica has the row: reads without a consistency token go there."""
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while http.get(f"/v1.0/users/{row.user_id}", headers=bearer(token)).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"user {row.user_id} not readable after {VISIBLE_TIMEOUT_S:.0f}s")
+        time.sleep(0.05)
+
+
+def _send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """A setup request; waits out throttling, and fails with the server's answer."""
+    while True:
+        response = http.request(method, path, **kwargs)
+        if response.status_code != 429:
+            break
+        time.sleep(float(response.headers.get("retry-after", "1")))
+    if response.is_error:
+        raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+    return response

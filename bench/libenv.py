@@ -1,0 +1,53 @@
+"""The library workloads' row: a `bench-` tenant with one user, made through the library, on its replica."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from bench.rows import Row
+from bench.seed import country_for
+from corestore.errors import NotFound
+from corestore.session import TenantSession
+from corestore.store import CoreStore
+from scale_units.state import ClusterState
+from scale_units.types import RegionName
+
+VISIBLE_TIMEOUT_S = 10.0
+
+
+async def library_row(state: ClusterState, region: RegionName) -> Row:
+    store = CoreStore(state, region=region)
+    try:
+        where = state.topology.regions[region]
+        name = f"bench-{uuid.uuid4().hex[:12]}"
+        domain = f"{name}.example"
+        tenant = await store.operator.create_tenant(
+            name, country_for(state.topology, where.cloud, where.geo), where.cloud, (domain,)
+        )
+        session = await store.operator.session(tenant.id, where.cloud)
+        user = await session.users.create(
+            user_principal_name=f"bench-reader@{domain}", display_name="bench-reader"
+        )
+        row = Row(tenant.id.value, tenant.placement.scale_unit, user.id)
+        await _await_visible(store, row)
+        return row
+    finally:
+        await store.close()
+
+
+async def _await_visible(store: CoreStore, row: Row) -> None:
+    """Until a session without a consistency token (the workload's) finds the row on its replica."""
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while True:
+        session = TenantSession(store, row.tenant_id, store.topology.scale_units[row.scale_unit])
+        try:
+            await session.users.get(row.user_id)
+            return
+        except NotFound:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"user {row.user_id} not readable after {VISIBLE_TIMEOUT_S:.0f}s"
+                ) from None
+            await asyncio.sleep(0.05)

@@ -1,0 +1,51 @@
+"""One measured run of a workload, as reports and goals read it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.generator import Run
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    workload: str
+    run: Run
+    tenants: int | None = None
+
+    @property
+    def failed_calls(self) -> int:
+        return sum(self.run.outcomes.values())
+
+    @property
+    def ok_fraction(self) -> float:
+        total = self.run.ok + self.failed_calls
+        return self.run.ok / total if total else 0.0
+
+    def metric(self, name: str) -> float:
+        if name == "throughput":
+            return self.run.throughput
+        if name == "ok_fraction":
+            return self.ok_fraction
+        return float(getattr(self.run.latency, name))
+
+    def to_json(self) -> dict[str, Any]:
+        latency = asdict(self.run.latency)
+        return {
+            "workload": self.workload,
+            "throughput_per_s": round(self.run.throughput, 1),
+            "ok": self.run.ok,
+            "failed": self.failed_calls,
+            "outcomes": self.run.outcomes,
+            "ok_fraction": round(self.ok_fraction, 6),
+            **{k: v for k, v in latency.items() if k != "encoded"},
+            "measure_s": self.run.measure_s,
+            "warmup_s": self.run.load.warmup_s,
+            "processes": self.run.load.processes,
+            "tasks": self.run.load.tasks,
+            "pinned_cpu": self.run.load.pin_cpu,
+            "tenants": self.tenants,
+            "histogram": latency["encoded"],
+        }

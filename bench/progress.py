@@ -1,0 +1,42 @@
+"""One tqdm bar (on stderr) over the whole run's planned seconds, so a long run shows where it is."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+TICK_S = 0.2
+
+
+class Progress:
+    def __init__(self, planned_s: float, enabled: bool = True) -> None:
+        self._bar = tqdm(
+            total=round(planned_s, 1),
+            unit="s",
+            file=sys.stderr,
+            disable=not enabled,
+            bar_format="{desc:<28} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}s {postfix}",
+        )
+
+    def follow(self, label: str, until: float, seconds: float, ops: Callable[[], int]) -> None:
+        """Advance by `seconds` while waiting for the monotonic time `until`, showing the op count."""
+        self._bar.set_description_str(label)
+        start = time.monotonic()
+        shown = 0.0
+        while (now := time.monotonic()) < until:
+            time.sleep(min(TICK_S, until - now))
+            step = min(seconds, time.monotonic() - start) - shown
+            self._bar.update(step)
+            shown += step
+            self._bar.set_postfix_str(f"{ops():,} ops")
+        self._bar.update(seconds - shown)
+
+    def note(self, label: str) -> None:
+        self._bar.set_description_str(label)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()

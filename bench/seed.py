@@ -1,0 +1,264 @@
+"""Bulk-load tenants and users for the scale sweep: the rows the API would write, by COPY.
+
+Creating 100,000 tenants through the API takes hours; COPY as the superuser (row-level
+security is forced for the app role, the superuser bypasses it) takes seconds. Ids are
+derived from the tenant's index, so any process can pick a seeded (tenant, user) pair
+without being sent a list. Every display name starts with `bench-`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bench.rows import Row
+from scale_units.geography import Cloud, Geo
+from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.topology import Topology
+from scale_units.types import ScaleUnitId
+
+TAG = "bench-"
+SEED_TAG = "bench-seed-"
+USERS_PER_TENANT = 10
+CHUNK = 20_000
+NAMESPACE = uuid.UUID("6f0c1b2e-54a4-4f59-9b1e-3f1c0de5eed0")
+REPLAY_TIMEOUT_S = 300.0
+USER_COLUMNS = (
+    "tenant_id",
+    "id",
+    "display_name",
+    "version",
+    "created_at",
+    "updated_at",
+    "user_principal_name",
+    "mail",
+    "account_enabled",
+    "admin",
+    "password_hash",
+    "extension",
+)
+
+
+def tenant_id(index: int) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"tenant-{index}")
+
+
+def user_id(index: int, number: int) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"user-{index}-{number}")
+
+
+def seed_units(topology: Topology) -> tuple[ScaleUnitId, ...]:
+    return tuple(sorted(topology.scale_units))
+
+
+@dataclass(frozen=True)
+class SeededRows:
+    """A random user of a random seeded tenant, among the first `tenants`."""
+
+    tenants: int
+    units: tuple[ScaleUnitId, ...]
+
+    def pick(self, rng: random.Random) -> Row:
+        index = rng.randrange(self.tenants)
+        unit = self.units[index % len(self.units)]
+        return Row(tenant_id(index), unit, user_id(index, rng.randrange(USERS_PER_TENANT)))
+
+
+def country_for(topology: Topology, cloud: Cloud, geo: Geo) -> str:
+    """A country the topology places in `geo`: seeded tenants get one, as the API requires."""
+    for code, mapped in sorted(topology.countries.geos.get(cloud, {}).items()):
+        if mapped is geo:
+            return code
+    raise ValueError(f"no country of cloud {cloud.value} maps to geo {geo.value}")
+
+
+async def ensure(state: ClusterState, tenants: int) -> int:
+    """Exactly `tenants` seeded tenants (adding or removing the difference); returns how many changed."""
+    existing = await seeded_count(state)
+    if existing < tenants:
+        for start in range(existing, tenants, CHUNK):
+            await _add(state, range(start, min(tenants, start + CHUNK)))
+    elif existing > tenants:
+        await delete_tenants(state, [tenant_id(i) for i in range(tenants, existing)])
+    if existing != tenants:
+        await settle(state)
+    return abs(tenants - existing)
+
+
+async def seeded_count(state: ClusterState) -> int:
+    total = 0
+    for cloud in state.topology.clouds():
+        conn = await _catalog(state, cloud)
+        try:
+            total += await conn.fetchval("SELECT count(*) FROM domains WHERE name LIKE $1", SEED_TAG + "%")
+        finally:
+            await conn.close()
+    return total
+
+
+async def _add(state: ClusterState, indexes: range) -> None:
+    topology = state.topology
+    units = seed_units(topology)
+    now = datetime.now(UTC)
+    for position, unit_id in enumerate(units):
+        unit = topology.scale_units[unit_id]
+        mine = [i for i in indexes if i % len(units) == position]
+        country = country_for(topology, unit.cloud, unit.geo)
+        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in mine]
+                )
+                await conn.copy_records_to_table(
+                    "tenants",
+                    records=[(tenant_id(i), f"{SEED_TAG}{i}", country, now) for i in mine],
+                    columns=("tenant_id", "display_name", "country", "created_at"),
+                )
+                await conn.copy_records_to_table("users", records=_users(mine, now), columns=USER_COLUMNS)
+        finally:
+            await conn.close()
+        await _register(state, unit.cloud, unit.geo, unit_id, mine, now)
+
+
+def _users(indexes: Iterable[int], now: datetime) -> list[tuple[object, ...]]:
+    return [
+        (
+            tenant_id(i),
+            user_id(i, n),
+            f"{SEED_TAG}{i}-{n}",
+            1,
+            now,
+            now,
+            f"user{n}@{SEED_TAG}{i}.example",
+            None,
+            True,
+            False,
+            None,
+            "{}",
+        )
+        for i in indexes
+        for n in range(USERS_PER_TENANT)
+    ]
+
+
+async def _register(
+    state: ClusterState, cloud: Cloud, geo: Geo, unit: ScaleUnitId, indexes: list[int], now: datetime
+) -> None:
+    """The catalog rows placement would write, `active` once the tenant's own rows exist."""
+    conn = await _catalog(state, cloud)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in indexes]
+            )
+            await conn.copy_records_to_table(
+                "tenants",
+                records=[(tenant_id(i), cloud.value, geo.value, unit, "active", now) for i in indexes],
+                columns=("tenant_id", "cloud", "geo", "scale_unit", "state", "created_at"),
+            )
+            await conn.copy_records_to_table(
+                "domains",
+                records=[(f"{SEED_TAG}{i}.example", tenant_id(i)) for i in indexes],
+                columns=("name", "tenant_id"),
+            )
+            await _recount(conn)
+    finally:
+        await conn.close()
+
+
+async def _recount(conn: asyncpg.Connection) -> None:
+    """Each slot's tenant count is its number of catalog tenants (locked in id order, as placement does)."""
+    await conn.execute("SELECT id FROM scale_units ORDER BY id FOR UPDATE")
+    await conn.execute(
+        "UPDATE scale_units s SET tenant_count = (SELECT count(*) FROM tenants t WHERE t.scale_unit = s.id)"
+    )
+
+
+async def delete_tenants(state: ClusterState, ids: list[uuid.UUID]) -> None:
+    """Tenants and every row they own, in their scale units and in the catalog."""
+    topology = state.topology
+    for unit in topology.scale_units.values():
+        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
+        try:
+            await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
+        finally:
+            await conn.close()
+    for cloud in topology.clouds():
+        conn = await _catalog(state, cloud)
+        try:
+            async with conn.transaction():
+                await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
+                await _recount(conn)
+        finally:
+            await conn.close()
+
+
+async def remove_tagged(state: ClusterState) -> int:
+    """Every tenant this harness made (seeded or through the API): display names start with `bench-`."""
+    ids: list[uuid.UUID] = []
+    for unit in state.topology.scale_units.values():
+        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
+        try:
+            rows = await conn.fetch("SELECT tenant_id FROM tenants WHERE display_name LIKE $1", TAG + "%")
+        finally:
+            await conn.close()
+        ids += [r["tenant_id"] for r in rows]
+    await delete_tenants(state, ids)
+    await settle(state)
+    return len(ids)
+
+
+async def settle(state: ClusterState) -> None:
+    """Vacuum and analyse after bulk changes (so autovacuum doesn't run mid-measurement), then wait
+    until every replica has replayed them (reads go to replicas)."""
+    topology = state.topology
+    for unit in topology.scale_units.values():
+        await _vacuum(state.dsn(unit.primary, "superuser", DIRECTORY_DB), "tenants, users")
+    for cloud in topology.clouds():
+        await _vacuum(
+            state.dsn(topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB), "tenants, domains"
+        )
+    await wait_replayed(state)
+
+
+async def _vacuum(dsn: str, tables: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"VACUUM (ANALYZE) {tables}")
+    finally:
+        await conn.close()
+
+
+async def wait_replayed(state: ClusterState) -> None:
+    deadline = time.monotonic() + REPLAY_TIMEOUT_S
+    for unit in state.topology.scale_units.values():
+        primary = await asyncpg.connect(state.dsn(unit.primary, "superuser", "postgres"))
+        try:
+            lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+        finally:
+            await primary.close()
+        for replica in unit.replicas:
+            conn = await asyncpg.connect(state.dsn(replica, "superuser", "postgres"))
+            try:
+                while not await conn.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{replica.name} has not replayed the seed after {REPLAY_TIMEOUT_S:.0f}s"
+                        )
+                    await asyncio.sleep(0.1)
+            finally:
+                await conn.close()
+
+
+async def _catalog(state: ClusterState, cloud: Cloud) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        state.dsn(state.topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB)
+    )
