@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from corestore.cli import migrate_command, migrate_state, tenant_app
+from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors
 
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(audit_app, name="audit")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 

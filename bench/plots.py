@@ -38,6 +38,8 @@ def sweep_plot(swept: list[Measured], folder: Path) -> str:
     for key, label in (("p50_us", "p50"), ("p99_us", "p99")):
         axes.plot(tenants, [getattr(m.run.latency, key) / 1000 for m in swept], marker="o", label=label)
     axes.set_xscale("log")
+    axes.set_xticks(tenants, [f"{n:,}" for n in tenants])
+    axes.minorticks_off()
     axes.set_xlabel("tenants (10 users each)")
     axes.set_ylabel("point-read latency (ms)")
     axes.set_ylim(bottom=0)

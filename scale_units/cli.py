@@ -80,9 +80,16 @@ def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str,
     return {"directory": str(state.directory), "servers": servers}
 
 
+def render_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell: what every listing command prints."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
+
+
 def format_table(statuses: list[ServerStatus]) -> str:
     header = ("SERVER", "CLOUD", "GEO", "REGION", "ROLE", "PORT", "ALIVE", "LAG(bytes)")
-    rows = [header] + [
+    rows = [
         (
             s.name,
             s.cloud,
@@ -95,8 +102,7 @@ def format_table(statuses: list[ServerStatus]) -> str:
         )
         for s in statuses
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return render_table(header, rows)
 
 
 @cluster_app.command("down")

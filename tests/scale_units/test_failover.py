@@ -24,7 +24,7 @@ def own_cluster() -> Iterator[ClusterState]:
         yield state
 
 
-async def _write_until_failure(dsn: str, acked: list[int], stop_after: float) -> None:
+async def _write_until_failure(dsn: str, acked: list[int], stop_after: float, enough: asyncio.Event) -> None:
     conn = await asyncpg.connect(dsn)
     deadline = time.monotonic() + stop_after
     n = 0
@@ -33,6 +33,8 @@ async def _write_until_failure(dsn: str, acked: list[int], stop_after: float) ->
             n += 1
             await conn.execute("INSERT INTO seq VALUES ($1)", n)
             acked.append(n)
+            if len(acked) == 300:
+                enough.set()
 
 
 async def test_sigkill_primary_mid_stream_loses_no_acknowledged_write(own_cluster: ClusterState) -> None:
@@ -45,9 +47,9 @@ async def test_sigkill_primary_mid_stream_loses_no_acknowledged_write(own_cluste
     await conn.close()
 
     acked: list[int] = []
-    writer = asyncio.create_task(_write_until_failure(state.dsn(old_primary, "superuser"), acked, 30))
-    while len(acked) < 300:
-        await asyncio.sleep(0.01)
+    enough = asyncio.Event()
+    writer = asyncio.create_task(_write_until_failure(state.dsn(old_primary, "superuser"), acked, 30, enough))
+    await asyncio.wait_for(enough.wait(), 30)
     launcher.process(state, old_primary.name).kill()
     await writer
     assert len(acked) >= 300
