@@ -16,7 +16,6 @@ from scale_units.state import STATE_FILE, ClusterState, default_state_dir
 DEFAULT_DURATION_S = 10.0
 QUICK_DURATION_S = 2.0
 RESULTS = Path(__file__).parent / "results"
-PREFERRED_REGION = "westeurope"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,10 +33,15 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--concurrency", type=int, default=16, help="concurrent tasks, split over the processes")
     p.add_argument("--processes", type=int, default=2, help="load generator processes")
-    p.add_argument("--quick", action="store_true", help="a few seconds per workload and a small sweep")
     p.add_argument(
-        "--region", help=f"the caller's region (default {PREFERRED_REGION} if the topology has it)"
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every workload this many times, interleaved "
+        "(system and baseline alternate), and merge the rounds",
     )
+    p.add_argument("--quick", action="store_true", help="a few seconds per workload and a small sweep")
+    p.add_argument("--region", help="the caller's region (default westeurope if the topology has it)")
     p.add_argument(
         "--dir",
         type=Path,
@@ -60,12 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.workloads if n not in WORKLOADS]
     if unknown:
         p.error(f"unknown workload(s): {', '.join(unknown)}")
-    if args.concurrency < 1 or args.processes < 1:
-        p.error("--concurrency and --processes must be at least 1")
+    if min(args.concurrency, args.processes, args.rounds) < 1:
+        p.error("--concurrency, --processes and --rounds must be at least 1")
     duration = args.duration or (QUICK_DURATION_S if args.quick else DEFAULT_DURATION_S)
-    settings = Settings(
-        duration, args.concurrency, args.processes, args.quick, args.region or PREFERRED_REGION
-    )
+    settings = Settings(duration, args.concurrency, args.processes, args.quick, args.region, args.rounds)
     folder = args.out or RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     command = shlex.join(
         [Path(sys.executable).name, "-m", "bench", *(argv if argv is not None else sys.argv[1:])]

@@ -16,7 +16,9 @@ from bench.rows import Row, nearest_server
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size
 from scale_units.state import ClusterState
+from scale_units.topology import Topology
 
+PREFERRED_REGION = "westeurope"
 MAX_APPLICATIONS = 64
 MAX_WRITER_TENANTS = 16
 
@@ -27,11 +29,20 @@ class Settings:
     concurrency: int
     processes: int
     quick: bool
-    region: str
+    region: str | None
+    rounds: int = 1
 
     @property
     def warmup_s(self) -> float:
         return max(1.0, 0.2 * self.duration_s)
+
+
+def caller_region(topology: Topology, wanted: str | None) -> str:
+    """The region the library and the writing front end run in: as asked, else westeurope, else the first."""
+    region = wanted or (PREFERRED_REGION if PREFERRED_REGION in topology.regions else min(topology.regions))
+    if region not in topology.regions:
+        raise SystemExit(f"unknown region {region!r}; this cluster has {', '.join(sorted(topology.regions))}")
+    return region
 
 
 class Context:
@@ -40,9 +51,11 @@ class Context:
     ) -> None:
         self.state = state
         self.settings = settings
+        self.region = caller_region(state.topology, settings.region)
         self.progress = progress
         self.stack = stack
         self.seeded_tenants = 0
+        self._http: HttpEnv | Exception | None = None
 
     @property
     def directory(self) -> Path:
@@ -65,17 +78,26 @@ class Context:
 
     def replica_dsn(self, row: Row) -> str:
         """The app role's DSN on the server the library reads `row` from."""
-        return self.state.dsn(nearest_server(self.state, self.settings.region, row.scale_unit), "app")
+        return self.state.dsn(nearest_server(self.state, self.region, row.scale_unit), "app")
 
     @cached_property
     def library_row(self) -> Row:
         self.progress.note("creating the library tenant")
-        return asyncio.run(library_row(self.state, self.settings.region))
+        return asyncio.run(library_row(self.state, self.region))
 
-    @cached_property
+    @property
     def http(self) -> HttpEnv:
-        self.progress.note("starting front ends")
-        return self.stack.enter_context(http_env(self.state, self._http_plan()))
+        """Made once; if making it failed, every later HTTP workload fails at once with the same reason."""
+        if isinstance(self._http, BaseException):
+            raise RuntimeError(f"the HTTP setup failed earlier: {self._http}")
+        if self._http is None:
+            self.progress.note("starting front ends")
+            try:
+                self._http = self.stack.enter_context(http_env(self.state, self._http_plan()))
+            except Exception as exc:
+                self._http = exc
+                raise
+        return self._http
 
     @cached_property
     def asgi_url(self) -> str:
@@ -85,7 +107,7 @@ class Context:
 
     def _http_plan(self) -> Plan:
         topology = self.state.topology
-        home = topology.regions[self.settings.region]
+        home = topology.regions[self.region]
         others = sorted(
             r.name for r in topology.regions.values() if r.geo is home.geo and r.name != home.name
         )

@@ -71,6 +71,12 @@ class Run:
     def throughput(self) -> float:
         return self.ok / self.measure_s if self.measure_s > 0 else 0.0
 
+    def joined(self, other: Run) -> Run:
+        """Two windows of the same load as one (rounds): histograms merged, counts and seconds added."""
+        outcomes = Counter(self.outcomes) + Counter(other.outcomes)
+        latency = Latency.of(merge([self.latency.encoded, other.latency.encoded]))
+        return Run(latency, self.ok + other.ok, dict(outcomes), self.measure_s + other.measure_s, self.load)
+
 
 @dataclass(frozen=True)
 class _Shared:

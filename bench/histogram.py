@@ -27,7 +27,7 @@ def decode(blob: str | bytes) -> HdrHistogram:
     return HdrHistogram.decode(blob.encode("ascii") if isinstance(blob, str) else blob)
 
 
-def merge(encoded: Iterable[bytes]) -> HdrHistogram:
+def merge(encoded: Iterable[str | bytes]) -> HdrHistogram:
     merged = new_histogram()
     for blob in encoded:
         merged.add(decode(blob))

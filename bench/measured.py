@@ -15,6 +15,9 @@ class Measured:
     run: Run
     tenants: int | None = None
 
+    def joined(self, other: Measured) -> Measured:
+        return Measured(self.name, self.workload, self.run.joined(other.run), self.tenants)
+
     @property
     def failed_calls(self) -> int:
         return sum(self.run.outcomes.values())

@@ -18,7 +18,7 @@ class Progress:
             unit="s",
             file=sys.stderr,
             disable=not enabled,
-            bar_format="{desc:<28} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}s {postfix}",
+            bar_format="{desc:<28} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}s{postfix}",
         )
 
     def follow(self, label: str, until: float, seconds: float, ops: Callable[[], int]) -> None:

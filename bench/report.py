@@ -86,7 +86,8 @@ def _machine_line(machine: Mapping[str, Any]) -> str:
 
 def _settings_line(settings: Mapping[str, Any]) -> str:
     return (
-        f"Each workload: {settings['warmup_s']:g} s warm-up, {settings['duration_s']:g} s measured; "
+        f"Each workload: {settings['warmup_s']:g} s warm-up, {settings['duration_s']:g} s measured, "
+        f"{settings['rounds']} round(s) (workloads interleaved, rounds merged; the sweep runs once); "
         f"{settings['concurrency']} concurrent tasks over {settings['processes']} generator processes; "
         "closed loop; latency from send to checked answer."
     )

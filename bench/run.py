@@ -35,10 +35,8 @@ def run_bench(names: list[str], settings: Settings, directory: Path, folder: Pat
     started = datetime.now(UTC)
     selected = [WORKLOADS[n] for n in WORKLOADS if n in names]
     with cluster(directory) as c, contextlib.ExitStack() as stack:
-        planned = sum(w.planned_runs(settings.quick) for w in selected) * (
-            settings.warmup_s + settings.duration_s
-        )
-        progress = Progress(planned)
+        runs = sum(w.planned_runs(settings.quick, settings.rounds) for w in selected)
+        progress = Progress(runs * (settings.warmup_s + settings.duration_s))
         ctx = Context(c.state, settings, progress, stack)
         try:
             results, failures = _run_all(ctx, selected)
@@ -46,7 +44,7 @@ def run_bench(names: list[str], settings: Settings, directory: Path, folder: Pat
             progress.note("stopping servers")
             stack.close()
             progress.close()
-        header = _header(command, started, settings, c, machine_facts(c.state))
+        header = _header(command, started, ctx, c, machine_facts(c.state))
         notes = _notes(c, ctx)
     verdicts = tuple(g.judge(results) for w in selected for g in w.goals)
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,22 +62,27 @@ def _run_all(ctx: Context, selected: list[Workload]) -> tuple[dict[str, Measured
     results: dict[str, Measured] = {}
     failures: dict[str, str] = {}
     problem = frontend_problem()
-    for workload in selected:
-        if workload.needs_frontend and problem:
-            failures[workload.name] = problem
-            continue
-        try:
-            for measured in workload.run(ctx):
-                results[measured.name] = measured
-        except Exception as exc:
-            traceback.print_exc(file=sys.stderr)
-            failures[workload.name] = f"{type(exc).__name__}: {exc}"
+    for number in range(ctx.settings.rounds):
+        for workload in selected:
+            if workload.name in failures or (number and not workload.repeated):
+                continue
+            if workload.needs_frontend and problem:
+                failures[workload.name] = problem
+                continue
+            try:
+                for measured in workload.run(ctx):
+                    known = results.get(measured.name)
+                    results[measured.name] = known.joined(measured) if known else measured
+            except Exception as exc:
+                traceback.print_exc(file=sys.stderr)
+                failures[workload.name] = f"{type(exc).__name__}: {exc}"
     return results, failures
 
 
 def _header(
-    command: str, started: datetime, settings: Settings, c: Cluster, machine: dict[str, Any]
+    command: str, started: datetime, ctx: Context, c: Cluster, machine: dict[str, Any]
 ) -> dict[str, Any]:
+    settings = ctx.settings
     return {
         "command": command,
         "started_at": started.isoformat(timespec="seconds"),
@@ -90,7 +93,8 @@ def _header(
             "concurrency": settings.concurrency,
             "processes": settings.processes,
             "quick": settings.quick,
-            "region": settings.region,
+            "rounds": settings.rounds,
+            "region": ctx.region,
         },
         "cluster": {"directory": str(c.state.directory), "started_by_bench": c.owned},
         "machine": machine,

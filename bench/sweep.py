@@ -26,6 +26,6 @@ def run_sweep(ctx: Context) -> list[Measured]:
         asyncio.run(ensure(ctx.state, tenants))
         ctx.seeded_tenants = tenants
         name = f"{NAME}@{tenants}"
-        spec = LibraryRead(ctx.directory, ctx.settings.region, SeededRows(tenants, units))
+        spec = LibraryRead(ctx.directory, ctx.region, SeededRows(tenants, units))
         results.append(Measured(name, NAME, ctx.measure(name, spec), tenants))
     return results

@@ -26,10 +26,15 @@ class Workload:
     baseline: str | None = None
     goals: tuple[Goal, ...] = ()
 
-    def planned_runs(self, quick: bool) -> int:
+    @property
+    def repeated(self) -> bool:
+        """Run once per round; the sweep runs once (it reseeds between sizes)."""
+        return self.name != SWEEP
+
+    def planned_runs(self, quick: bool, rounds: int) -> int:
         from bench.sweep import sizes
 
-        return len(sizes(quick)) if self.name == SWEEP else 1
+        return rounds if self.repeated else len(sizes(quick))
 
 
 def _measure(
@@ -51,9 +56,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             "library-read",
             "a user by id: TenantSession.users.get on the nearest replica",
-            _measure(
-                "library-read", lambda c: LibraryRead(c.directory, c.settings.region, OneRow(c.library_row))
-            ),
+            _measure("library-read", lambda c: LibraryRead(c.directory, c.region, OneRow(c.library_row))),
             baseline="raw-read",
             goals=(Goal("library read throughput", "library-read", "throughput", ">=", 0.85, "raw-read"),),
         ),
@@ -81,16 +84,26 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload(
             "token-verify",
-            "the front end's token verifier in-process, one task on one pinned core",
+            "the front end's token verifier in-process, a signature checked per call, one pinned core",
             _measure(
                 "token-verify",
-                lambda c: VerifyTokens(c.directory, c.settings.region, c.http.app_tokens),
+                lambda c: VerifyTokens(c.directory, c.region, c.http.app_tokens, cold=True),
                 _pinned,
             ),
             needs_frontend=True,
             goals=(
                 Goal("token verifications per core per second", "token-verify", "throughput", ">=", 20_000),
             ),
+        ),
+        Workload(
+            "token-verify-remembered",
+            "as token-verify, but tokens seen before (the verifier's memory answers, the common case)",
+            _measure(
+                "token-verify-remembered",
+                lambda c: VerifyTokens(c.directory, c.region, c.http.app_tokens, cold=False),
+                _pinned,
+            ),
+            needs_frontend=True,
         ),
         Workload(
             "token-issue-client",

@@ -98,7 +98,9 @@ async def _scan(state: ClusterState, topology: Topology, server: Server) -> list
     counts: dict[uuid.UUID, int] = {}
     try:
         for table in Base.metadata.sorted_tables:
-            for row in await conn.fetch(f"SELECT tenant_id, count(*) AS n FROM {table.name} GROUP BY tenant_id"):
+            for row in await conn.fetch(
+                f"SELECT tenant_id, count(*) AS n FROM {table.name} GROUP BY tenant_id"
+            ):
                 counts[row["tenant_id"]] = counts.get(row["tenant_id"], 0) + row["n"]
     finally:
         await conn.close()

@@ -109,17 +109,29 @@ def residency_command(
         rows = [(h.server, h.region, h.geo, h.cloud, h.scale_unit, str(h.rows)) for h in audit.of(tenant)]
         typer.echo(render_table(("SERVER", "REGION", "GEO", "CLOUD", "SCALE UNIT", "ROWS"), rows))
         return
-    typer.echo(render_table(("FINDING", "TENANT", "SERVER", "REGION", "GEO", "HOME"), [
-        (f.kind, str(f.holding.tenant_id), f.holding.server, f.holding.region, f.holding.geo,
-         "-" if f.home is None else f"{f.home.cloud}/{f.home.geo}/{f.home.scale_unit}")
-        for f in audit.findings
-    ]))
+    typer.echo(
+        render_table(
+            ("FINDING", "TENANT", "SERVER", "REGION", "GEO", "HOME"),
+            [
+                (
+                    f.kind,
+                    str(f.holding.tenant_id),
+                    f.holding.server,
+                    f.holding.region,
+                    f.holding.geo,
+                    "-" if f.home is None else f"{f.home.cloud}/{f.home.geo}/{f.home.scale_unit}",
+                )
+                for f in audit.findings
+            ],
+        )
+    )
     tenants = len({h.tenant_id for h in audit.holdings})
-    typer.echo(f"{tenants} tenants on {len(audit.holdings)} server placements; {len(audit.findings)} violations")
+    typer.echo(
+        f"{tenants} tenants on {len(audit.holdings)} server placements; {len(audit.findings)} violations"
+    )
     for name in audit.unreachable:
         typer.echo(f"warning: {name} could not be audited", err=True)
     if audit.findings:
         raise typer.Exit(1)
     if audit.unreachable:
         raise typer.Exit(2)
-

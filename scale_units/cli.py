@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -80,11 +80,13 @@ def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str,
     return {"directory": str(state.directory), "servers": servers}
 
 
-def render_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell: what every listing command prints."""
     table = [header, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    )
 
 
 def format_table(statuses: list[ServerStatus]) -> str:

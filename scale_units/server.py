@@ -7,9 +7,11 @@ to run as root).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,10 +193,26 @@ class ServerProcess:
         return pid if _alive(pid) else None
 
     def kill(self) -> None:
-        """SIGKILL the postmaster, as a crash would (its children exit after it)."""
+        """SIGKILL the postmaster and every process it started, as a server crash would."""
         pid = self.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
+        if pid is None:
+            return
+        for victim in [pid, *_children(pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (Postgres children each lead their own session)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _alive(pid: int) -> bool:

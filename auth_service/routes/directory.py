@@ -15,7 +15,7 @@ from auth_service.deps import READ, WRITE, Caller, caller_for
 from auth_service.graph import etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
 from corestore.directory.base import Repository
 from corestore.errors import InvalidRequest
-from corestore.objects import DirectoryObject, Page
+from corestore.objects import Page
 from corestore.session import TenantSession
 
 router = APIRouter(prefix="/v1.0")
@@ -25,6 +25,9 @@ Filter = Annotated[str | None, Query(alias="$filter", max_length=2048)]
 Select = Annotated[str | None, Query(alias="$select", max_length=1024)]
 SkipToken = Annotated[str | None, Query(alias="$skiptoken", max_length=64)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+ReadCaller = Annotated[Caller, Depends(caller_for(READ))]
+WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
+AuditCaller = Annotated[Caller, Depends(caller_for("AuditLog.Read.All"))]
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,9 @@ def _after(token: str | None) -> uuid.UUID | None:
 
 
 def register(kind: Kind) -> None:
-    read = caller_for(READ)
-    write = caller_for(WRITE)
-
     async def list_objects(
         request: Request,
-        caller: Annotated[Caller, Depends(read)],
+        caller: ReadCaller,
         top: Top = 100,
         filter: Filter = None,
         select: Select = None,
@@ -116,16 +116,14 @@ def register(kind: Kind) -> None:
         page = await kind.repository(caller.session).list(filter=filter, top=top, after=_after(skip))
         return respond(caller, page_payload(request, page, select))
 
-    async def get_object(
-        object_id: str, caller: Annotated[Caller, Depends(read)], select: Select = None
-    ) -> JSONResponse:
+    async def get_object(object_id: str, caller: ReadCaller, select: Select = None) -> JSONResponse:
         repo = kind.repository(caller.session)
         record = await (
             caller.session.users.resolve(object_id) if kind.path == "users" else repo.get(object_id)
         )
         return respond(caller, to_graph(record, selection(select)), tag=etag(record))
 
-    async def create_object(body: ObjectBody, caller: Annotated[Caller, Depends(write)]) -> JSONResponse:
+    async def create_object(body: ObjectBody, caller: WriteCaller) -> JSONResponse:
         values = from_graph(body.model_extra or {}, kind.creatable)
         if not kind.creatable:
             raise InvalidRequest(f"{kind.path} are created with their application")
@@ -133,15 +131,13 @@ def register(kind: Kind) -> None:
         return respond(caller, to_graph(record), 201, etag(record))
 
     async def update_object(
-        object_id: str, body: ObjectBody, caller: Annotated[Caller, Depends(write)], if_match: IfMatch = None
+        object_id: str, body: ObjectBody, caller: WriteCaller, if_match: IfMatch = None
     ) -> Response:
         changes = from_graph(body.model_extra or {}, kind.updatable)
         record = await kind.repository(caller.session).update(object_id, changes, parse_etag(if_match))
         return Response(status_code=204, headers={**caller.headers(), "ETag": etag(record)})
 
-    async def delete_object(
-        object_id: str, caller: Annotated[Caller, Depends(write)], if_match: IfMatch = None
-    ) -> Response:
+    async def delete_object(object_id: str, caller: WriteCaller, if_match: IfMatch = None) -> Response:
         await kind.repository(caller.session).delete(object_id, parse_etag(if_match))
         return Response(status_code=204, headers=caller.headers())
 
@@ -170,7 +166,7 @@ def _ref_id(ref: MemberRef) -> str:
 
 
 @router.get("/me")
-async def me(caller: Annotated[Caller, Depends(caller_for(READ))], select: Select = None) -> JSONResponse:
+async def me(caller: ReadCaller, select: Select = None) -> JSONResponse:
     if caller.token.object_id is None or caller.token.roles:
         raise InvalidRequest("/me needs a signed-in user")
     user = await caller.session.users.get(caller.token.object_id)
@@ -194,7 +190,7 @@ async def _members(
 async def members(
     request: Request,
     group_id: str,
-    caller: Annotated[Caller, Depends(caller_for(READ))],
+    caller: ReadCaller,
     top: Top = 100,
     skip: SkipToken = None,
     select: Select = None,
@@ -206,7 +202,7 @@ async def members(
 async def transitive_members(
     request: Request,
     group_id: str,
-    caller: Annotated[Caller, Depends(caller_for(READ))],
+    caller: ReadCaller,
     top: Top = 100,
     skip: SkipToken = None,
     select: Select = None,
@@ -215,17 +211,13 @@ async def transitive_members(
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)
-async def add_member(
-    group_id: str, ref: MemberRef, caller: Annotated[Caller, Depends(caller_for(WRITE))]
-) -> Response:
+async def add_member(group_id: str, ref: MemberRef, caller: WriteCaller) -> Response:
     await caller.session.groups.add_member(group_id, _ref_id(ref))
     return Response(status_code=204, headers=caller.headers())
 
 
 @router.delete("/groups/{group_id}/members/{member_id}/$ref", status_code=204)
-async def remove_member(
-    group_id: str, member_id: str, caller: Annotated[Caller, Depends(caller_for(WRITE))]
-) -> Response:
+async def remove_member(group_id: str, member_id: str, caller: WriteCaller) -> Response:
     await caller.session.groups.remove_member(group_id, member_id)
     return Response(status_code=204, headers=caller.headers())
 
@@ -248,7 +240,7 @@ async def _member_of(
 async def member_of(
     request: Request,
     object_id: str,
-    caller: Annotated[Caller, Depends(caller_for(READ))],
+    caller: ReadCaller,
     top: Top = 100,
     skip: SkipToken = None,
     select: Select = None,
@@ -260,7 +252,7 @@ async def member_of(
 async def transitive_member_of(
     request: Request,
     object_id: str,
-    caller: Annotated[Caller, Depends(caller_for(READ))],
+    caller: ReadCaller,
     top: Top = 100,
     skip: SkipToken = None,
     select: Select = None,
@@ -273,9 +265,7 @@ class PasswordCredential(BaseModel):
 
 
 @router.post("/applications/{object_id}/addPassword")
-async def add_password(
-    object_id: str, body: PasswordCredential, caller: Annotated[Caller, Depends(caller_for(WRITE))]
-) -> JSONResponse:
+async def add_password(object_id: str, body: PasswordCredential, caller: WriteCaller) -> JSONResponse:
     secret = await caller.session.applications.add_secret(object_id)
     return respond(
         caller,
@@ -290,12 +280,6 @@ async def add_password(
 
 
 @router.get("/auditLogs/signIns")
-async def sign_ins(
-    request: Request, caller: Annotated[Caller, Depends(caller_for("AuditLog.Read.All"))], top: Top = 100
-) -> JSONResponse:
+async def sign_ins(request: Request, caller: AuditCaller, top: Top = 100) -> JSONResponse:
     page = await caller.session.sign_ins.list(top=top)
     return respond(caller, {"value": [to_graph(s) for s in page.items]})
-
-
-def graph_objects(records: tuple[DirectoryObject, ...]) -> list[dict[str, Any]]:
-    return [to_graph(r) for r in records]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -11,9 +11,7 @@ from pydantic import BaseModel, Field
 
 from auth_service.deps import bearer
 from auth_service.errors import InvalidToken
-
-if TYPE_CHECKING:
-    from auth_service.frontend import FrontEnd
+from auth_service.frontend import FrontEnd
 
 router = APIRouter(prefix="/operator")
 

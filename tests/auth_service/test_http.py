@@ -202,9 +202,7 @@ def test_tampered_or_missing_tokens_get_401(
         "signature": token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"),
         "garbage": "not.a.token",
         "missing": "",
-        "none": jwt.encode(
-            jwt.decode(token, options={"verify_signature": False}), key=None, algorithm="none"
-        ),
+        "none": jwt.encode(jwt.decode(token, options={"verify_signature": False}), key="", algorithm="none"),
     }[mangle]
     headers = {"Authorization": f"Bearer {bad}"} if bad else {}
     assert (

@@ -74,3 +74,12 @@ def test_http_client_loads_the_asgi_baseline_and_checks_answers(cluster: Cluster
     assert right.outcomes == {}
     assert wrong.ok == 0
     assert set(wrong.outcomes) == {"http 200"}
+
+
+def test_rounds_join_into_one_window() -> None:
+    first, second = measured("x", 100, 1000), measured("x", 50, 3000)
+    joined = first.joined(second)
+    assert joined.run.ok == first.run.ok + second.run.ok
+    assert joined.run.measure_s == 4.0
+    assert joined.run.latency.count == 2
+    assert joined.run.latency.max_us >= 2990

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -39,7 +41,7 @@ async def two_tenants(store: CoreStore, random_name: str) -> tuple[Tenant, Tenan
 
 
 @pytest.fixture
-async def app_conn(cluster: ClusterState, store: CoreStore) -> asyncpg.Connection:
+async def app_conn(cluster: ClusterState, store: CoreStore) -> AsyncIterator[asyncpg.Connection]:
     """Raw SQL as the application role on the EMEA primary, where both tenants live."""
     conn = await asyncpg.connect(cluster.dsn(store.topology.scale_units["emea-1"].primary, "app"))
     yield conn
@@ -96,7 +98,7 @@ async def test_another_tenants_object_reads_as_not_found(
 ) -> None:
     a, _, b_ids = two_tenants
     session = await store.operator.session(a.id)
-    repo = {
+    repo: Any = {
         "user": session.users,
         "group": session.groups,
         "application": session.applications,

@@ -28,7 +28,10 @@ async def _write_until_failure(dsn: str, acked: list[int], stop_after: float, en
     conn = await asyncpg.connect(dsn)
     deadline = time.monotonic() + stop_after
     n = 0
-    with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    # A dying server can break the protocol mid-message (asyncpg: InternalClientError).
+    with contextlib.suppress(
+        OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError
+    ):
         while time.monotonic() < deadline:
             n += 1
             await conn.execute("INSERT INTO seq VALUES ($1)", n)
