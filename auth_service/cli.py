@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from auth_service.errors import AuthError
+from auth_service.keys import KeyRing, KeyStore
 from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
 from scale_units import cli as cluster_cli
-from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors
+from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
+from scale_units.geography import Cloud
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -48,3 +54,50 @@ def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
 
     with cli_errors():
         run_demo(directory)
+
+
+keys_app = typer.Typer(help="Token signing keys, per cloud: publish, activate, retire.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+CloudOption = Annotated[Cloud, typer.Option(help="Each cloud has its own keys and issuer.")]
+
+
+def _ring(directory: Path, cloud: Cloud) -> KeyRing:
+    return KeyStore(directory / "keys").ring(cloud)
+
+
+@keys_app.command("list")
+def keys_list(cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+    """Every key of the cloud's ring and its state."""
+    rows = [(k.kid, k.algorithm.value, k.state.value) for k in _ring(directory, cloud).keys]
+    typer.echo(render_table(("KID", "ALG", "STATE"), rows))
+
+
+@keys_app.command("rotate")
+def keys_rotate(cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+    """Publish a new key: it verifies at once, and signs only once activated."""
+    typer.echo(_ring(directory, cloud).rotate().kid)
+
+
+@keys_app.command("activate")
+def keys_activate(kid: str, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+    """Make a published key the signer; the previous signer keeps verifying until retired."""
+    with auth_errors():
+        _ring(directory, cloud).activate(kid)
+    typer.echo(f"{kid} signs")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: str, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+    """Stop trusting a key: tokens it signed are refused from now on."""
+    with auth_errors():
+        _ring(directory, cloud).retire(kid)
+    typer.echo(f"{kid} retired")
+
+
+@contextmanager
+def auth_errors() -> Iterator[None]:
+    try:
+        yield
+    except (AuthError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

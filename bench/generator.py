@@ -61,11 +61,15 @@ class Load:
 
 @dataclass(frozen=True)
 class Run:
+    """A measured window; `machine_load` is the 1-minute load average at its end (per round): with our
+    own generators and servers it is about the core count, clearly more means others shared the machine."""
+
     latency: Latency
     ok: int
     outcomes: dict[str, int]
     measure_s: float
     load: Load
+    machine_load: tuple[float, ...] = ()
 
     @property
     def throughput(self) -> float:
@@ -75,7 +79,15 @@ class Run:
         """Two windows of the same load as one (rounds): histograms merged, counts and seconds added."""
         outcomes = Counter(self.outcomes) + Counter(other.outcomes)
         latency = Latency.of(merge([self.latency.encoded, other.latency.encoded]))
-        return Run(latency, self.ok + other.ok, dict(outcomes), self.measure_s + other.measure_s, self.load)
+        seconds = self.measure_s + other.measure_s
+        return Run(
+            latency,
+            self.ok + other.ok,
+            dict(outcomes),
+            seconds,
+            self.load,
+            self.machine_load + other.machine_load,
+        )
 
 
 @dataclass(frozen=True)
@@ -101,13 +113,14 @@ def run_load(spec: ClientSpec, load: Load, label: str, progress: Progress) -> Ru
         shared.go.set()
         end = shared.start_at.value + load.planned_s
         progress.follow(label, end, load.planned_s, lambda: sum(shared.counts[:]))
+        machine_load = os.getloadavg()[0]
         results = [_receive(shared, processes, "result", timeout=load.planned_s + 60) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-    return _combine(results, load)
+    return _combine(results, load, machine_load)
 
 
 def _await_ready(shared: _Shared, processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
@@ -134,12 +147,12 @@ def _receive(
         return payload
 
 
-def _combine(results: list[dict[str, Any]], load: Load) -> Run:
+def _combine(results: list[dict[str, Any]], load: Load, machine_load: float) -> Run:
     outcomes: Counter[str] = Counter()
     for result in results:
         outcomes.update(result["outcomes"])
     latency = Latency.of(merge(r["histogram"] for r in results))
-    return Run(latency, sum(r["ok"] for r in results), dict(outcomes), load.measure_s, load)
+    return Run(latency, sum(r["ok"] for r in results), dict(outcomes), load.measure_s, load, (machine_load,))
 
 
 def _child(spec: ClientSpec, tasks: int, load: Load, index: int, shared: _Shared) -> None:

@@ -50,5 +50,6 @@ class Measured:
             "tasks": self.run.load.tasks,
             "pinned_cpu": self.run.load.pin_cpu,
             "tenants": self.tenants,
+            "machine_load": list(self.run.machine_load),
             "histogram": latency["encoded"],
         }

@@ -58,7 +58,7 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
         f"`{header['command']}`",
         "",
         _machine_line(machine),
-        _settings_line(header["settings"]),
+        _settings_line(header["settings"], machine["cpu_count"]),
         "",
         "## Workloads",
         "",
@@ -84,12 +84,14 @@ def _machine_line(machine: Mapping[str, Any]) -> str:
     )
 
 
-def _settings_line(settings: Mapping[str, Any]) -> str:
+def _settings_line(settings: Mapping[str, Any], cpus: int) -> str:
     return (
         f"Each workload: {settings['warmup_s']:g} s warm-up, {settings['duration_s']:g} s measured, "
         f"{settings['rounds']} round(s) (workloads interleaved, rounds merged; the sweep runs once); "
         f"{settings['concurrency']} concurrent tasks over {settings['processes']} generator processes; "
-        "closed loop; latency from send to checked answer."
+        "closed loop; latency from send to checked answer. Machine load: the 1-minute load average "
+        f"after each round, on {cpus} CPUs (a run keeps them busy itself; well above that, others "
+        "shared the machine and the numbers are noisier)."
     )
 
 
@@ -97,7 +99,7 @@ def _workload_table(outcome: Outcome) -> list[str]:
     head = (
         "| workload | baseline | ops/s | "
         + " | ".join(f"{name} ms" for name, _ in LATENCIES)
-        + " | ok | failed |"
+        + " | ok | failed | machine load |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in outcome.results.items():
@@ -105,7 +107,7 @@ def _workload_table(outcome: Outcome) -> list[str]:
         latency = " | ".join(f"{getattr(m.run.latency, key) / 1000:,.3f}" for _, key in LATENCIES)
         rows.append(
             f"| {name} | {baseline} | {m.run.throughput:,.0f} | {latency} | {m.run.ok:,} | "
-            f"{m.failed_calls:,} |"
+            f"{m.failed_calls:,} | {' '.join(f'{x:.1f}' for x in m.run.machine_load)} |"
         )
     return rows
 

@@ -80,15 +80,14 @@ def country_for(topology: Topology, cloud: Cloud, geo: Geo) -> str:
 
 
 async def ensure(state: ClusterState, tenants: int) -> int:
-    """Exactly `tenants` seeded tenants (adding or removing the difference); returns how many changed."""
+    """Exactly `tenants` seeded tenants (adding or removing the difference), settled; how many changed."""
     existing = await seeded_count(state)
     if existing < tenants:
         for start in range(existing, tenants, CHUNK):
             await _add(state, range(start, min(tenants, start + CHUNK)))
     elif existing > tenants:
         await delete_tenants(state, [tenant_id(i) for i in range(tenants, existing)])
-    if existing != tenants:
-        await settle(state)
+    await settle(state)
     return abs(tenants - existing)
 
 
@@ -217,22 +216,23 @@ async def remove_tagged(state: ClusterState) -> int:
 
 
 async def settle(state: ClusterState) -> None:
-    """Vacuum and analyse after bulk changes (so autovacuum doesn't run mid-measurement), then wait
-    until every replica has replayed them (reads go to replicas)."""
+    """The same quiet start for every sweep size, whatever ran before (bulk loads, other workloads'
+    writes): vacuum and analyse (so autovacuum doesn't run mid-measurement), checkpoint, then wait
+    until every replica has replayed it all (reads go to replicas)."""
     topology = state.topology
     for unit in topology.scale_units.values():
-        await _vacuum(state.dsn(unit.primary, "superuser", DIRECTORY_DB), "tenants, users")
+        await _vacuum(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
     for cloud in topology.clouds():
-        await _vacuum(
-            state.dsn(topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB), "tenants, domains"
-        )
+        await _vacuum(state.dsn(topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB))
     await wait_replayed(state)
 
 
-async def _vacuum(dsn: str, tables: str) -> None:
+async def _vacuum(dsn: str) -> None:
+    """Every table of the database (the other workloads' writes leave work for autovacuum too)."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"VACUUM (ANALYZE) {tables}")
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
 

@@ -11,8 +11,10 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+from sqlalchemy import func, select
 
 from corestore.schema import Base
+from corestore.sql import compile_statement
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 from scale_units.topology import Server, Topology
 
@@ -98,9 +100,10 @@ async def _scan(state: ClusterState, topology: Topology, server: Server) -> list
     counts: dict[uuid.UUID, int] = {}
     try:
         for table in Base.metadata.sorted_tables:
-            for row in await conn.fetch(
-                f"SELECT tenant_id, count(*) AS n FROM {table.name} GROUP BY tenant_id"
-            ):
+            query = compile_statement(
+                select(table.c.tenant_id, func.count().label("n")).group_by(table.c.tenant_id)
+            )
+            for row in await conn.fetch(query.sql):
                 counts[row["tenant_id"]] = counts.get(row["tenant_id"], 0) + row["n"]
     finally:
         await conn.close()

@@ -37,20 +37,20 @@ def verify(ring: KeyRing, token: str) -> None:
     TokenVerifier(ring, ring.cloud, cache_size=0).verify_access(token)
 
 
-def test_a_new_ring_has_one_active_es256_key_published_without_private_parts() -> None:
+def test_a_new_ring_has_one_active_rs256_key_published_without_private_parts() -> None:
     ring = KeyRing.create(Cloud.PUBLIC)
     (key,) = ring.keys
-    assert (key.state, key.algorithm) == (KeyState.ACTIVE, Algorithm.ES256)
+    assert (key.state, key.algorithm) == (KeyState.ACTIVE, Algorithm.RS256)
     (jwk,) = ring.jwks()["keys"]
-    assert jwk == {**jwk, "kid": key.kid, "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig"}
+    assert jwk == {**jwk, "kid": key.kid, "kty": "RSA", "alg": "RS256", "use": "sig"}
     assert "d" not in jwk
     assert "PRIVATE" not in repr(key) + repr(ring.signer())
 
 
-def test_rs256_is_available_as_an_option() -> None:
-    ring = KeyRing.create(Cloud.PUBLIC, RingPolicy(Algorithm.RS256))
+def test_es256_is_available_as_an_option() -> None:
+    ring = KeyRing.create(Cloud.PUBLIC, RingPolicy(Algorithm.ES256))
     (jwk,) = ring.jwks()["keys"]
-    assert (jwk["kty"], jwk["alg"]) == ("RSA", "RS256")
+    assert (jwk["kty"], jwk["crv"], jwk["alg"]) == ("EC", "P-256", "ES256")
     verify(ring, issue(ring))
 
 

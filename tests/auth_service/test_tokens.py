@@ -113,7 +113,7 @@ def test_app_token_round_trip_and_wire_shape(
         "app-1",
     )
     header, claims = segments(token)
-    assert header == {"alg": "ES256", "kid": ring.signer().kid, "typ": "JWT"}
+    assert header == {"alg": "RS256", "kid": ring.signer().kid, "typ": "JWT"}
     assert claims["iss"] == f"https://login.corestore.local/{TENANT}/v2.0"
     assert claims["aud"] == "https://graph.corestore.local"
     assert {"iss", "aud", "exp", "nbf", "iat", "tid", "oid", "sub", "jti", "roles", "azp", "appid"} <= set(
@@ -274,8 +274,8 @@ HOSTILE = [
         MALFORMED,
         id="alg none",
     ),
-    pytest.param(_none_with_signature, "algorithm must be ES256", id="alg none with a signature"),
-    pytest.param(_hs256_with_public_key, "algorithm must be ES256", id="HS256 keyed with the public key PEM"),
+    pytest.param(_none_with_signature, "algorithm must be RS256", id="alg none with a signature"),
+    pytest.param(_hs256_with_public_key, "algorithm must be RS256", id="HS256 keyed with the public key PEM"),
     pytest.param(_claims(lambda c: c.update(exp=c["iat"] - 120)), "expired", id="expired"),
     pytest.param(_claims(lambda c: c.update(nbf=c["iat"] + 120)), "not yet valid", id="not yet valid"),
     pytest.param(_claims(lambda c: c.update(iat=c["iat"] + 120)), "not yet valid", id="issued in the future"),
