@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from auth_service import http_errors
+from auth_service.body_limit import BodyLimit
 from auth_service.frontend import FrontEnd
 from auth_service.routes import directory, oauth, operator
 
@@ -28,6 +29,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
         redoc_url=None,
     )
     app.state.frontend = frontend
+    app.add_middleware(BodyLimit)
     http_errors.install(app)
     app.include_router(directory.router)
     app.include_router(operator.router)

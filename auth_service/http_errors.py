@@ -53,7 +53,7 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    codes = {404: "Request_ResourceNotFound", 405: "Request_BadRequest"}
+    codes = {404: "Request_ResourceNotFound", 405: "Request_BadRequest", 413: "Request_EntityTooLarge"}
     return graph_error(exc.status_code, codes.get(exc.status_code, "Request_BadRequest"), str(exc.detail))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from corestore.store import CoreStore
 
 CONSISTENCY_WAIT_S = 1.0
-UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError)
+UNREACHABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    TimeoutError,
+)
 CAUGHT_UP_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
 
 
@@ -140,6 +147,26 @@ class TenantSession:
                 yield conn
             return
         raise Unavailable(f"no server of {self.unit.id} can serve reads: {last_error}")
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """One-statement read; if its server dies mid-query, the next one answers it."""
+        rows = await self._retrying(lambda conn: conn.fetchrow(sql, *args))
+        return rows  # type: ignore[no-any-return]
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        rows = await self._retrying(lambda conn: conn.fetch(sql, *args))
+        return rows  # type: ignore[no-any-return]
+
+    async def _retrying(self, query: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        """Reads are idempotent: a connection lost during one is retried, once per server."""
+        for _ in self.unit.servers:
+            try:
+                async with self.read() as conn:
+                    return await query(conn)
+            except UNREACHABLE:
+                if self.last_server is not None:
+                    self.store.router.health.mark_down(self.last_server)
+        raise Unavailable(f"no server of {self.unit.id} could finish the read")
 
     @asynccontextmanager
     async def _read_on(self, server: Server) -> AsyncIterator[asyncpg.Connection | None]:

@@ -98,10 +98,9 @@ class Applications(Repository[Application]):
             ),
         )
         digest = self._digest(secret_text)
-        async with self.session.read() as conn:
-            rows = await conn.fetch(
-                query.sql, *query.args(tenant=self.session.tenant_id, app=aid, now=datetime.now(UTC))
-            )
+        rows = await self.session.fetch(
+            query.sql, *query.args(tenant=self.session.tenant_id, app=aid, now=datetime.now(UTC))
+        )
         if not any(hmac.compare_digest(bytes(r["secret_hash"]), digest) for r in rows):
             return None
         principal = await ServicePrincipals(self.session).by_app_id(aid)

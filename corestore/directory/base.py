@@ -61,8 +61,7 @@ class Repository(Generic[R]):
         """A point read on the nearest replica: one prepared statement."""
         query = cached(f"get:{self.row.__tablename__}", self._by_id())
         oid = parse_id(object_id)
-        async with self.session.read() as conn:
-            row = await conn.fetchrow(query.sql, *query.args(tenant=self.session.tenant_id, id=oid))
+        row = await self.session.fetchrow(query.sql, *query.args(tenant=self.session.tenant_id, id=oid))
         if row is None:
             raise NotFound(f"no {self.row.__tablename__[:-1]} {oid}")
         return self.to_record(row)
@@ -84,8 +83,7 @@ class Repository(Generic[R]):
 
     async def _page(self, query: Select[Any], top: int) -> Page[R]:
         compiled = compile_statement(query)
-        async with self.session.read() as conn:
-            rows = await conn.fetch(compiled.sql, *compiled.args())
+        rows = await self.session.fetch(compiled.sql, *compiled.args())
         items = tuple(self.to_record(r) for r in rows[:top])
         return Page(items, items[-1].id if len(rows) > top else None)
 

@@ -58,13 +58,12 @@ class SignIns:
             .order_by(SignInRow.created_at.desc())
             .limit(bindparam("limit")),
         )
-        async with self.session.read() as conn:
-            rows = await conn.fetch(
-                query.sql,
-                *query.args(
-                    tenant=self.session.tenant_id,
-                    before=before or FAR_FUTURE,
-                    limit=top,
-                ),
-            )
+        rows = await self.session.fetch(
+            query.sql,
+            *query.args(
+                tenant=self.session.tenant_id,
+                before=before or FAR_FUTURE,
+                limit=top,
+            ),
+        )
         return Page(tuple(SignIn(**dict(r)) for r in rows), None)

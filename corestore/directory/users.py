@@ -57,10 +57,9 @@ class Users(Repository[User]):
                 func.lower(UserRow.user_principal_name) == func.lower(bindparam("upn")),
             ),
         )
-        async with self.session.read() as conn:
-            row = await conn.fetchrow(
-                query.sql, *query.args(tenant=self.session.tenant_id, upn=user_principal_name)
-            )
+        row = await self.session.fetchrow(
+            query.sql, *query.args(tenant=self.session.tenant_id, upn=user_principal_name)
+        )
         if row is None:
             return None
         return self.to_record(row), row["password_hash"]

@@ -1,0 +1,121 @@
+"""Hostile requests get a Graph-shaped 4xx, nothing is half-written, and the server keeps serving."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from auth_service.process import FrontEndProcess
+from tests.auth_service.conftest import HttpTenant
+
+SQLISH = ["'; DROP TABLE users; --", "x' OR '1'='1", "\\' UNION SELECT * FROM pg_roles --", "Robert'); --"]
+
+
+def _count(http: httpx.Client, url: str, headers: dict[str, str]) -> int:
+    return len(http.get(f"{url}/v1.0/users?$top=999", headers=headers).json()["value"])
+
+
+@pytest.mark.parametrize("text", SQLISH)
+def test_sql_looking_values_are_just_data(
+    http: httpx.Client,
+    west: FrontEndProcess,
+    http_tenant: HttpTenant,
+    admin_headers: dict[str, str],
+    text: str,
+) -> None:
+    created = http.post(
+        f"{west.url}/v1.0/users",
+        headers=admin_headers,
+        json={"userPrincipalName": http_tenant.upn(f"u{uuid.uuid4().hex[:6]}"), "displayName": text},
+    )
+    assert created.status_code == 201
+    assert created.json()["displayName"] == text
+    quoted = text.replace("'", "''")
+    found = http.get(
+        f"{west.url}/v1.0/users", headers=admin_headers, params={"$filter": f"displayName eq '{quoted}'"}
+    )
+    assert [u["displayName"] for u in found.json()["value"]] == [text]
+    raw = http.get(
+        f"{west.url}/v1.0/users", headers=admin_headers, params={"$filter": f"displayName eq {text}"}
+    )
+    assert raw.status_code == 400
+
+
+BAD_BODIES: list[tuple[str, bytes, dict[str, str]]] = [
+    ("unknown field", b'{"displayName": "x", "userPrincipalName": "a@b.example", "isRoot": true}', {}),
+    ("wrong type", b'{"displayName": 7, "userPrincipalName": "a@b.example"}', {}),
+    ("null name", b'{"displayName": null, "userPrincipalName": "a@b.example"}', {}),
+    ("invalid utf-8", b'{"displayName": "\xff\xfe", "userPrincipalName": "a@b.example"}', {}),
+    ("not json", b"displayName=x", {}),
+    ("array", b"[1, 2, 3]", {}),
+    ("deep", b'{"extension": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}", {}),
+    ("nul", b'{"displayName": "a\\u0000b", "userPrincipalName": "a@b.example"}', {}),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "extra"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_bad_bodies_get_4xx_and_write_nothing(
+    http: httpx.Client,
+    west: FrontEndProcess,
+    admin_headers: dict[str, str],
+    name: str,
+    body: bytes,
+    extra: dict[str, str],
+) -> None:
+    before = _count(http, west.url, admin_headers)
+    response = http.post(
+        f"{west.url}/v1.0/users",
+        content=body,
+        headers={**admin_headers, "Content-Type": "application/json", **extra},
+    )
+    assert 400 <= response.status_code < 500, response.text[:200]
+    assert "error" in response.json()
+    assert _count(http, west.url, admin_headers) == before
+    assert http.get(f"{west.url}/openapi.json").status_code == 200, "still serving"
+
+
+@pytest.mark.parametrize(
+    "object_id", ["../../etc/passwd", "..%2F..%2Fetc", "%00", "' OR 1=1 --", "a" * 300, str(uuid.uuid4())]
+)
+def test_odd_ids_are_simply_not_found(
+    http: httpx.Client, west: FrontEndProcess, admin_headers: dict[str, str], object_id: str
+) -> None:
+    for kind in ("users", "groups", "devices", "applications"):
+        response = http.get(f"{west.url}/v1.0/{kind}/{object_id}", headers=admin_headers)
+        assert response.status_code in (400, 404), (kind, response.status_code)
+        assert "error" in response.json()
+
+
+def test_two_creates_of_one_principal_name_at_once_one_wins(
+    west: FrontEndProcess, north: FrontEndProcess, http_tenant: HttpTenant, admin_headers: dict[str, str]
+) -> None:
+    import concurrent.futures
+
+    body = {"userPrincipalName": http_tenant.upn("race"), "displayName": "Race"}
+
+    def create(url: str) -> int:
+        with httpx.Client(timeout=30) as http:
+            return http.post(f"{url}/v1.0/users", headers=admin_headers, json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(create, [west.url, north.url, west.url, north.url]))
+    assert statuses == [201, 409, 409, 409]
+
+
+def test_oversized_bodies_are_refused_before_buffering(
+    http: httpx.Client, west: FrontEndProcess, admin_headers: dict[str, str]
+) -> None:
+    huge = b'{"displayName": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    declared = http.post(f"{west.url}/v1.0/users", content=huge, headers=admin_headers)
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "Request_EntityTooLarge"
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b"x" * 65536
+
+    streamed = http.post(f"{west.url}/v1.0/users", content=chunks(), headers=admin_headers)
+    assert streamed.status_code == 413
