@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auth_service.keys import KeyStore
+from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
 from auth_service.throttle import Limits, Throttle
 from auth_service.tokens import TokenIssuer, TokenVerifier, VerifiedToken, issuer_for

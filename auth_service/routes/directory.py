@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -173,41 +173,46 @@ async def me(caller: ReadCaller, select: Select = None) -> JSONResponse:
     return respond(caller, to_graph(user, selection(select)), tag=etag(user))
 
 
-async def _members(
-    request: Request,
-    caller: Caller,
-    group_id: str,
-    transitive: bool,
-    top: int,
-    skip: str | None,
-    select: str | None,
-) -> JSONResponse:
-    page = await caller.session.groups.members(group_id, top, _after(skip), transitive)
-    return respond(caller, page_payload(request, page, select))
+Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[Any]]]
 
 
-@router.get("/groups/{group_id}/members")
-async def members(
-    request: Request,
-    group_id: str,
-    caller: ReadCaller,
-    top: Top = 100,
-    skip: SkipToken = None,
-    select: Select = None,
-) -> JSONResponse:
-    return await _members(request, caller, group_id, False, top, skip, select)
+async def _group_members(
+    caller: Caller, group_id: str, top: int, after: uuid.UUID | None, transitive: bool
+) -> Page[Any]:
+    return await caller.session.groups.members(group_id, top, after, transitive)
 
 
-@router.get("/groups/{group_id}/transitiveMembers")
-async def transitive_members(
-    request: Request,
-    group_id: str,
-    caller: ReadCaller,
-    top: Top = 100,
-    skip: SkipToken = None,
-    select: Select = None,
-) -> JSONResponse:
-    return await _members(request, caller, group_id, True, top, skip, select)
+async def _groups_of_user(
+    caller: Caller, user: str, top: int, after: uuid.UUID | None, transitive: bool
+) -> Page[Any]:
+    found = await caller.session.users.resolve(user)
+    return await caller.session.groups.member_of(found.id, top, after, transitive)
+
+
+def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
+    """A paged list of related objects: members, memberOf, and their transitive forms."""
+
+    async def related(
+        request: Request,
+        object_id: str,
+        caller: ReadCaller,
+        top: Top = 100,
+        skip: SkipToken = None,
+        select: Select = None,
+    ) -> JSONResponse:
+        page = await fetch(caller, object_id, top, _after(skip), transitive)
+        return respond(caller, page_payload(request, page, select))
+
+    router.add_api_route(path, related, methods=["GET"], name=path.strip("/").replace("/", "_"))
+
+
+for _path, _fetch, _transitive in [
+    ("/groups/{object_id}/members", _group_members, False),
+    ("/groups/{object_id}/transitiveMembers", _group_members, True),
+    ("/users/{object_id}/memberOf", _groups_of_user, False),
+    ("/users/{object_id}/transitiveMemberOf", _groups_of_user, True),
+]:
+    register_relation(_path, _fetch, _transitive)
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)
@@ -220,44 +225,6 @@ async def add_member(group_id: str, ref: MemberRef, caller: WriteCaller) -> Resp
 async def remove_member(group_id: str, member_id: str, caller: WriteCaller) -> Response:
     await caller.session.groups.remove_member(group_id, member_id)
     return Response(status_code=204, headers=caller.headers())
-
-
-async def _member_of(
-    request: Request,
-    caller: Caller,
-    object_id: str,
-    transitive: bool,
-    top: int,
-    skip: str | None,
-    select: str | None,
-) -> JSONResponse:
-    user = await caller.session.users.resolve(object_id)
-    page = await caller.session.groups.member_of(user.id, top, _after(skip), transitive)
-    return respond(caller, page_payload(request, page, select))
-
-
-@router.get("/users/{object_id}/memberOf")
-async def member_of(
-    request: Request,
-    object_id: str,
-    caller: ReadCaller,
-    top: Top = 100,
-    skip: SkipToken = None,
-    select: Select = None,
-) -> JSONResponse:
-    return await _member_of(request, caller, object_id, False, top, skip, select)
-
-
-@router.get("/users/{object_id}/transitiveMemberOf")
-async def transitive_member_of(
-    request: Request,
-    object_id: str,
-    caller: ReadCaller,
-    top: Top = 100,
-    skip: SkipToken = None,
-    select: Select = None,
-) -> JSONResponse:
-    return await _member_of(request, caller, object_id, True, top, skip, select)
 
 
 class PasswordCredential(BaseModel):

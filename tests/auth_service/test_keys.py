@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from auth_service.errors import InvalidToken
-from auth_service.keys import Algorithm, KeyRing, KeyState, KeyStore, RingPolicy
+from auth_service.keyfile import KeyStore
+from auth_service.keys import Algorithm, KeyRing, KeyState, RingPolicy
 from auth_service.tokens import TokenIssuer, TokenVerifier
 from scale_units.geography import Cloud
 
@@ -163,7 +164,7 @@ def test_a_rotation_by_another_process_is_picked_up_by_polling(tmp_path: Path) -
     ring = KeyStore(tmp_path, RingPolicy(poll_s=0)).ring(Cloud.PUBLIC)
     verifier = TokenVerifier(ring, Cloud.PUBLIC)
     script = (
-        "import sys; from pathlib import Path; from auth_service.keys import KeyStore;"
+        "import sys; from pathlib import Path; from auth_service.keyfile import KeyStore;"
         "from scale_units.geography import Cloud;"
         "ring = KeyStore(Path(sys.argv[1])).ring(Cloud.PUBLIC); print(ring.activate(ring.rotate().kid).kid)"
     )
