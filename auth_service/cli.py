@@ -35,6 +35,10 @@ def serve_command(
     region: Annotated[str, typer.Option(help="The region this instance runs in.")],
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     host: Annotated[str, typer.Option(help="Listen address (0.0.0.0 inside a container).")] = "127.0.0.1",
+    requests_per_second: Annotated[float, typer.Option(help="Per application and tenant.")] = 200.0,
+    request_burst: Annotated[int, typer.Option()] = 400,
+    writes_per_second: Annotated[float, typer.Option(help="Per tenant.")] = 50.0,
+    write_burst: Annotated[int, typer.Option()] = 100,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -42,9 +46,11 @@ def serve_command(
 
     from auth_service.app import create_app
     from auth_service.frontend import FrontEnd, FrontEndConfig
+    from auth_service.throttle import Limits
 
     with cli_errors():
-        frontend = FrontEnd(FrontEndConfig(region=region, directory=directory))
+        limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
+        frontend = FrontEnd(FrontEndConfig(region=region, directory=directory, limits=limits))
     uvicorn.run(create_app(frontend), host=host, port=port, log_level="warning", access_log=False)
 
 

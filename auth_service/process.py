@@ -32,6 +32,7 @@ class FrontEndProcess:
     region: str
     directory: Path
     port: int
+    options: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,6 +51,7 @@ class FrontEndProcess:
             str(self.port),
             "--dir",
             str(self.directory),
+            *self.options,
         ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT_S
