@@ -8,13 +8,26 @@ can use the indexes that lead with `tenant_id`. With no tenant set, nothing matc
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import TextClause, text
 
 SETTING = "corestore.tenant_id"
 APP_ROLE = "corestore_app"
 CURRENT_TENANT = f"(SELECT NULLIF(current_setting('{SETTING}', true), '')::uuid)"
 
-SET_TENANT_SQL = f"SELECT set_config('{SETTING}', $1, true)"
+
+def begin_read_only(tenant_id: uuid.UUID) -> str:
+    """BEGIN and the tenant setting in one round trip (a simple-query message).
+
+    The id is a `uuid.UUID`, whose text is hex digits and dashes only, so it is
+    safe inline; set_config stays the first statement of the transaction.
+    """
+    if not isinstance(tenant_id, uuid.UUID):
+        raise TypeError("the tenant id must be a uuid.UUID")
+    return f"BEGIN READ ONLY; SELECT set_config('{SETTING}', '{tenant_id}', true)"
+
+
 SET_TENANT: TextClause = text(f"SELECT set_config('{SETTING}', :tenant, true)")
 
 

@@ -103,6 +103,7 @@ class GroupRow(ObjectRow):
         CheckConstraint("kind IN ('security', 'microsoft365')", name="kind"),
         Index("uq_groups_mail_nickname", "tenant_id", text("lower(mail_nickname)"), unique=True),
         Index("ix_groups_display_name", "tenant_id", "display_name"),
+        Index("ix_groups_kind", "tenant_id", "kind"),
     )
 
 
@@ -193,6 +194,8 @@ class DeviceRow(ObjectRow):
         Index("uq_devices_device_id", "tenant_id", "device_id", unique=True),
         Index("ix_devices_display_name", "tenant_id", "display_name"),
         Index("ix_devices_owner", "tenant_id", "owner_id"),
+        Index("ix_devices_operating_system", "tenant_id", "operating_system"),
+        Index("ix_devices_trust_type", "tenant_id", "trust_type"),
     )
 
 

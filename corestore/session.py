@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corestore.engines import Session
 from corestore.errors import Conflict, InvalidRequest, Unavailable
-from corestore.rls import SET_TENANT, SET_TENANT_SQL
+from corestore.rls import SET_TENANT, begin_read_only
 from corestore.types import ConsistencyToken
 from scale_units.topology import ScaleUnit, Server
 
@@ -173,13 +173,18 @@ class TenantSession:
         """A connection in a read-only transaction, or None if this replica lags too far."""
         async with self.store.engines.get(server.name).connect() as sa_conn:
             conn = _driver(await sa_conn.get_raw_connection())
-            async with conn.transaction(readonly=True):
-                await conn.fetchval(SET_TENANT_SQL, str(self.tenant_id))
+            await conn.execute(begin_read_only(self.tenant_id))
+            try:
                 if server is not self.unit.primary and not await self._caught_up(conn):
                     yield None
-                    return
-                self.last_server = server.name
-                yield conn
+                else:
+                    self.last_server = server.name
+                    yield conn
+            except BaseException:
+                if not conn.is_closed():
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
 
     async def _caught_up(self, conn: asyncpg.Connection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""

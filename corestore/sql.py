@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
@@ -31,10 +30,18 @@ def compile_statement(statement: ClauseElement) -> Compiled:
     return Compiled(compiled.string, tuple(positions), dict(compiled.params))
 
 
-@lru_cache(maxsize=256)
-def cached(key: str, statement: ClauseElement) -> Compiled:
-    """Compile a fixed statement once; `key` names it (statements are not hashable by value)."""
-    return compile_statement(statement)
+_COMPILED: dict[str, Compiled] = {}
+
+
+def cached(key: str, build: Callable[[], ClauseElement]) -> Compiled:
+    """A fixed statement, built and compiled once per process: `key` names it.
+
+    Building and compiling a statement costs more than running it on the hot path.
+    """
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = compile_statement(build())
+    return found
 
 
 def decode_json(value: Any) -> Any:

@@ -85,16 +85,18 @@ class Applications(Repository[Application]):
             return None
         query = cached(
             "applications:secrets",
-            select(ClientSecretRow.secret_hash)
-            .join(
-                ApplicationRow,
-                (ApplicationRow.tenant_id == ClientSecretRow.tenant_id)
-                & (ApplicationRow.id == ClientSecretRow.application_id),
-            )
-            .where(
-                ClientSecretRow.tenant_id == bindparam("tenant"),
-                ApplicationRow.app_id == bindparam("app"),
-                ClientSecretRow.expires_at > bindparam("now"),
+            lambda: (
+                select(ClientSecretRow.secret_hash)
+                .join(
+                    ApplicationRow,
+                    (ApplicationRow.tenant_id == ClientSecretRow.tenant_id)
+                    & (ApplicationRow.id == ClientSecretRow.application_id),
+                )
+                .where(
+                    ClientSecretRow.tenant_id == bindparam("tenant"),
+                    ApplicationRow.app_id == bindparam("app"),
+                    ClientSecretRow.expires_at > bindparam("now"),
+                )
             ),
         )
         digest = self._digest(secret_text)

@@ -59,7 +59,7 @@ class Repository(Generic[R]):
 
     async def get(self, object_id: str | uuid.UUID) -> R:
         """A point read on the nearest replica: one prepared statement."""
-        query = cached(f"get:{self.row.__tablename__}", self._by_id())
+        query = cached(f"get:{self.row.__tablename__}", self._by_id)
         oid = parse_id(object_id)
         row = await self.session.fetchrow(query.sql, *query.args(tenant=self.session.tenant_id, id=oid))
         if row is None:

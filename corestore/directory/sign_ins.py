@@ -50,13 +50,15 @@ class SignIns:
         columns = [SignInRow.__table__.c[n] for n in field_names(SignIn)]
         query = cached(
             "sign_ins:list",
-            select(*columns)
-            .where(
-                SignInRow.tenant_id == bindparam("tenant"),
-                SignInRow.created_at < bindparam("before"),
-            )
-            .order_by(SignInRow.created_at.desc())
-            .limit(bindparam("limit")),
+            lambda: (
+                select(*columns)
+                .where(
+                    SignInRow.tenant_id == bindparam("tenant"),
+                    SignInRow.created_at < bindparam("before"),
+                )
+                .order_by(SignInRow.created_at.desc())
+                .limit(bindparam("limit"))
+            ),
         )
         rows = await self.session.fetch(
             query.sql,

@@ -52,7 +52,7 @@ class Users(Repository[User]):
         """The user and password hash for a sign-in, found by principal name."""
         query = cached(
             "users:credentials",
-            select(*self.columns(), UserRow.password_hash).where(
+            lambda: select(*self.columns(), UserRow.password_hash).where(
                 UserRow.tenant_id == bindparam("tenant"),
                 func.lower(UserRow.user_principal_name) == func.lower(bindparam("upn")),
             ),
