@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from tqdm import tqdm  # type: ignore[import-untyped]
+from tqdm import tqdm
 
 TICK_S = 0.2
 
