@@ -66,6 +66,8 @@ def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
 keys_app = typer.Typer(help="Token signing keys, per cloud: publish, activate, retire.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 CloudOption = Annotated[Cloud, typer.Option(help="Each cloud has its own keys and issuer.")]
+# An option, not an argument: a kid (a base64url thumbprint) may start with "-".
+KidOption = Annotated[str, typer.Option("--kid", help="The key id, as `keys list` shows it.")]
 
 
 def _ring(directory: Path, cloud: Cloud) -> KeyRing:
@@ -86,7 +88,9 @@ def keys_rotate(cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAUL
 
 
 @keys_app.command("activate")
-def keys_activate(kid: str, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+def keys_activate(
+    kid: KidOption, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR
+) -> None:
     """Make a published key the signer; the previous signer keeps verifying until retired."""
     with auth_errors():
         _ring(directory, cloud).activate(kid)
@@ -94,7 +98,9 @@ def keys_activate(kid: str, cloud: CloudOption = Cloud.PUBLIC, directory: DirOpt
 
 
 @keys_app.command("retire")
-def keys_retire(kid: str, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR) -> None:
+def keys_retire(
+    kid: KidOption, cloud: CloudOption = Cloud.PUBLIC, directory: DirOption = DEFAULT_DIR
+) -> None:
     """Stop trusting a key: tokens it signed are refused from now on."""
     with auth_errors():
         _ring(directory, cloud).retire(kid)

@@ -83,12 +83,14 @@ class FrontEndProcess:
 
 
 @contextlib.contextmanager
-def front_ends(directory: Path, regions: list[str]) -> Iterator[list[FrontEndProcess]]:
+def front_ends(
+    directory: Path, regions: list[str], options: tuple[str, ...] = ()
+) -> Iterator[list[FrontEndProcess]]:
     """One front end per region, on free loopback ports; all stopped on exit."""
     started: list[FrontEndProcess] = []
     try:
         for region in regions:
-            process = FrontEndProcess(region, directory, free_port())
+            process = FrontEndProcess(region, directory, free_port(), options)
             process.start()
             started.append(process)
         yield started

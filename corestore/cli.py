@@ -18,7 +18,7 @@ from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
 from scale_units.state import ClusterState
 
-tenant_app = typer.Typer(help="Create, show and delete tenants (operator context).", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create and delete tenants (operator context).", no_args_is_help=True)
 T = TypeVar("T")
 
 

@@ -21,13 +21,14 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from corestore.engines import Session
+from corestore.engines import CONNECT_TIMEOUT_S, Session
 from corestore.errors import Conflict, InvalidRequest, Unavailable
 from corestore.rls import SET_TENANT, begin_read_only
 from corestore.types import ConsistencyToken
 from scale_units.topology import ScaleUnit, Server
 
 if TYPE_CHECKING:
+    ReadConnection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
     from corestore.directory.applications import Applications, ServicePrincipals
     from corestore.directory.devices import Devices
     from corestore.directory.groups import Groups
@@ -124,7 +125,7 @@ class TenantSession:
         self.token = ConsistencyToken(self.unit.id, ConsistencyToken.lsn_of(str(lsn)))
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[asyncpg.Connection]:
+    async def read(self) -> AsyncIterator[ReadConnection]:
         """A read transaction on the nearest server that can serve it, tenant set.
 
         Only reaching a server is retried on the next one; an error in the caller's
@@ -157,7 +158,7 @@ class TenantSession:
         rows = await self._retrying(lambda conn: conn.fetch(sql, *args))
         return rows  # type: ignore[no-any-return]
 
-    async def _retrying(self, query: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    async def _retrying(self, query: Callable[[ReadConnection], Awaitable[Any]]) -> Any:
         """Reads are idempotent: a connection lost during one is retried, once per server."""
         for _ in self.unit.servers:
             try:
@@ -169,10 +170,10 @@ class TenantSession:
         raise Unavailable(f"no server of {self.unit.id} could finish the read")
 
     @asynccontextmanager
-    async def _read_on(self, server: Server) -> AsyncIterator[asyncpg.Connection | None]:
+    async def _read_on(self, server: Server) -> AsyncIterator[ReadConnection | None]:
         """A connection in a read-only transaction, or None if this replica lags too far."""
-        async with self.store.engines.get(server.name).connect() as sa_conn:
-            conn = _driver(await sa_conn.get_raw_connection())
+        pool = await self.store.engines.reader(server.name)
+        async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
             await conn.execute(begin_read_only(self.tenant_id))
             try:
                 if server is not self.unit.primary and not await self._caught_up(conn):
@@ -186,7 +187,7 @@ class TenantSession:
                 raise
             await conn.execute("COMMIT")
 
-    async def _caught_up(self, conn: asyncpg.Connection) -> bool:
+    async def _caught_up(self, conn: ReadConnection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""
         if self.token is None:
             return True

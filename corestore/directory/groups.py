@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, select
 
 from corestore.directory.base import Repository
@@ -38,6 +37,9 @@ TRANSITIVE_MEMBER_OF = """
         WHERE m.tenant_id = $1)
     SELECT DISTINCT group_id AS member_id, false AS is_user FROM t
     WHERE group_id > $3 ORDER BY group_id LIMIT $4"""
+if TYPE_CHECKING:
+    from corestore.session import ReadConnection
+
 ZERO = uuid.UUID(int=0)
 
 
@@ -152,7 +154,7 @@ class Groups(Repository[Group]):
 
     @staticmethod
     async def _fetch(
-        conn: asyncpg.Connection, repo: Repository[Any], ids: list[uuid.UUID]
+        conn: ReadConnection, repo: Repository[Any], ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, User | Group]:
         if not ids:
             return {}

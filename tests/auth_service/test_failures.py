@@ -32,7 +32,8 @@ def own_cluster() -> Iterator[ClusterState]:
 
 @pytest.fixture(scope="module")
 def own_front_ends(own_cluster: ClusterState) -> Iterator[list[FrontEndProcess]]:
-    with front_ends(own_cluster.directory, ["westeurope", "northeurope"]) as started:
+    unthrottled = ("--requests-per-second", "100000", "--request-burst", "100000")
+    with front_ends(own_cluster.directory, ["westeurope", "northeurope"], unthrottled) as started:
         yield started
 
 
@@ -116,7 +117,7 @@ def test_front_end_down_loses_nothing(
 ) -> None:
     west, north = own_front_ends
     tenant, headers, url = _setup(own_cluster, north)
-    spare = FrontEndProcess("northeurope", own_cluster.directory, north.port)
+    spare = FrontEndProcess("northeurope", own_cluster.directory, north.port, north.options)
     north.kill()
     with httpx.Client(timeout=10) as http:
         assert http.get(url.replace(north.url, west.url), headers=headers).status_code == 200, (

@@ -15,11 +15,11 @@ def test_rotation_through_the_cli(tmp_path: Path) -> None:
     old = first.output.splitlines()[1].split()[0]
     new = run.invoke(app, ["keys", "rotate", "--dir", str(tmp_path)]).output.strip()
     assert "published" in run.invoke(app, ["keys", "list", "--dir", str(tmp_path)]).output
-    assert run.invoke(app, ["keys", "activate", new, "--dir", str(tmp_path)]).exit_code == 0
-    refused = run.invoke(app, ["keys", "retire", new, "--dir", str(tmp_path)])
+    assert run.invoke(app, ["keys", "activate", "--kid", new, "--dir", str(tmp_path)]).exit_code == 0
+    refused = run.invoke(app, ["keys", "retire", "--kid", new, "--dir", str(tmp_path)])
     assert refused.exit_code == 1
     assert "error:" in refused.output
-    assert run.invoke(app, ["keys", "retire", old, "--dir", str(tmp_path)]).exit_code == 0
+    assert run.invoke(app, ["keys", "retire", "--kid", old, "--dir", str(tmp_path)]).exit_code == 0
     states = {
         line.split()[0]: line.split()[2]
         for line in run.invoke(app, ["keys", "list", "--dir", str(tmp_path)]).output.splitlines()[1:]
