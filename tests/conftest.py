@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,6 +14,14 @@ from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
 from tests.cluster import temp_cluster
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A CI timeout or `kill` sends SIGTERM: as an interrupt, fixtures still stop their servers.
+signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
