@@ -8,7 +8,6 @@ user = await session.users.create(user_principal_name="alice@contoso.example", d
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 
@@ -32,9 +31,7 @@ class CoreStore:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(self.topology, region)
         self.engines = Engines(state, pool_size)
-        self.secret_key = hashlib.sha256(
-            b"corestore-client-secrets:" + state.credentials.superuser.encode()
-        ).digest()
+        self.secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(self, cloud) for cloud in self.topology.clouds()}
         from corestore.operator import Operator
 

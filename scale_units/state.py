@@ -32,10 +32,11 @@ class Credentials:
     app: str
     replication: str
     operator: str  # the front end's operator credential (tenant creation, first administrator)
+    secret_hash_key: str  # keys the hash that client secrets are stored under
 
     @classmethod
     def generate(cls) -> Credentials:
-        return cls(*(secrets.token_urlsafe(24) for _ in range(5)))
+        return cls(*(secrets.token_urlsafe(32) for _ in range(6)))
 
 
 ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "corestore_app"}
