@@ -9,9 +9,12 @@ from typing import Any
 
 import httpx
 
+from auth_service.client import password_grant, tenant_request
 from auth_service.deps import CONSISTENCY_HEADER, REGION_HEADER, SERVER_HEADER
 from auth_service.process import front_ends
 from scale_units.state import ClusterState
+
+PASSWORD = "demo-Passw0rd!"
 
 
 def _show(step: str, response: httpx.Response, keys: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -37,16 +40,7 @@ def run_demo(directory: Path) -> None:
                 http.post(
                     f"{west.url}/operator/tenants",
                     headers={"Authorization": f"Bearer {state.credentials.operator}"},
-                    json={
-                        "displayName": name,
-                        "country": "FR",
-                        "domains": [domain],
-                        "administrator": {
-                            "userPrincipalName": f"admin@{domain}",
-                            "displayName": "Admin",
-                            "password": "demo-Passw0rd!",
-                        },
-                    },
+                    json=tenant_request(name, "FR", domain, PASSWORD),
                 ),
                 ("id", "geo", "scaleUnit"),
             )
@@ -54,11 +48,7 @@ def run_demo(directory: Path) -> None:
                 "admin signs in (password grant, by domain)",
                 http.post(
                     f"{west.url}/{domain}/oauth2/v2.0/token",
-                    data={
-                        "grant_type": "password",
-                        "username": f"admin@{domain}",
-                        "password": "demo-Passw0rd!",
-                    },
+                    data=password_grant(f"admin@{domain}", PASSWORD),
                 ),
                 ("token_type", "expires_in", "scope"),
             )
@@ -83,7 +73,7 @@ def run_demo(directory: Path) -> None:
             _show("sign-in logs (admin)", http.get(f"{west.url}/v1.0/auditLogs/signIns", headers=auth))
             wrong = http.post(
                 f"{west.url}/{tenant['id']}/oauth2/v2.0/token",
-                data={"grant_type": "password", "username": f"alice@{domain}", "password": "nope"},
+                data=password_grant(f"alice@{domain}", "nope"),
             )
             print(f"{'wrong password':<48} {wrong.status_code}  {wrong.json()['error']}")
     print("\ndone: front ends stopped; the cluster keeps running (`corestore cluster down` to stop it)")

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from auth_service.client import password_grant, tenant_request
 from bench.httpload import Writers, bearer
 from bench.rows import Row
 from scale_units.state import ClusterState
@@ -101,22 +102,13 @@ def _tenant(http: httpx.Client, operator: str, country: str) -> _Tenant:
         "POST",
         "/operator/tenants",
         headers=bearer(operator),
-        json={
-            "displayName": name,
-            "country": country,
-            "domains": [domain],
-            "administrator": {
-                "userPrincipalName": f"admin@{domain}",
-                "displayName": f"{name}-admin",
-                "password": PASSWORD,
-            },
-        },
+        json=tenant_request(name, country, domain, PASSWORD, f"{name}-admin"),
     ).json()
     token = _send(
         http,
         "POST",
         f"/{created['id']}/oauth2/v2.0/token",
-        data={"grant_type": "password", "username": f"admin@{domain}", "password": PASSWORD},
+        data=password_grant(f"admin@{domain}", PASSWORD),
     ).json()
     return _Tenant(created["id"], domain, created["scaleUnit"], token["access_token"])
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
 from scale_units.state import ClusterState
-from tests.auth_service.conftest import HttpTenant, create_tenant, sign_in
+from tests.auth_service.conftest import create_tenant, sign_in
 from tests.cluster import temp_cluster
 
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "two_replicas.toml"
@@ -57,7 +58,7 @@ class Load:
                     self.results.append((now, 0, ""))
 
 
-def _setup(own_cluster: ClusterState, front: FrontEndProcess) -> tuple[HttpTenant, dict[str, str], str]:
+def _setup(own_cluster: ClusterState, front: FrontEndProcess) -> tuple[CreatedTenant, dict[str, str], str]:
     with httpx.Client(timeout=30) as http:
         tenant = create_tenant(http, front.url, own_cluster.credentials.operator)
         headers = {

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess
-from tests.auth_service.conftest import HttpTenant
 
 SQLISH = ["'; DROP TABLE users; --", "x' OR '1'='1", "\\' UNION SELECT * FROM pg_roles --", "Robert'); --"]
 
@@ -22,7 +22,7 @@ def _count(http: httpx.Client, url: str, headers: dict[str, str]) -> int:
 def test_sql_looking_values_are_just_data(
     http: httpx.Client,
     west: FrontEndProcess,
-    http_tenant: HttpTenant,
+    http_tenant: CreatedTenant,
     admin_headers: dict[str, str],
     text: str,
 ) -> None:
@@ -90,7 +90,7 @@ def test_odd_ids_are_simply_not_found(
 
 
 def test_two_creates_of_one_principal_name_at_once_one_wins(
-    west: FrontEndProcess, north: FrontEndProcess, http_tenant: HttpTenant, admin_headers: dict[str, str]
+    west: FrontEndProcess, north: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
 ) -> None:
     import concurrent.futures
 

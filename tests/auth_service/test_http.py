@@ -9,9 +9,10 @@ import httpx
 import jwt
 import pytest
 
+from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
-from tests.auth_service.conftest import PASSWORD, HttpTenant, create_tenant, sign_in
+from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 
 CONSISTENCY = "x-corestore-consistency"
 SERVER = "x-corestore-server"
@@ -30,7 +31,7 @@ def test_operator_credential_is_required(http: httpx.Client, west: FrontEndProce
 
 
 def test_sign_in_by_domain_or_id_and_verify_with_published_keys(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: HttpTenant
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant
 ) -> None:
     by_domain = sign_in(http, west.url, http_tenant.domain, http_tenant.admin)
     sign_in(http, west.url, http_tenant.id, http_tenant.admin)
@@ -50,7 +51,7 @@ def test_sign_in_by_domain_or_id_and_verify_with_published_keys(
 
 
 def test_failed_sign_in_looks_the_same_whether_or_not_the_user_exists(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: HttpTenant
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant
 ) -> None:
     url = f"{west.url}/{http_tenant.domain}/oauth2/v2.0/token"
     wrong = http.post(url, data={"grant_type": "password", "username": http_tenant.admin, "password": "x"})
@@ -62,7 +63,7 @@ def test_failed_sign_in_looks_the_same_whether_or_not_the_user_exists(
 
 
 def test_repeated_failures_lock_the_user_out(
-    http: httpx.Client, north: FrontEndProcess, http_tenant: HttpTenant
+    http: httpx.Client, north: FrontEndProcess, http_tenant: CreatedTenant
 ) -> None:
     url = f"{north.url}/{http_tenant.domain}/oauth2/v2.0/token"
     form = {"grant_type": "password", "username": http_tenant.admin, "password": "wrong"}
@@ -75,7 +76,7 @@ def test_repeated_failures_lock_the_user_out(
 
 
 def test_user_crud_etag_conflict_and_paging(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: HttpTenant, admin_headers: dict[str, str]
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
 ) -> None:
     users = f"{west.url}/v1.0/users"
     created = http.post(
@@ -132,7 +133,7 @@ def test_read_your_writes_through_another_region(
     http: httpx.Client,
     west: FrontEndProcess,
     north: FrontEndProcess,
-    http_tenant: HttpTenant,
+    http_tenant: CreatedTenant,
     admin_headers: dict[str, str],
     cluster: ClusterState,
 ) -> None:
@@ -163,7 +164,7 @@ def test_read_your_writes_through_another_region(
 def test_a_token_never_reaches_another_tenants_data(
     http: httpx.Client,
     west: FrontEndProcess,
-    http_tenant: HttpTenant,
+    http_tenant: CreatedTenant,
     admin_headers: dict[str, str],
     cluster: ClusterState,
 ) -> None:
@@ -190,7 +191,7 @@ def _tamper(token: str, **claims: object) -> str:
 def test_tampered_or_missing_tokens_get_401(
     http: httpx.Client,
     west: FrontEndProcess,
-    http_tenant: HttpTenant,
+    http_tenant: CreatedTenant,
     admin_headers: dict[str, str],
     cluster: ClusterState,
     mangle: str,
@@ -214,7 +215,7 @@ def test_app_signs_in_with_client_credentials(
     http: httpx.Client,
     west: FrontEndProcess,
     north: FrontEndProcess,
-    http_tenant: HttpTenant,
+    http_tenant: CreatedTenant,
     admin_headers: dict[str, str],
 ) -> None:
     app = http.post(
@@ -244,7 +245,7 @@ def test_app_signs_in_with_client_credentials(
 
 
 def test_refresh_token_gives_a_new_access_token(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: HttpTenant
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant
 ) -> None:
     first = sign_in(http, west.url, http_tenant.domain, http_tenant.admin)
     url = f"{west.url}/{http_tenant.domain}/oauth2/v2.0/token"
@@ -257,7 +258,7 @@ def test_refresh_token_gives_a_new_access_token(
 
 
 def test_groups_members_and_sign_in_logs(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: HttpTenant, admin_headers: dict[str, str]
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
 ) -> None:
     v1 = f"{west.url}/v1.0"
     user = http.post(

@@ -1,0 +1,66 @@
+"""A small client of the front end's operator and sign-in endpoints.
+
+The demo, the tests and the bench all create tenants and sign in this one way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    id: str
+    domain: str
+    admin: str
+    geo: str
+    scale_unit: str
+
+    def upn(self, name: str) -> str:
+        return f"{name}@{self.domain}"
+
+
+def tenant_request(
+    name: str, country: str, domain: str, password: str, admin_name: str = "Admin"
+) -> dict[str, Any]:
+    """The body of `POST /operator/tenants`: a tenant, its verified domain, its first administrator."""
+    admin = {"userPrincipalName": f"admin@{domain}", "displayName": admin_name, "password": password}
+    return {"displayName": name, "country": country, "domains": [domain], "administrator": admin}
+
+
+def password_grant(username: str, password: str) -> dict[str, str]:
+    return {"grant_type": "password", "username": username, "password": password}
+
+
+def create_tenant(
+    http: httpx.Client,
+    url: str,
+    operator_key: str,
+    password: str,
+    country: str = "FR",
+    name: str | None = None,
+) -> CreatedTenant:
+    name = name or f"t{uuid.uuid4().hex[:10]}"
+    domain = f"{name}.example"
+    response = http.post(
+        f"{url}/operator/tenants",
+        headers={"Authorization": f"Bearer {operator_key}"},
+        json=tenant_request(name, country, domain, password),
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"tenant creation refused: {response.status_code} {response.text[:200]}")
+    body = response.json()
+    return CreatedTenant(body["id"], domain, f"admin@{domain}", body["geo"], body["scaleUnit"])
+
+
+def sign_in(http: httpx.Client, url: str, tenant: str, username: str, password: str) -> dict[str, Any]:
+    """Tokens for a user (password grant); `tenant` is an id or a verified domain."""
+    response = http.post(f"{url}/{tenant}/oauth2/v2.0/token", data=password_grant(username, password))
+    if response.status_code != 200:
+        raise RuntimeError(f"sign-in refused: {response.status_code} {response.text[:200]}")
+    tokens: dict[str, Any] = response.json()
+    return tokens
