@@ -47,7 +47,7 @@ class FrontEnd:
         self.store = CoreStore(state, region.name, config.pool_size)
         self.monitor = ReplicaMonitor(self.store)
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
-        self.issuer_ = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)
+        self.token_issuer = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)
         self.verifier = TokenVerifier(self.keys, self.cloud)
         self.lockout = LockoutPolicy()
         self.throttle = Throttle(config.limits)
@@ -77,24 +77,24 @@ class FrontEnd:
 
     def user_tokens(self, tenant_id: uuid.UUID, user: User, client_id: str | None) -> dict[str, Any]:
         scopes = ADMIN_SCOPES if user.admin else USER_SCOPES
-        access = self.issuer_.issue_access(
+        access = self.token_issuer.issue_access(
             tenant_id=tenant_id, object_id=user.id, subject=str(user.id), scopes=scopes, client_id=client_id
         )
-        refresh = self.issuer_.issue_refresh(tenant_id=tenant_id, object_id=user.id, client_id=client_id)
+        refresh = self.token_issuer.issue_refresh(tenant_id=tenant_id, object_id=user.id, client_id=client_id)
         return {
             "token_type": "Bearer",
             "access_token": access,
             "refresh_token": refresh,
-            "expires_in": self.issuer_.lifetime_s,
+            "expires_in": self.token_issuer.lifetime_s,
             "scope": " ".join(scopes),
         }
 
     def app_tokens(self, tenant_id: uuid.UUID, principal: ServicePrincipal) -> dict[str, Any]:
-        access = self.issuer_.issue_access(
+        access = self.token_issuer.issue_access(
             tenant_id=tenant_id,
             object_id=principal.id,
             subject=str(principal.id),
             roles=APP_ROLES,
             client_id=str(principal.app_id),
         )
-        return {"token_type": "Bearer", "access_token": access, "expires_in": self.issuer_.lifetime_s}
+        return {"token_type": "Bearer", "access_token": access, "expires_in": self.token_issuer.lifetime_s}

@@ -31,13 +31,6 @@ def camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def snake(name: str) -> str:
-    reverse = {camel(k): k for k in RENAMES}
-    if name in reverse:
-        return reverse[name]
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-
-
 def _json(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)

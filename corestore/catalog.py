@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -133,15 +133,6 @@ class Catalog:
             )
         return found
 
-    async def domains_of(self, tenant_id: uuid.UUID) -> tuple[str, ...]:
-        async with self._connect() as conn:
-            rows = await conn.scalars(
-                select(CatalogDomain.name)
-                .where(CatalogDomain.tenant_id == tenant_id)
-                .order_by(CatalogDomain.name)
-            )
-            return tuple(rows)
-
     async def add_domain(self, tenant_id: uuid.UUID, name: str) -> None:
         async with self._connect() as conn, conn.begin():
             await self._insert_domains(conn, tenant_id, (name,))
@@ -154,7 +145,3 @@ class Catalog:
                 )
             )
             return {r.id: r.tenant_count for r in rows}
-
-    async def count_tenants(self) -> int:
-        async with self._connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(CatalogTenant)) or 0)

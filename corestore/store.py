@@ -15,7 +15,7 @@ from corestore.catalog import Catalog, CatalogEntry
 from corestore.engines import Engines
 from corestore.errors import TenantNotFound
 from corestore.session import TenantSession
-from corestore.types import ConsistencyToken, TenantId, VerifiedTenantClaims
+from corestore.types import ConsistencyToken, VerifiedTenantClaims
 from scale_units.geography import Cloud
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
@@ -79,6 +79,3 @@ class CoreStore:
 
     async def close(self) -> None:
         await self.engines.dispose()
-
-
-__all__ = ["CoreStore", "TenantId"]

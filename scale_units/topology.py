@@ -55,9 +55,6 @@ class Server:
         return replace(self, role=role)
 
 
-Replica = Server
-
-
 @dataclass(frozen=True)
 class ScaleUnit:
     """A primary and its streaming replicas, all inside one geo of one cloud."""
@@ -101,9 +98,6 @@ class Topology:
                 return candidate
         raise KeyError(name)
 
-    def units_in(self, cloud: Cloud, geo: Geo) -> tuple[ScaleUnit, ...]:
-        return tuple(u for u in self.scale_units.values() if u.cloud is cloud and u.geo is geo)
-
     def units_in_cloud(self, cloud: Cloud) -> tuple[ScaleUnit, ...]:
         return tuple(u for u in self.scale_units.values() if u.cloud is cloud)
 
@@ -112,8 +106,3 @@ class Topology:
 
     def clouds(self) -> tuple[Cloud, ...]:
         return tuple(sorted({u.cloud for u in self.scale_units.values()}))
-
-    def with_scale_unit(self, unit: ScaleUnit) -> Topology:
-        units = dict(self.scale_units)
-        units[unit.id] = unit
-        return replace(self, scale_units=units)
