@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from corestore.types import ConsistencyToken
 from scale_units.state import STATE_FILE
 from scale_units.topology import ScaleUnit, Server
+from scale_units.types import lsn_position
 
 if TYPE_CHECKING:
     from corestore.store import CoreStore
@@ -79,7 +79,7 @@ class ReplicaMonitor:
                     value = await conn.scalar(LSN_SQL)
         except Exception:
             return None
-        return None if value is None else ConsistencyToken.lsn_of(str(value))
+        return None if value is None else lsn_position(str(value))
 
     def _mtime(self) -> float:
         try:

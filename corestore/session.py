@@ -26,6 +26,7 @@ from corestore.errors import Conflict, InvalidRequest, Unavailable
 from corestore.rls import SET_TENANT, begin_read_only
 from corestore.types import ConsistencyToken
 from scale_units.topology import ScaleUnit, Server
+from scale_units.types import lsn_position
 
 if TYPE_CHECKING:
     ReadConnection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
@@ -122,7 +123,7 @@ class TenantSession:
         except UNREACHABLE:
             raise Unavailable(f"primary of {self.unit.id} is unreachable") from None
         self.last_server = primary.name
-        self.token = ConsistencyToken(self.unit.id, ConsistencyToken.lsn_of(str(lsn)))
+        self.token = ConsistencyToken(self.unit.id, lsn_position(str(lsn)))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[ReadConnection]:

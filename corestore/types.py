@@ -64,8 +64,3 @@ class ConsistencyToken:
         if not unit or not lsn:
             raise ValueError(f"not a consistency token: {text!r}")
         return cls(unit, int(lsn, 16))
-
-    @staticmethod
-    def lsn_of(text: str) -> int:
-        high, low = text.split("/")
-        return (int(high, 16) << 32) + int(low, 16)

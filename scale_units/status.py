@@ -9,6 +9,7 @@ import asyncpg
 
 from scale_units.state import ClusterState
 from scale_units.topology import Server
+from scale_units.types import lsn_position
 
 CONNECT_TIMEOUT_S = 2.0
 
@@ -77,9 +78,4 @@ async def _probe(state: ClusterState, server: Server) -> tuple[bool, str | None,
 def _lag(primary_lsn: str | None, lsn: str | None) -> int | None:
     if primary_lsn is None or lsn is None:
         return None
-    return max(0, _lsn_int(primary_lsn) - _lsn_int(lsn))
-
-
-def _lsn_int(lsn: str) -> int:
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) + int(low, 16)
+    return max(0, lsn_position(primary_lsn) - lsn_position(lsn))

@@ -7,3 +7,9 @@ ScaleUnitId: TypeAlias = str
 ServerName: TypeAlias = str
 CountryCode: TypeAlias = str
 Lsn: TypeAlias = str
+
+
+def lsn_position(lsn: Lsn) -> int:
+    """A WAL position as Postgres writes it (`16/B374D848`) as one comparable number."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
