@@ -37,11 +37,7 @@ async def failover(state: ClusterState, unit_id: str, force: bool = False) -> Cl
         await conn.execute("SELECT pg_promote(true, 60)")
         for replica in unit.replicas:
             if replica is not new:
-                await conn.execute(
-                    "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
-                    "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-                    process(state, replica.name).slot,
-                )
+                await _create_slot(conn, process(state, replica.name).slot)
     finally:
         await conn.close()
     promoted = state.with_roles({new.name: Role.PRIMARY, old.name: Role.REPLICA})
@@ -127,10 +123,15 @@ def rejoin(state: ClusterState, name: str) -> None:
 async def _ensure_slot(state: ClusterState, primary: str, slot: str) -> None:
     conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
     try:
-        await conn.execute(
-            "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
-            "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-            slot,
-        )
+        await _create_slot(conn, slot)
     finally:
         await conn.close()
+
+
+async def _create_slot(conn: asyncpg.Connection, slot: str) -> None:
+    """A physical slot for a replica, unless it exists: the primary keeps its WAL meanwhile."""
+    await conn.execute(
+        "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+        slot,
+    )
