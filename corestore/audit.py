@@ -15,15 +15,10 @@ from sqlalchemy import func, select
 
 from corestore.schema import Base
 from corestore.sql import compile_statement
+from corestore.types import Placement
+from scale_units.geography import Cloud, Geo
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 from scale_units.topology import Server, Topology
-
-
-@dataclass(frozen=True)
-class Home:
-    cloud: str
-    geo: str
-    scale_unit: str
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ class Holding:
 class Finding:
     kind: str  # outside-cloud | outside-geo | wrong-scale-unit | unknown-tenant
     holding: Holding
-    home: Home | None
+    home: Placement | None
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ async def run_audit(state: ClusterState) -> Audit:
     return Audit(holdings, findings, unreachable)
 
 
-def _judge(holding: Holding, home: Home | None) -> Finding | None:
+def _judge(holding: Holding, home: Placement | None) -> Finding | None:
     if home is None:
         return Finding("unknown-tenant", holding, None)
     if home.cloud != holding.cloud:
@@ -78,14 +73,14 @@ def _judge(holding: Holding, home: Home | None) -> Finding | None:
     return None
 
 
-async def _catalogs(state: ClusterState, topology: Topology) -> dict[uuid.UUID, Home]:
-    homes: dict[uuid.UUID, Home] = {}
+async def _catalogs(state: ClusterState, topology: Topology) -> dict[uuid.UUID, Placement]:
+    homes: dict[uuid.UUID, Placement] = {}
     for cloud in topology.clouds():
         primary = topology.catalog_unit(cloud).primary
         conn = await asyncpg.connect(state.dsn(primary, "superuser", CATALOG_DB))
         try:
             for row in await conn.fetch("SELECT tenant_id, cloud, geo, scale_unit FROM tenants"):
-                homes[row["tenant_id"]] = Home(row["cloud"], row["geo"], row["scale_unit"])
+                homes[row["tenant_id"]] = Placement(Cloud(row["cloud"]), Geo(row["geo"]), row["scale_unit"])
         finally:
             await conn.close()
     return homes
