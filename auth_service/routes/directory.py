@@ -117,10 +117,7 @@ def register(kind: Kind) -> None:
         return respond(caller, page_payload(request, page, select))
 
     async def get_object(object_id: str, caller: ReadCaller, select: Select = None) -> JSONResponse:
-        repo = kind.repository(caller.session)
-        record = await (
-            caller.session.users.resolve(object_id) if kind.path == "users" else repo.get(object_id)
-        )
+        record = await kind.repository(caller.session).resolve(object_id)
         return respond(caller, to_graph(record, selection(select)), tag=etag(record))
 
     async def create_object(body: ObjectBody, caller: WriteCaller) -> JSONResponse:

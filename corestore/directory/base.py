@@ -66,6 +66,10 @@ class Repository(Generic[R]):
             raise NotFound(f"no {self.row.__tablename__[:-1]} {oid}")
         return self.to_record(row)
 
+    async def resolve(self, key: str) -> R:
+        """An object by the key Graph accepts in a path: its id (users also take their UPN)."""
+        return await self.get(key)
+
     async def list(
         self, filter: str | None = None, top: int = 100, after: uuid.UUID | None = None
     ) -> Page[R]:
