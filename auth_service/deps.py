@@ -40,8 +40,8 @@ class Caller:
         out = {REGION_HEADER: self.region}
         if self.session.last_server is not None:
             out[SERVER_HEADER] = self.session.last_server
-        if self.session.token is not None:
-            out[CONSISTENCY_HEADER] = str(self.session.token)
+        if self.session.consistency is not None:
+            out[CONSISTENCY_HEADER] = str(self.session.consistency)
         return out
 
 

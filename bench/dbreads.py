@@ -15,7 +15,6 @@ import asyncpg
 
 from bench.generator import Client
 from bench.rows import USER_SQL, Row, Rows, tenant_pool
-from corestore.session import TenantSession
 from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from scale_units.types import RegionName
@@ -40,7 +39,9 @@ class _LibraryClient:
 
     async def call(self, task: int) -> str | None:
         row = self.rows.pick(self.rng)
-        session = TenantSession(self.store, row.tenant_id, self.store.topology.scale_units[row.scale_unit])
+        session = await self.store.operator.session(
+            row.tenant_id, self.store.topology.scale_units[row.scale_unit].cloud
+        )
         user = await session.users.get(row.user_id)
         return None if user.id == row.user_id else "wrong row"
 

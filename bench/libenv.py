@@ -9,7 +9,6 @@ import uuid
 from bench.rows import Row
 from bench.seed import country_for
 from corestore.errors import NotFound
-from corestore.session import TenantSession
 from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from scale_units.types import RegionName
@@ -41,7 +40,9 @@ async def _await_visible(store: CoreStore, row: Row) -> None:
     """Until a session without a consistency token (the workload's) finds the row on its replica."""
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     while True:
-        session = TenantSession(store, row.tenant_id, store.topology.scale_units[row.scale_unit])
+        session = await store.operator.session(
+            row.tenant_id, store.topology.scale_units[row.scale_unit].cloud
+        )
         try:
             await session.users.get(row.user_id)
             return

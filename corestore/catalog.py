@@ -9,139 +9,200 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from enum import StrEnum
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from corestore.catalog_schema import CatalogDomain, CatalogTenant, ScaleUnitSlot
-from corestore.errors import Conflict
+from corestore.errors import Conflict, TenantNotFound
+from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
+from corestore.sql import cached
+from corestore.types import Placement
 from scale_units.geography import Cloud, Geo
 from scale_units.placement import PlacementPolicy, UnitLoad, choose_unit
+from scale_units.routing import Router
 from scale_units.state import CATALOG_DB
 from scale_units.types import ScaleUnitId
 
-if TYPE_CHECKING:
-    from corestore.store import CoreStore
-
 CACHE_TTL_S = 30.0
+
+
+class TenantState(StrEnum):
+    CREATING = "creating"
+    ACTIVE = "active"
+    DELETING = "deleting"
+
+
+# What each state allows: only an active tenant is served (and cached: its location never changes).
+SERVED: Mapping[TenantState, bool] = {
+    TenantState.CREATING: False,
+    TenantState.ACTIVE: True,
+    TenantState.DELETING: False,
+}
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
     tenant_id: uuid.UUID
-    cloud: Cloud
-    geo: Geo
-    scale_unit: ScaleUnitId
-    state: str
+    placement: Placement
+    state: TenantState
+
+
+PLACE_LOCK = cached(
+    "catalog:lock-units",
+    lambda: (
+        select(ScaleUnitSlot.id, ScaleUnitSlot.capacity, ScaleUnitSlot.tenant_count)
+        .where(ScaleUnitSlot.cloud == bindparam("cloud"), ScaleUnitSlot.geo == bindparam("geo"))
+        .order_by(ScaleUnitSlot.id)
+        .with_for_update()
+    ),
+)
+COUNT = cached(
+    "catalog:count",
+    lambda: (
+        update(ScaleUnitSlot)
+        .where(ScaleUnitSlot.id == bindparam("unit"))
+        .values(tenant_count=ScaleUnitSlot.tenant_count + bindparam("delta"))
+    ),
+)
+INSERT_TENANT = cached(
+    "catalog:insert-tenant",
+    lambda: insert(CatalogTenant).values(
+        tenant_id=bindparam("tenant"),
+        cloud=bindparam("cloud"),
+        geo=bindparam("geo"),
+        scale_unit=bindparam("unit"),
+        state=TenantState.CREATING.value,
+    ),
+)
+INSERT_DOMAIN = cached(
+    "catalog:insert-domain",
+    lambda: insert(CatalogDomain).values(name=bindparam("name"), tenant_id=bindparam("tenant")),
+)
+SET_STATE = cached(
+    "catalog:set-state",
+    lambda: (
+        update(CatalogTenant)
+        .where(CatalogTenant.tenant_id == bindparam("tenant"))
+        .values(state=bindparam("state"))
+    ),
+)
+REMOVE = cached(
+    "catalog:remove",
+    lambda: (
+        delete(CatalogTenant)
+        .where(CatalogTenant.tenant_id == bindparam("tenant"))
+        .returning(CatalogTenant.scale_unit)
+    ),
+)
+LOOKUP = cached(
+    "catalog:lookup",
+    lambda: select(
+        CatalogTenant.cloud, CatalogTenant.geo, CatalogTenant.scale_unit, CatalogTenant.state
+    ).where(CatalogTenant.tenant_id == bindparam("tenant")),
+)
+RESOLVE_DOMAIN = cached(
+    "catalog:resolve-domain",
+    lambda: select(CatalogDomain.tenant_id).where(CatalogDomain.name == bindparam("name")),
+)
+COUNTS = cached(
+    "catalog:counts",
+    lambda: select(ScaleUnitSlot.id, ScaleUnitSlot.tenant_count).where(
+        ScaleUnitSlot.cloud == bindparam("cloud")
+    ),
+)
 
 
 class Catalog:
-    def __init__(self, store: CoreStore, cloud: Cloud) -> None:
-        self.store = store
+    def __init__(self, cloud: Cloud, pools: Pools, router: Router) -> None:
         self.cloud = cloud
+        self._pools = pools
+        self._router = router
         self._cache: dict[uuid.UUID, tuple[float, CatalogEntry]] = {}
 
-    def _connect(self) -> AsyncConnection:
-        unit = self.store.topology.catalog_unit(self.cloud)
-        return self.store.engines.get(unit.primary.name, "app", CATALOG_DB).connect()
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[Connection]:
+        """A connection to the catalog on the primary of the cloud's catalog unit."""
+        primary = self._router.write_target(self._router.topology.catalog_unit(self.cloud))
+        pool = await self._pools.get(primary.name, CATALOG_DB)
+        async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+            yield conn
 
     async def place(
         self, tenant_id: uuid.UUID, geo: Geo, domains: tuple[str, ...], policy: PlacementPolicy
     ) -> ScaleUnitId:
         """Choose the tenant's scale unit and record it (`creating`) with its domains."""
-        async with self._connect() as conn, conn.begin():
-            rows = await conn.execute(
-                select(ScaleUnitSlot)
-                .where(ScaleUnitSlot.cloud == self.cloud.value, ScaleUnitSlot.geo == geo.value)
-                .order_by(ScaleUnitSlot.id)
-                .with_for_update()
-            )
-            loads = [UnitLoad(r.id, r.capacity, r.tenant_count) for r in rows]
-            unit_id = choose_unit(loads, policy)
+        async with self._connect() as conn, conn.transaction():
+            rows = await conn.fetch(PLACE_LOCK.sql, *PLACE_LOCK.args(cloud=self.cloud.value, geo=geo.value))
+            unit_id = choose_unit([UnitLoad(r["id"], r["capacity"], r["tenant_count"]) for r in rows], policy)
+            await conn.execute(COUNT.sql, *COUNT.args(unit=unit_id, delta=1))
             await conn.execute(
-                update(ScaleUnitSlot)
-                .where(ScaleUnitSlot.id == unit_id)
-                .values(tenant_count=ScaleUnitSlot.tenant_count + 1)
-            )
-            await conn.execute(
-                insert(CatalogTenant).values(
-                    tenant_id=tenant_id, cloud=self.cloud.value, geo=geo.value, scale_unit=unit_id
-                )
+                INSERT_TENANT.sql,
+                *INSERT_TENANT.args(tenant=tenant_id, cloud=self.cloud.value, geo=geo.value, unit=unit_id),
             )
             await self._insert_domains(conn, tenant_id, domains)
         return unit_id
 
-    async def _insert_domains(
-        self, conn: AsyncConnection, tenant_id: uuid.UUID, names: tuple[str, ...]
-    ) -> None:
-        if not names:
-            return
+    async def _insert_domains(self, conn: Connection, tenant_id: uuid.UUID, names: tuple[str, ...]) -> None:
         try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    insert(CatalogDomain), [{"name": n, "tenant_id": tenant_id} for n in names]
+            async with conn.transaction():
+                await conn.executemany(
+                    INSERT_DOMAIN.sql, [INSERT_DOMAIN.args(name=n, tenant=tenant_id) for n in names]
                 )
-        except IntegrityError:
+        except asyncpg.UniqueViolationError:
             raise Conflict(f"a domain of {', '.join(names)} belongs to another tenant") from None
 
-    async def set_state(self, tenant_id: uuid.UUID, state: str) -> None:
-        async with self._connect() as conn, conn.begin():
-            await conn.execute(
-                update(CatalogTenant).where(CatalogTenant.tenant_id == tenant_id).values(state=state)
-            )
+    async def set_state(self, tenant_id: uuid.UUID, state: TenantState) -> None:
+        async with self._connect() as conn:
+            await conn.execute(SET_STATE.sql, *SET_STATE.args(tenant=tenant_id, state=state.value))
         self._cache.pop(tenant_id, None)
 
     async def remove(self, tenant_id: uuid.UUID) -> None:
         """Drop the tenant and its domains, and give its slot back."""
-        async with self._connect() as conn, conn.begin():
-            unit = await conn.scalar(
-                delete(CatalogTenant)
-                .where(CatalogTenant.tenant_id == tenant_id)
-                .returning(CatalogTenant.scale_unit)
-            )
+        async with self._connect() as conn, conn.transaction():
+            unit = await conn.fetchval(REMOVE.sql, *REMOVE.args(tenant=tenant_id))
             if unit is not None:
-                await conn.execute(
-                    update(ScaleUnitSlot)
-                    .where(ScaleUnitSlot.id == unit)
-                    .values(tenant_count=ScaleUnitSlot.tenant_count - 1)
-                )
+                await conn.execute(COUNT.sql, *COUNT.args(unit=unit, delta=-1))
         self._cache.pop(tenant_id, None)
 
     async def lookup(self, tenant_id: uuid.UUID) -> CatalogEntry | None:
         """The tenant's placement; cached briefly, since a location never changes."""
-        cached = self._cache.get(tenant_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        cached_entry = self._cache.get(tenant_id)
+        if cached_entry and cached_entry[0] > time.monotonic():
+            return cached_entry[1]
         async with self._connect() as conn:
-            row = (
-                await conn.execute(select(CatalogTenant).where(CatalogTenant.tenant_id == tenant_id))
-            ).first()
+            row = await conn.fetchrow(LOOKUP.sql, *LOOKUP.args(tenant=tenant_id))
         if row is None:
             return None
-        entry = CatalogEntry(row.tenant_id, Cloud(row.cloud), Geo(row.geo), row.scale_unit, row.state)
-        if entry.state == "active":
+        placement = Placement(Cloud(row["cloud"]), Geo(row["geo"]), row["scale_unit"])
+        entry = CatalogEntry(tenant_id, placement, TenantState(row["state"]))
+        if SERVED[entry.state]:
             self._cache[tenant_id] = (time.monotonic() + CACHE_TTL_S, entry)
         return entry
 
+    async def served(self, tenant_id: uuid.UUID) -> Placement:
+        """An active tenant's placement; anything else is `TenantNotFound`."""
+        entry = await self.lookup(tenant_id)
+        if entry is None or not SERVED[entry.state]:
+            raise TenantNotFound(f"no tenant {tenant_id} in cloud {self.cloud.value}")
+        return entry.placement
+
     async def resolve_domain(self, name: str) -> uuid.UUID | None:
         async with self._connect() as conn:
-            found: uuid.UUID | None = await conn.scalar(
-                select(CatalogDomain.tenant_id).where(CatalogDomain.name == name.lower())
+            found: uuid.UUID | None = await conn.fetchval(
+                RESOLVE_DOMAIN.sql, *RESOLVE_DOMAIN.args(name=name.lower())
             )
         return found
 
     async def add_domain(self, tenant_id: uuid.UUID, name: str) -> None:
-        async with self._connect() as conn, conn.begin():
+        async with self._connect() as conn:
             await self._insert_domains(conn, tenant_id, (name,))
 
     async def tenant_counts(self) -> dict[ScaleUnitId, int]:
         async with self._connect() as conn:
-            rows = await conn.execute(
-                select(ScaleUnitSlot.id, ScaleUnitSlot.tenant_count).where(
-                    ScaleUnitSlot.cloud == self.cloud.value
-                )
-            )
-            return {r.id: r.tenant_count for r in rows}
+            rows = await conn.fetch(COUNTS.sql, *COUNTS.args(cloud=self.cloud.value))
+        return {r["id"]: r["tenant_count"] for r in rows}

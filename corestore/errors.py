@@ -33,5 +33,9 @@ class Unavailable(CoreStoreError):
     """No server of the tenant's scale unit could serve the request."""
 
 
+class CommitUncertain(Unavailable):
+    """A commit did not come back (too slow a quorum, a broken connection): it may have committed."""
+
+
 class NoCapacity(CoreStoreError):
     """No scale unit of the tenant's geo has room (or the geo has none in this cluster)."""

@@ -10,8 +10,6 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-
 from scale_units.state import STATE_FILE
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 1.0
-LSN_SQL = text(
+LSN_SQL = (
     "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text"
 )
 
@@ -57,7 +55,7 @@ class ReplicaMonitor:
         if self._mtime() != self._state_mtime:
             self._state_mtime = self._mtime()
             self.store.reload_topology()
-        await asyncio.gather(*(self._check_unit(u) for u in self.store.topology.scale_units.values()))
+        await asyncio.gather(*(self._check_unit(u) for u in self.store.router.topology.scale_units.values()))
 
     async def _check_unit(self, unit: ScaleUnit) -> None:
         primary_lsn = await self._lsn(unit.primary)
@@ -75,8 +73,8 @@ class ReplicaMonitor:
     async def _lsn(self, server: Server) -> int | None:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
-                async with self.store.engines.get(server.name).connect() as conn:
-                    value = await conn.scalar(LSN_SQL)
+                pool = await self.store.pools.get(server.name)
+                value = await pool.fetchval(LSN_SQL)
         except Exception:
             return None
         return None if value is None else lsn_position(str(value))

@@ -7,26 +7,34 @@ claims of a verified token.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from corestore.catalog import Catalog, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
 from corestore.objects import User
-from corestore.schema import TenantRow, UserRow
 from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
 from corestore.validation import DOMAIN
 from scale_units.errors import NoScaleUnitAvailable, UnknownCountry
 from scale_units.geography import Cloud, Geo, parse_cloud
 from scale_units.placement import PlacementPolicy
+from scale_units.routing import Router
+from scale_units.types import ScaleUnitId
 
-if TYPE_CHECKING:
-    from corestore.store import CoreStore
+INSERT_TENANT = "INSERT INTO tenants (tenant_id, display_name, country) VALUES ($1, $2, $3)"
+DELETE_TENANT = "DELETE FROM tenants WHERE tenant_id = $1"  # every other row cascades
+MAKE_ADMIN = "UPDATE users SET admin = true WHERE tenant_id = $1 AND id = $2"
+SessionOpener = Callable[[uuid.UUID, ScaleUnitId], TenantSession]
 
 
 class Operator:
-    def __init__(self, store: CoreStore) -> None:
-        self.store = store
+    def __init__(
+        self, catalog: Callable[[Cloud], Catalog], open_session: SessionOpener, router: Router
+    ) -> None:
+        self._catalog = catalog
+        self._open = open_session
+        self._router = router
 
     async def create_tenant(
         self,
@@ -41,16 +49,15 @@ class Operator:
         name = _display_name(display_name)
         names = tuple(_domain(d) for d in domains)
         tenant_id = uuid.uuid4()
-        catalog = self.store.catalog(cloud)
+        catalog = self._catalog(cloud)
         try:
             unit_id = await catalog.place(tenant_id, geo, names, policy)
         except NoScaleUnitAvailable as exc:
             raise NoCapacity(f"{cloud.value}/{geo.value}: {exc}") from None
-        session = TenantSession(self.store, tenant_id, self.store.topology.scale_units[unit_id])
         try:
-            async with session.write() as s:
-                s.add(TenantRow(tenant_id=tenant_id, display_name=name, country=code))
-            await catalog.set_state(tenant_id, "active")
+            async with self._open(tenant_id, unit_id).write() as conn:
+                await conn.execute(INSERT_TENANT, tenant_id, name, code)
+            await catalog.set_state(tenant_id, TenantState.ACTIVE)
         except BaseException:
             await catalog.remove(tenant_id)
             raise
@@ -59,7 +66,7 @@ class Operator:
     def _locate(self, cloud: str | Cloud, country: str) -> tuple[Cloud, str, Geo]:
         try:
             parsed = parse_cloud(str(cloud))
-            geo = self.store.topology.countries.geo_for(parsed, country)
+            geo = self._router.topology.countries.geo_for(parsed, country)
         except (ValueError, UnknownCountry) as exc:
             raise InvalidRequest(str(exc)) from None
         return parsed, country.strip().upper(), geo
@@ -67,22 +74,19 @@ class Operator:
     async def session(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> TenantSession:
         """An operator's session on one tenant, for tooling and experiments."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
-        entry = await self.store.placement(tid, cloud)
-        return TenantSession(self.store, tid, self.store.topology.scale_units[entry.scale_unit])
+        placement = await self._catalog(cloud).served(tid)
+        return self._open(tid, placement.scale_unit)
 
     async def delete_tenant(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> None:
         """Purge every row of the tenant; if interrupted, calling again finishes the job."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
-        catalog = self.store.catalog(cloud)
+        catalog = self._catalog(cloud)
         entry = await catalog.lookup(tid)
         if entry is None:
             raise TenantNotFound(f"no tenant {tid} in cloud {cloud.value}")
-        await catalog.set_state(tid, "deleting")
-        session = TenantSession(self.store, tid, self.store.topology.scale_units[entry.scale_unit])
-        async with session.write() as s:
-            row = await s.get(TenantRow, tid)
-            if row is not None:
-                await s.delete(row)
+        await catalog.set_state(tid, TenantState.DELETING)
+        async with self._open(tid, entry.placement.scale_unit).write() as conn:
+            await conn.execute(DELETE_TENANT, tid)
         await catalog.remove(tid)
 
     async def create_administrator(
@@ -98,18 +102,17 @@ class Operator:
         user = await session.users.create(
             user_principal_name=user_principal_name, display_name=display_name, password=password
         )
-        async with session.write() as s:
-            row = await s.get(UserRow, (session.tenant_id, user.id))
-            assert row is not None
-            row.admin = True
+        async with session.write() as conn:
+            await conn.execute(MAKE_ADMIN, session.tenant_id, user.id)
         return replace(user, admin=True)
 
     async def add_domain(
         self, tenant_id: TenantId | uuid.UUID, name: str, cloud: Cloud = Cloud.PUBLIC
     ) -> None:
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
-        await self.store.placement(tid, cloud)
-        await self.store.catalog(cloud).add_domain(tid, _domain(name))
+        catalog = self._catalog(cloud)
+        await catalog.served(tid)
+        await catalog.add_domain(tid, _domain(name))
 
     async def relocate_tenant(self, tenant_id: TenantId | uuid.UUID, **_: object) -> None:
         """Always refused: a tenant's cloud, geo and scale unit are fixed at creation."""

@@ -1,7 +1,8 @@
 """Row-level security: every directory table sees only the current transaction's tenant.
 
-The tenant is a per-transaction setting, set as the first statement of every
-transaction (a session-level SET would leak across pooled connections). The policy
+The tenant is a per-transaction setting: the first statement of every write
+transaction, and the first thing every read function does (migration
+directory_0002); a session-level SET would leak across pooled connections. The policy
 reads it inside a scalar subquery so Postgres evaluates it once per statement and
 can use the indexes that lead with `tenant_id`. With no tenant set, nothing matches.
 """
@@ -10,14 +11,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import TextClause, text
-
 SETTING = "corestore.tenant_id"
 APP_ROLE = "corestore_app"
 CURRENT_TENANT = f"(SELECT NULLIF(current_setting('{SETTING}', true), '')::uuid)"
 
 
-def begin_read_only(tenant_id: uuid.UUID) -> str:
+def begin_for_tenant(tenant_id: uuid.UUID) -> str:
     """BEGIN and the tenant setting in one round trip (a simple-query message).
 
     The id is a `uuid.UUID`, whose text is hex digits and dashes only, so it is
@@ -25,10 +24,7 @@ def begin_read_only(tenant_id: uuid.UUID) -> str:
     """
     if not isinstance(tenant_id, uuid.UUID):
         raise TypeError("the tenant id must be a uuid.UUID")
-    return f"BEGIN READ ONLY; SELECT set_config('{SETTING}', '{tenant_id}', true)"
-
-
-SET_TENANT: TextClause = text(f"SELECT set_config('{SETTING}', :tenant, true)")
+    return f"BEGIN; SELECT set_config('{SETTING}', '{tenant_id}', true)"
 
 
 def policy_statements(table: str) -> list[str]:

@@ -1,14 +1,16 @@
-"""SQLAlchemy Core statements run on raw asyncpg, so reads use asyncpg's prepared statements."""
+"""SQLAlchemy Core builds and compiles statements; asyncpg runs them as prepared statements."""
 
 from __future__ import annotations
 
-import json
+import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 
 DIALECT = asyncpg_dialect.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
@@ -44,6 +46,54 @@ def cached(key: str, build: Callable[[], ClauseElement]) -> Compiled:
     return found
 
 
-def decode_json(value: Any) -> Any:
-    """asyncpg hands jsonb back as text unless a codec is set on every connection."""
-    return json.loads(value) if isinstance(value, str) else value
+# The dialect renders every bound value with its cast (`$2::UUID`); see `condition`.
+_PLACEHOLDER = re.compile(r"\$(\d+)(?=::)")
+
+
+def condition(expression: ColumnElement[bool], args_param: int) -> tuple[str, list[str]]:
+    """A WHERE condition as text whose bound values are elements of one text[] parameter.
+
+    For the tenant page functions, which run it with EXECUTE ... USING: `$2::UUID`
+    becomes `($N[2])::UUID` (N = `args_param`), and the values travel as text, so a
+    caller's literal is never part of the SQL.
+    """
+    compiled = compile_statement(expression)
+    sql = _PLACEHOLDER.sub(lambda m: f"(${args_param}[{m.group(1)}])", compiled.sql)
+    if re.search(r"\$\d+(?![\d\[])", sql):
+        raise ValueError(f"a bound value without a cast in {compiled.sql!r}")
+    return sql, [_as_text(v) for v in compiled.args()]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | uuid.UUID):
+        return str(value)
+    raise TypeError(f"no text form for a {type(value).__name__} filter value")
+
+
+def insert_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` plus the table's Python-side column defaults (a compiled INSERT runs
+    outside SQLAlchemy's execution, which is where those defaults are normally applied)."""
+    out = dict(values)
+    for column in table.columns:
+        default = column.default
+        if column.key in out or default is None:
+            continue
+        if default.is_scalar:
+            out[column.key] = default.arg  # type: ignore[attr-defined]
+        elif default.is_callable:
+            out[column.key] = default.arg(None)  # type: ignore[attr-defined]
+    return out
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def call(function: str, arity: int) -> str:
+    """`SELECT * FROM corestore.<function>($1, ..., $arity)`: a tenant read function
+    (migration directory_0002) as one prepared statement; the name is ours, never a caller's."""
+    if not _IDENTIFIER.match(function):
+        raise ValueError(f"not a function name: {function!r}")
+    params = ", ".join(f"${i}" for i in range(1, arity + 1))
+    return f"SELECT * FROM corestore.{function}({params})"  # noqa: S608

@@ -11,31 +11,30 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from corestore.catalog import Catalog, CatalogEntry
-from corestore.engines import Engines
+from corestore.catalog import Catalog
 from corestore.errors import TenantNotFound
+from corestore.operator import Operator
+from corestore.pools import Pools
 from corestore.session import TenantSession
-from corestore.types import ConsistencyToken, VerifiedTenantClaims
+from corestore.types import ConsistencyToken, Placement, VerifiedTenantClaims
 from scale_units.geography import Cloud
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
 from scale_units.topology import Topology
-from scale_units.types import RegionName
+from scale_units.types import RegionName, ScaleUnitId
 
 
 class CoreStore:
     def __init__(self, state: ClusterState, region: RegionName | None = None, pool_size: int = 10) -> None:
         self.state = state
-        self.topology: Topology = state.topology
-        if region is not None and region not in self.topology.regions:
+        topology = state.topology
+        if region is not None and region not in topology.regions:
             raise ValueError(f"unknown region {region!r}")
-        self.router = Router(self.topology, region)
-        self.engines = Engines(state, pool_size)
-        self.secret_key = state.credentials.secret_hash_key.encode()
-        self._catalogs = {cloud: Catalog(self, cloud) for cloud in self.topology.clouds()}
-        from corestore.operator import Operator
-
-        self.operator = Operator(self)
+        self.router = Router(topology, region)
+        self.pools = Pools(state, pool_size)
+        self._secret_key = state.credentials.secret_hash_key.encode()
+        self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
+        self.operator = Operator(self.catalog, self._open, self.router)
 
     @classmethod
     def open(
@@ -44,38 +43,45 @@ class CoreStore:
         """A store on the local cluster whose state is in `directory` (default: $CORESTORE_HOME)."""
         return cls(ClusterState.load(directory or default_state_dir()), region, pool_size)
 
+    @property
+    def topology(self) -> Topology:
+        return self.router.topology
+
     def catalog(self, cloud: Cloud) -> Catalog:
         try:
             return self._catalogs[cloud]
         except KeyError:
             raise TenantNotFound(f"this cluster has no {cloud.value} cloud") from None
 
-    async def placement(self, tenant_id: uuid.UUID, cloud: Cloud) -> CatalogEntry:
-        """An active tenant's catalog entry; anything else is `TenantNotFound`."""
-        entry = await self.catalog(cloud).lookup(tenant_id)
-        if entry is None or entry.state != "active":
-            raise TenantNotFound(f"no tenant {tenant_id} in cloud {cloud.value}")
-        return entry
+    async def placement(self, tenant_id: uuid.UUID, cloud: Cloud) -> Placement:
+        """An active tenant's placement; anything else is `TenantNotFound`."""
+        return await self.catalog(cloud).served(tenant_id)
 
     async def session(
         self, claims: VerifiedTenantClaims, consistency: ConsistencyToken | None = None
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
-        entry = await self.placement(claims.tenant_id, claims.cloud)
-        return TenantSession(self, claims.tenant_id, self.topology.scale_units[entry.scale_unit], consistency)
+        placement = await self.placement(claims.tenant_id, claims.cloud)
+        return self._open(claims.tenant_id, placement.scale_unit, consistency)
 
     async def authentication_session(self, tenant_id: uuid.UUID, cloud: Cloud) -> TenantSession:
         """The authentication service's context: before a token exists, the tenant named in
         the token request (to check credentials and log the sign-in), never for directory calls."""
-        entry = await self.placement(tenant_id, cloud)
-        return TenantSession(self, tenant_id, self.topology.scale_units[entry.scale_unit])
+        placement = await self.placement(tenant_id, cloud)
+        return self._open(tenant_id, placement.scale_unit)
+
+    def _open(
+        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: ConsistencyToken | None = None
+    ) -> TenantSession:
+        """The one place a `TenantSession` is made (for `session`, `authentication_session`
+        and the operator context)."""
+        scale_unit = self.router.topology.scale_units[unit]
+        return TenantSession(tenant_id, scale_unit, self.pools, self.router, self._secret_key, consistency)
 
     def reload_topology(self) -> None:
         """Pick up roles changed by a failover (the state file is the source of truth)."""
-        directory = self.state.directory
-        self.state = ClusterState.load(directory)
-        self.topology = self.state.topology
-        self.router = self.router.with_topology(self.topology)
+        self.state = ClusterState.load(self.state.directory)
+        self.router.use_topology(self.state.topology)
 
     async def close(self) -> None:
-        await self.engines.dispose()
+        await self.pools.close()

@@ -79,6 +79,6 @@ class Router:
             return 0.0
         return distance_ms(self.topology.regions[self.region], self.topology.regions[server.region])
 
-    def with_topology(self, topology: Topology) -> Router:
+    def use_topology(self, topology: Topology) -> None:
         """The same caller and health book over a new topology (after a failover)."""
-        return Router(topology, self.region, self.health)
+        self.topology = topology

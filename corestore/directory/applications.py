@@ -14,15 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import DateTime, LargeBinary, String, Uuid, bindparam, insert, select
 
 from corestore.directory.base import Repository
 from corestore.errors import InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
+from corestore.handle import TenantHandle
 from corestore.objects import Application, ClientSecret, ServicePrincipal
+from corestore.pools import Connection
 from corestore.schema import ApplicationRow, ClientSecretRow, ServicePrincipalRow
-from corestore.sql import cached
+from corestore.sql import cached, call
 from corestore.validation import DISPLAY_NAME, FieldRule, parse_id
 
 MAX_SECRET_DAYS = 730
@@ -40,15 +41,14 @@ class Applications(Repository[Application]):
     required = frozenset({"display_name"})
     updatable = frozenset({"display_name"})
 
-    async def _created(self, s: AsyncSession, record: Application) -> None:
+    def __init__(self, handle: TenantHandle, secret_key: bytes) -> None:
+        super().__init__(handle)
+        self._secret_key = secret_key
+
+    async def _created(self, conn: Connection, record: Application) -> None:
         """Its service principal in this tenant, in the same transaction."""
-        s.add(
-            ServicePrincipalRow(
-                tenant_id=self.session.tenant_id,
-                id=uuid.uuid4(),
-                app_id=record.app_id,
-                display_name=record.display_name,
-            )
+        await ServicePrincipals(self.handle)._insert(
+            conn, {"app_id": record.app_id, "display_name": record.display_name}
         )
 
     async def add_secret(self, application_id: str | uuid.UUID, lifetime_days: int = 365) -> ClientSecret:
@@ -56,57 +56,65 @@ class Applications(Repository[Application]):
             raise InvalidRequest(f"lifetime_days must be between 1 and {MAX_SECRET_DAYS}")
         aid = parse_id(application_id)
         text = secrets.token_urlsafe(32)
-        expires = datetime.now(UTC) + timedelta(days=lifetime_days)
-        row = ClientSecretRow(
-            tenant_id=self.session.tenant_id,
-            id=uuid.uuid4(),
-            application_id=aid,
-            hint=text[:3],
-            secret_hash=self._digest(text),
-            expires_at=expires,
+        secret = ClientSecret(
+            uuid.uuid4(), aid, text[:3], datetime.now(UTC) + timedelta(days=lifetime_days), text
         )
-        async with self.session.write() as s:
-            if await s.get(ApplicationRow, (self.session.tenant_id, aid)) is None:
+        query = cached(
+            "client_secrets:insert",
+            lambda: insert(ClientSecretRow).from_select(
+                ["tenant_id", "id", "application_id", "hint", "secret_hash", "expires_at"],
+                select(
+                    ApplicationRow.tenant_id,
+                    bindparam("id", type_=Uuid),
+                    ApplicationRow.id,
+                    bindparam("hint", type_=String),
+                    bindparam("hash", type_=LargeBinary),
+                    bindparam("expires", type_=DateTime(timezone=True)),
+                ).where(
+                    ApplicationRow.tenant_id == bindparam("tenant"), ApplicationRow.id == bindparam("app")
+                ),
+            ),
+        )
+        async with self.handle.write() as conn:
+            status = await conn.execute(
+                query.sql,
+                *query.args(
+                    tenant=self.handle.tenant_id,
+                    app=aid,
+                    id=secret.id,
+                    hint=secret.hint,
+                    hash=self._digest(text),
+                    expires=secret.expires_at,
+                ),
+            )
+            if status == "INSERT 0 0":
                 raise NotFound(f"no application {aid}")
-            s.add(row)
-        return ClientSecret(row.id, aid, row.hint, expires, text)
+        return secret
 
     def _digest(self, secret_text: str) -> bytes:
-        key = self.session.store.secret_key
-        return hmac.new(key, self.session.tenant_id.bytes + secret_text.encode(), hashlib.sha256).digest()
+        message = self.handle.tenant_id.bytes + secret_text.encode()
+        return hmac.new(self._secret_key, message, hashlib.sha256).digest()
 
     async def verify_client_secret(
         self, app_id: str | uuid.UUID, secret_text: str
     ) -> ServicePrincipal | None:
-        """The enabled service principal of `app_id` if `secret_text` is one of its live secrets."""
+        """The enabled service principal of `app_id` if `secret_text` is one of its live secrets:
+        one statement for the hashes and the principal."""
         try:
             aid = parse_id(app_id)
         except NotFound:
             return None
-        query = cached(
-            "applications:secrets",
-            lambda: (
-                select(ClientSecretRow.secret_hash)
-                .join(
-                    ApplicationRow,
-                    (ApplicationRow.tenant_id == ClientSecretRow.tenant_id)
-                    & (ApplicationRow.id == ClientSecretRow.application_id),
-                )
-                .where(
-                    ClientSecretRow.tenant_id == bindparam("tenant"),
-                    ApplicationRow.app_id == bindparam("app"),
-                    ClientSecretRow.expires_at > bindparam("now"),
-                )
-            ),
+        rows = await self.handle.fetch(
+            call("client_credentials", 3),
+            self.handle.tenant_id,
+            aid,
+            datetime.now(UTC),
         )
         digest = self._digest(secret_text)
-        rows = await self.session.fetch(
-            query.sql, *query.args(tenant=self.session.tenant_id, app=aid, now=datetime.now(UTC))
-        )
         if not any(hmac.compare_digest(bytes(r["secret_hash"]), digest) for r in rows):
             return None
-        principal = await ServicePrincipals(self.session).by_app_id(aid)
-        return principal if principal is not None and principal.account_enabled else None
+        principal: ServicePrincipal = ServicePrincipals.to_record(rows[0]["principal"])
+        return principal if principal.account_enabled else None
 
 
 class ServicePrincipals(Repository[ServicePrincipal]):

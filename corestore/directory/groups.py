@@ -3,44 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, select
+import asyncpg
 
-from corestore.directory.base import Repository
+from corestore.directory.base import ZERO, Repository
+from corestore.directory.users import Users
 from corestore.errors import Conflict, InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
-from corestore.objects import DirectoryObject, Group, Page, User
-from corestore.schema import GroupRow, MembershipRow, UserRow
-from corestore.sql import compile_statement
+from corestore.objects import DirectoryObject, Group, Page
+from corestore.schema import GroupRow
+from corestore.sql import call
 from corestore.validation import DISPLAY_NAME, NICKNAME, FieldRule, parse_id
 
-DIRECT_MEMBERS = """
-    SELECT member_id, member_user_id IS NOT NULL AS is_user FROM memberships
-    WHERE tenant_id = $1 AND group_id = $2 AND member_id > $3 ORDER BY member_id LIMIT $4"""
-TRANSITIVE_MEMBERS = """
-    WITH RECURSIVE t(member_id, member_group_id, is_user) AS (
-        SELECT member_id, member_group_id, member_user_id IS NOT NULL FROM memberships
-        WHERE tenant_id = $1 AND group_id = $2
+MEMBER_KINDS = """SELECT EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2) AS group_found,
+    EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $3) AS is_user,
+    EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $3) AS is_group"""
+# Whether group $3 is group $2 or among its transitive members (adding $2 to $3 would close a cycle).
+REACHES = """WITH RECURSIVE t(group_id) AS (
+        SELECT $2::uuid
       UNION
-        SELECT m.member_id, m.member_group_id, m.member_user_id IS NOT NULL
-        FROM memberships m JOIN t ON m.group_id = t.member_group_id WHERE m.tenant_id = $1)
-    SELECT DISTINCT member_id, is_user FROM t WHERE member_id > $3 ORDER BY member_id LIMIT $4"""
-DIRECT_MEMBER_OF = """
-    SELECT group_id AS member_id, false AS is_user FROM memberships
-    WHERE tenant_id = $1 AND member_id = $2 AND group_id > $3 ORDER BY group_id LIMIT $4"""
-TRANSITIVE_MEMBER_OF = """
-    WITH RECURSIVE t(group_id) AS (
-        SELECT group_id FROM memberships WHERE tenant_id = $1 AND member_id = $2
-      UNION
-        SELECT m.group_id FROM memberships m JOIN t ON m.member_group_id = t.group_id
-        WHERE m.tenant_id = $1)
-    SELECT DISTINCT group_id AS member_id, false AS is_user FROM t
-    WHERE group_id > $3 ORDER BY group_id LIMIT $4"""
-if TYPE_CHECKING:
-    from corestore.session import ReadConnection
-
-ZERO = uuid.UUID(int=0)
+        SELECT m.member_group_id FROM memberships m JOIN t ON m.group_id = t.group_id
+        WHERE m.tenant_id = $1 AND m.member_group_id IS NOT NULL)
+    SELECT EXISTS (SELECT 1 FROM t WHERE group_id = $3)"""
+ADD_MEMBER = """INSERT INTO memberships (tenant_id, group_id, member_id, member_user_id, member_group_id)
+    VALUES ($1, $2, $3::uuid, CASE WHEN $4 THEN $3::uuid END, CASE WHEN $4 THEN NULL ELSE $3::uuid END)"""
+REMOVE_MEMBER = "DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3"
+NO_DATA_FOUND = "P0002"
 
 
 class Groups(Repository[Group]):
@@ -63,55 +51,26 @@ class Groups(Repository[Group]):
 
     async def add_member(self, group_id: str | uuid.UUID, member_id: str | uuid.UUID) -> None:
         gid, mid = parse_id(group_id), parse_id(member_id)
-        tenant = self.session.tenant_id
-        async with self.session.write() as s:
-            if await s.get(GroupRow, (tenant, gid)) is None:
+        tenant = self.handle.tenant_id
+        async with self.handle.write() as conn:
+            kinds = await conn.fetchrow(MEMBER_KINDS, tenant, gid, mid)
+            assert kinds is not None
+            if not kinds["group_found"]:
                 raise NotFound(f"no group {gid}")
-            is_user = await s.get(UserRow, (tenant, mid)) is not None
-            if not is_user and await s.get(GroupRow, (tenant, mid)) is None:
+            if not kinds["is_user"] and not kinds["is_group"]:
                 raise NotFound(f"no user or group {mid}")
-            if not is_user and await self._reaches(s, mid, gid):
+            if kinds["is_group"] and await conn.fetchval(REACHES, tenant, mid, gid):
                 raise InvalidRequest(f"adding group {mid} to {gid} would make a membership cycle")
-            exists = await s.get(MembershipRow, (tenant, gid, mid))
-            if exists is not None:
-                raise Conflict(f"{mid} is already a member of {gid}")
-            s.add(
-                MembershipRow(
-                    tenant_id=tenant,
-                    group_id=gid,
-                    member_id=mid,
-                    member_user_id=mid if is_user else None,
-                    member_group_id=None if is_user else mid,
-                )
-            )
-
-    async def _reaches(self, s: Any, from_group: uuid.UUID, to_group: uuid.UUID) -> bool:
-        """Whether `to_group` is `from_group` or among its transitive members."""
-        if from_group == to_group:
-            return True
-        rows = await s.execute(
-            select(MembershipRow.member_group_id).where(
-                MembershipRow.tenant_id == self.session.tenant_id,
-                MembershipRow.group_id == from_group,
-                MembershipRow.member_group_id.is_not(None),
-            )
-        )
-        for (child,) in rows.all():
-            if await self._reaches(s, child, to_group):
-                return True
-        return False
+            try:
+                await conn.execute(ADD_MEMBER, tenant, gid, mid, kinds["is_user"])
+            except asyncpg.UniqueViolationError:
+                raise Conflict(f"{mid} is already a member of {gid}") from None
 
     async def remove_member(self, group_id: str | uuid.UUID, member_id: str | uuid.UUID) -> None:
         gid, mid = parse_id(group_id), parse_id(member_id)
-        async with self.session.write() as s:
-            result = await s.execute(
-                delete(MembershipRow).where(
-                    MembershipRow.tenant_id == self.session.tenant_id,
-                    MembershipRow.group_id == gid,
-                    MembershipRow.member_id == mid,
-                )
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+        async with self.handle.write() as conn:
+            status = await conn.execute(REMOVE_MEMBER, self.handle.tenant_id, gid, mid)
+            if status == "DELETE 0":
                 raise NotFound(f"{mid} is not a member of {gid}")
 
     async def members(
@@ -121,9 +80,28 @@ class Groups(Repository[Group]):
         after: uuid.UUID | None = None,
         transitive: bool = False,
     ) -> Page[DirectoryObject]:
+        """Users and groups in a group, in id order: one statement."""
         gid = parse_id(group_id)
-        await self.get(gid)
-        return await self._objects(TRANSITIVE_MEMBERS if transitive else DIRECT_MEMBERS, gid, top, after)
+        try:
+            rows = await self.handle.fetch(
+                call("members", 5),
+                self.handle.tenant_id,
+                gid,
+                after or ZERO,
+                top + 1,
+                transitive,
+            )
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == NO_DATA_FOUND:
+                raise NotFound(f"no group {gid}") from None
+            raise
+        items = tuple(
+            Users.to_record(r["member_user"])
+            if r["member_user"] is not None
+            else self.to_record(r["member_group"])
+            for r in rows[:top]
+        )
+        return Page(items, rows[top - 1]["member_id"] if len(rows) > top else None)
 
     async def member_of(
         self,
@@ -132,37 +110,14 @@ class Groups(Repository[Group]):
         after: uuid.UUID | None = None,
         transitive: bool = False,
     ) -> Page[DirectoryObject]:
-        oid = parse_id(object_id)
-        return await self._objects(TRANSITIVE_MEMBER_OF if transitive else DIRECT_MEMBER_OF, oid, top, after)
-
-    async def _objects(
-        self, sql: str, anchor: uuid.UUID, top: int, after: uuid.UUID | None
-    ) -> Page[DirectoryObject]:
-        from corestore.directory.users import Users
-
-        tenant = self.session.tenant_id
-        async with self.session.read() as conn:
-            refs = await conn.fetch(sql, tenant, anchor, after or ZERO, top + 1)
-            page = refs[:top]
-            users = await self._fetch(
-                conn, Users(self.session), [r["member_id"] for r in page if r["is_user"]]
-            )
-            groups = await self._fetch(conn, self, [r["member_id"] for r in page if not r["is_user"]])
-        found = {**users, **groups}
-        items = tuple(found[r["member_id"]] for r in page if r["member_id"] in found)
-        return Page(items, page[-1]["member_id"] if len(refs) > top else None)
-
-    @staticmethod
-    async def _fetch(
-        conn: ReadConnection, repo: Repository[Any], ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, User | Group]:
-        if not ids:
-            return {}
-        query = compile_statement(
-            select(*repo.columns()).where(
-                repo.row.tenant_id == repo.session.tenant_id,
-                repo.row.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
-            )
+        """The groups an object is in, in id order: one statement."""
+        rows = await self.handle.fetch(
+            call("member_of", 5),
+            self.handle.tenant_id,
+            parse_id(object_id),
+            after or ZERO,
+            top + 1,
+            transitive,
         )
-        rows = await conn.fetch(query.sql, *query.args(ids=ids))
-        return {r["id"]: repo.to_record(r) for r in rows}
+        items = tuple(self.to_record(r) for r in rows[:top])
+        return Page(items, items[-1].id if len(rows) > top else None)

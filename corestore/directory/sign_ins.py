@@ -1,26 +1,20 @@
-"""Sign-in logs: every token request's outcome, written to the tenant's own scale unit."""
+"""Sign-in logs: every token request's outcome, kept in the tenant's own scale unit."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
-
+from corestore.handle import TenantHandle
 from corestore.objects import Page, SignIn, field_names
-from corestore.schema import SignInRow
-from corestore.sql import cached
-
-if TYPE_CHECKING:
-    from corestore.session import TenantSession
+from corestore.sql import call
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class SignIns:
-    def __init__(self, session: TenantSession) -> None:
-        self.session = session
+    def __init__(self, handle: TenantHandle) -> None:
+        self.handle = handle
 
     async def record(
         self,
@@ -31,41 +25,27 @@ class SignIns:
         principal_id: uuid.UUID | None = None,
         client_address: str | None = None,
     ) -> None:
-        async with self.session.write() as s:
-            s.add(
-                SignInRow(
-                    tenant_id=self.session.tenant_id,
-                    id=uuid.uuid4(),
-                    result=result,
-                    reason=reason,
-                    principal=principal[:256],
-                    principal_id=principal_id,
-                    client_address=client_address,
-                    region=region,
-                )
+        async with self.handle.write() as conn:
+            await conn.execute(
+                "INSERT INTO sign_ins (tenant_id, id, result, reason, principal, principal_id,"
+                " client_address, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                self.handle.tenant_id,
+                uuid.uuid4(),
+                result,
+                reason,
+                principal[:256],
+                principal_id,
+                client_address,
+                region,
             )
 
     async def list(self, top: int = 100, before: datetime | None = None) -> Page[SignIn]:
-        """Newest first."""
-        columns = [SignInRow.__table__.c[n] for n in field_names(SignIn)]
-        query = cached(
-            "sign_ins:list",
-            lambda: (
-                select(*columns)
-                .where(
-                    SignInRow.tenant_id == bindparam("tenant"),
-                    SignInRow.created_at < bindparam("before"),
-                )
-                .order_by(SignInRow.created_at.desc())
-                .limit(bindparam("limit"))
-            ),
+        """Newest first: one statement."""
+        rows = await self.handle.fetch(
+            call("sign_ins_page", 3),
+            self.handle.tenant_id,
+            before or FAR_FUTURE,
+            top,
         )
-        rows = await self.session.fetch(
-            query.sql,
-            *query.args(
-                tenant=self.session.tenant_id,
-                before=before or FAR_FUTURE,
-                limit=top,
-            ),
-        )
-        return Page(tuple(SignIn(**dict(r)) for r in rows), None)
+        names = field_names(SignIn)
+        return Page(tuple(SignIn(**{n: r[n] for n in names}) for r in rows), None)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-
 from corestore.directory.base import Repository
 from corestore.errors import InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.objects import User
 from corestore.passwords import hash_password
 from corestore.schema import UserRow
-from corestore.sql import cached
+from corestore.sql import call
 from corestore.validation import DISPLAY_NAME, UPN, FieldRule
 
 MAX_EXTENSION_BYTES = 16 * 1024
@@ -50,31 +48,18 @@ class Users(Repository[User]):
 
     async def credentials(self, user_principal_name: str) -> tuple[User, str | None] | None:
         """The user and password hash for a sign-in, found by principal name."""
-        query = cached(
-            "users:credentials",
-            lambda: select(*self.columns(), UserRow.password_hash).where(
-                UserRow.tenant_id == bindparam("tenant"),
-                func.lower(UserRow.user_principal_name) == func.lower(bindparam("upn")),
-            ),
-        )
-        row = await self.session.fetchrow(
-            query.sql, *query.args(tenant=self.session.tenant_id, upn=user_principal_name)
-        )
+        row = await self._one(call("user_by_upn", 2), user_principal_name)
         if row is None:
             return None
         return self.to_record(row), row["password_hash"]
 
-    async def by_principal_name(self, user_principal_name: str) -> User | None:
-        found = await self.credentials(user_principal_name)
-        return None if found is None else found[0]
-
     async def resolve(self, key: str) -> User:
         """A user by id or by principal name, as Graph's /users/{id | userPrincipalName}."""
         if "@" in key:
-            user = await self.by_principal_name(key)
-            if user is None:
+            found = await self.credentials(key)
+            if found is None:
                 raise NotFound(f"no user {key!r}")
-            return user
+            return found[0]
         return await self.get(key)
 
 

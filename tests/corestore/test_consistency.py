@@ -18,10 +18,10 @@ async def test_write_then_immediate_read_on_a_replica_sees_it(session: TenantSes
 async def test_token_carries_read_your_writes_to_another_session(store: CoreStore, tenant: Tenant) -> None:
     writer = await store.operator.session(tenant.id)
     user = await writer.users.create(user_principal_name=f"d@{tenant.domains[0]}", display_name="new")
-    assert writer.token is not None
-    token = ConsistencyToken.parse(str(writer.token))
+    assert writer.consistency is not None
+    token = ConsistencyToken.parse(str(writer.consistency))
     reader = await store.operator.session(tenant.id)
-    reader.token = token
+    reader.consistency = token
     assert (await reader.users.get(user.id)).display_name == "new"
 
 

@@ -1,0 +1,26 @@
+"""What a repository is given: a handle bound to one tenant, never the store or the session behind it."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+import asyncpg
+
+from corestore.pools import Connection
+
+
+class TenantHandle(Protocol):
+    """One tenant's reads (one statement each, calling a tenant function) and write transactions."""
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement on the nearest server that has every write this handle made."""
+        ...
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """One transaction on the primary, the tenant set first; committed when the block ends."""
+        ...

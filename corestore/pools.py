@@ -1,0 +1,75 @@
+"""One asyncpg pool per server (and database), the app role's: the store's only database stack.
+
+SQLAlchemy Core builds and compiles statements (`corestore.sql`); asyncpg runs them.
+A pooled connection is released without asyncpg's reset query (RESET ALL and
+friends, one round trip per request): nothing session-level is ever set on these
+connections, the tenant only with `set_config(..., true)` inside a transaction,
+and asyncpg itself rolls back a connection handed back inside a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+
+from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.types import ServerName
+
+CONNECT_TIMEOUT_S = 2.0
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.pool.PoolConnectionProxy
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """On release, nothing: see the module's docstring (a test holds us to it)."""
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    """jsonb as Python values, set once per connection; binary (version byte 1, then the
+    text), since asyncpg decodes a composite (a row a function returns) only in binary."""
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: b"\x01" + json.dumps(value).encode(),
+        decoder=lambda data: json.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+class Pools:
+    """Pools are made on first use and kept: per server, never per request."""
+
+    def __init__(self, state: ClusterState, size: int = 10) -> None:
+        self.state = state
+        self.size = size
+        self._pools: dict[tuple[ServerName, str], asyncpg.Pool] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, server: ServerName, database: str = DIRECTORY_DB) -> asyncpg.Pool:
+        """The app role's pool on `server` (connections are made when first needed)."""
+        key = (server, database)
+        pool = self._pools.get(key)
+        if pool is None:
+            async with self._lock:
+                pool = self._pools.get(key)
+                if pool is None:
+                    pool = await asyncpg.create_pool(
+                        self.state.dsn(server, "app", database),
+                        min_size=0,
+                        max_size=self.size,
+                        reset=_no_reset,
+                        init=_init,
+                        timeout=CONNECT_TIMEOUT_S,
+                    )
+                    self._pools[key] = pool
+        return pool
+
+    async def close(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.close()
