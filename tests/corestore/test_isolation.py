@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from corestore.errors import NotFound
+from corestore.errors import Conflict, NotFound
 from corestore.schema import Base
 from corestore.session import TenantSession
 from corestore.store import CoreStore
@@ -123,3 +123,88 @@ async def test_cross_tenant_membership_is_not_found(
         await session.groups.add_member(group.id, b_ids["user"])
     with pytest.raises(NotFound):
         await session.groups.members(b_ids["group"])
+
+
+ZERO = uuid.UUID(int=0)
+
+
+async def test_read_functions_return_nothing_of_another_tenant_under_ours(
+    app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+) -> None:
+    a, b, b_ids = two_tenants
+    mine = a.id.value
+    for kind, table in [("user", "users"), ("group", "groups"), ("application", "applications")]:
+        assert await app_conn.fetch(f"SELECT * FROM corestore.{table}_by_id($1, $2)", mine, b_ids[kind]) == []
+    b_user = await app_conn.fetch("SELECT * FROM corestore.users_by_id($1, $2)", b.id.value, b_ids["user"])
+    assert len(b_user) == 1, "the function finds the row under its own tenant"
+    upn = b_user[0]["user_principal_name"]
+    assert await app_conn.fetch("SELECT * FROM corestore.user_by_upn($1, $2)", mine, upn) == []
+    assert (
+        await app_conn.fetch(
+            "SELECT * FROM corestore.member_of($1, $2, $3, 100, true)", mine, b_ids["user"], ZERO
+        )
+        == []
+    )
+    with pytest.raises(asyncpg.NoDataFoundError):
+        await app_conn.fetch(
+            "SELECT * FROM corestore.members($1, $2, $3, 100, true)", mine, b_ids["group"], ZERO
+        )
+    b_app = await app_conn.fetchval(
+        "SELECT app_id FROM corestore.applications_by_id($1, $2)", b.id.value, b_ids["application"]
+    )
+    assert (
+        await app_conn.fetch("SELECT * FROM corestore.client_credentials($1, $2, now())", mine, b_app) == []
+    )
+    signed = await app_conn.fetch("SELECT tenant_id FROM corestore.sign_ins_page($1, 'infinity', 100)", mine)
+    assert {r["tenant_id"] for r in signed} == {mine}
+
+
+@pytest.mark.parametrize("table", ["users", "groups", "applications", "service_principals", "devices"])
+async def test_a_page_condition_cannot_widen_past_row_level_security(
+    app_conn: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]], table: str
+) -> None:
+    """Even a condition crafted to escape its parentheses sees only the function's tenant."""
+    a, _, _ = two_tenants
+    escape = f"true) OR ({table}.tenant_id IS NOT NULL"
+    rows = await app_conn.fetch(
+        f"SELECT tenant_id FROM corestore.{table}_page($1, $2, 1000, $3, NULL)", a.id.value, ZERO, escape
+    )
+    assert rows
+    assert {r["tenant_id"] for r in rows} == {a.id.value}
+
+
+async def test_no_tenant_setting_survives_on_a_pooled_connection(
+    cluster: ClusterState, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+) -> None:
+    """Pooled connections go back without a reset query: after every kind of library call,
+    including failed ones, the same connection sees no tenant and no rows."""
+    a, _, b_ids = two_tenants
+    store = CoreStore(cluster, region="westeurope", pool_size=1)
+    try:
+        session = await store.operator.session(a.id)
+        user = (await session.users.list(filter="accountEnabled eq true", top=5)).items[0]
+        await session.users.get(user.id)
+        await session.users.resolve(user.user_principal_name)
+        group = (await session.groups.list(top=1)).items[0]
+        await session.groups.members(group.id, transitive=True)
+        await session.groups.member_of(user.id, transitive=True)
+        await session.sign_ins.list()
+        await session.users.update(user.id, {"display_name": "renamed"})
+        with pytest.raises(NotFound):
+            await session.users.get(b_ids["user"])
+        with pytest.raises(Conflict):
+            await session.users.create(user_principal_name=user.user_principal_name, display_name="twin")
+        with pytest.raises(NotFound):
+            await session.groups.members(b_ids["group"])
+        for server in store.topology.scale_units["emea-1"].servers:
+            pool = await store.pools.get(server.name)
+            async with pool.acquire() as conn:
+                assert not conn.is_in_transaction()
+                assert await conn.fetchval("SELECT current_setting('corestore.tenant_id', true)") in (
+                    None,
+                    "",
+                )
+                for table in TABLES:
+                    assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, (server.name, table)
+    finally:
+        await store.close()
