@@ -2,9 +2,10 @@
 
 The tenant is a per-transaction setting: the first statement of every write
 transaction, and the first thing every read function does (migration
-directory_0002); a session-level SET would leak across pooled connections. The policy
-reads it inside a scalar subquery so Postgres evaluates it once per statement and
-can use the indexes that lead with `tenant_id`. With no tenant set, nothing matches.
+directory_0002); a session-level SET would leak across pooled connections. The
+policies (migration directory_0001) read it inside a scalar subquery, so Postgres
+evaluates it once per statement and can use the indexes that lead with `tenant_id`.
+With no tenant set, nothing matches.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import uuid
 
 SETTING = "corestore.tenant_id"
-APP_ROLE = "corestore_app"
-CURRENT_TENANT = f"(SELECT NULLIF(current_setting('{SETTING}', true), '')::uuid)"
 
 
 def begin_for_tenant(tenant_id: uuid.UUID) -> str:
@@ -25,14 +24,3 @@ def begin_for_tenant(tenant_id: uuid.UUID) -> str:
     if not isinstance(tenant_id, uuid.UUID):
         raise TypeError("the tenant id must be a uuid.UUID")
     return f"BEGIN; SELECT set_config('{SETTING}', '{tenant_id}', true)"
-
-
-def policy_statements(table: str) -> list[str]:
-    """Enable and force RLS on `table`, with one tenant policy, and grant the app role DML."""
-    return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} "
-        f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}",
-    ]
