@@ -319,7 +319,8 @@ def _sides(target: FilterableColumn, value: object) -> tuple[ColumnElement[Any],
 
 
 def render(node: Node) -> str:
-    """Filter text for an AST (e.g. for `@odata.nextLink`): parse_filter(render(n)) == n. Parentheses
+    """Filter text for an AST, the parser's inverse: parse_filter(render(n)) == n is the property
+    the filter tests hold the parser to (generated trees, rendered, parsed back). Parentheses
     appear only where the tree needs them, so a filter that parsed renders within the nesting limit."""
     if isinstance(node, And | Or):
         word = " and " if isinstance(node, And) else " or "

@@ -8,8 +8,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from corestore.errors import InvalidRequest
-
 
 @dataclass(frozen=True)
 class DirectoryObject:
@@ -91,14 +89,3 @@ class Page(Generic[R]):
 
 def field_names(record: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(record))
-
-
-def project(record: object, select: tuple[str, ...] | None) -> dict[str, Any]:
-    """The record as a dict, keeping only `select` (always with `id`); unknown names refused."""
-    names = field_names(type(record))
-    if select is None:
-        return {n: getattr(record, n) for n in names}
-    unknown = [s for s in select if s not in names]
-    if unknown:
-        raise InvalidRequest(f"unknown attribute(s) to select: {', '.join(unknown)}")
-    return {n: getattr(record, n) for n in names if n in select or n == "id"}

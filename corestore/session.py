@@ -34,6 +34,7 @@ from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
 
 CONSISTENCY_WAIT_S = 1.0
+READ_TIMEOUT_S = 5.0  # then the server counts as unreachable and the next one is asked
 WRITE_DEADLINE_S = 5.0  # connecting, BEGIN and the caller's statements
 COMMIT_WAIT_S = 5.0  # the commit, which waits for a quorum replica
 # A server gone, going, or out of reach; never an error in the statement or its data.
@@ -123,7 +124,7 @@ class TenantSession:
         async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
             if not is_primary and not await self._caught_up(conn):
                 return None
-            return await conn.fetch(sql, *args)
+            return await conn.fetch(sql, *args, timeout=READ_TIMEOUT_S)
 
     async def _caught_up(self, conn: Connection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""

@@ -14,10 +14,6 @@ from scale_units.types import ScaleUnitId
 class TenantId:
     value: uuid.UUID
 
-    @classmethod
-    def parse(cls, text: str) -> TenantId:
-        return cls(uuid.UUID(text))
-
     def __str__(self) -> str:
         return str(self.value)
 

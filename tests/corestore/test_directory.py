@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from corestore.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
-from corestore.objects import project
 from corestore.passwords import verify_password
 from corestore.session import TenantSession
 from corestore.types import Tenant
@@ -144,10 +143,3 @@ async def test_device_owner_is_cleared_when_user_goes(session: TenantSession, te
     assert (await session.devices.get(device.id)).owner_id is None
     with pytest.raises(InvalidRequest):
         await session.devices.create(display_name="X", operating_system="Linux", trust_type="Bogus")
-
-
-async def test_select_keeps_only_the_asked_attributes(session: TenantSession, tenant: Tenant) -> None:
-    user = await session.users.create(user_principal_name=upn(tenant, "sel"), display_name="Sel")
-    assert project(user, ("display_name",)) == {"id": user.id, "display_name": "Sel"}
-    with pytest.raises(InvalidRequest, match="password_hash"):
-        project(user, ("display_name", "password_hash"))
