@@ -105,6 +105,12 @@ LOOKUP = cached(
         CatalogTenant.cloud, CatalogTenant.geo, CatalogTenant.scale_unit, CatalogTenant.state
     ).where(CatalogTenant.tenant_id == bindparam("tenant")),
 )
+ACTIVE = cached(
+    "catalog:active",
+    lambda: select(CatalogTenant.tenant_id, CatalogTenant.geo, CatalogTenant.scale_unit).where(
+        CatalogTenant.state == TenantState.ACTIVE.value
+    ),
+)
 RESOLVE_DOMAIN = cached(
     "catalog:resolve-domain",
     lambda: select(CatalogDomain.tenant_id).where(CatalogDomain.name == bindparam("name")),
@@ -183,6 +189,20 @@ class Catalog:
         if SERVED[entry.state]:
             self._cache[tenant_id] = (time.monotonic() + CACHE_TTL_S, entry)
         return entry
+
+    async def preload(self) -> int:
+        """Every active tenant's placement into the cache at once (one query), as a long-running
+        front end would hold them; how many."""
+        async with self._connect() as conn:
+            rows = await conn.fetch(ACTIVE.sql, *ACTIVE.args())
+        expires = time.monotonic() + CACHE_TTL_S
+        for r in rows:
+            placement = Placement(self.cloud, Geo(r["geo"]), r["scale_unit"])
+            self._cache[r["tenant_id"]] = (
+                expires,
+                CatalogEntry(r["tenant_id"], placement, TenantState.ACTIVE),
+            )
+        return len(rows)
 
     async def served(self, tenant_id: uuid.UUID) -> Placement:
         """An active tenant's placement; anything else is `TenantNotFound`."""

@@ -12,7 +12,7 @@ from corestore.errors import Conflict, InvalidRequest, LocationImmutable, NoCapa
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.geography import Cloud, Geo
-from scale_units.state import ClusterState
+from scale_units.state import CATALOG_DB, ClusterState
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,22 @@ async def _assert_no_rows(dsn: str, tenant_id: uuid.UUID, where: str) -> None:
         raise AssertionError(f"rows left on {where}: {counts}")
     finally:
         await conn.close()
+
+
+async def test_preloaded_placements_are_served_without_asking_the_catalog(
+    cluster: ClusterState, tenant: Tenant
+) -> None:
+    store = CoreStore(cluster, region="westeurope", pool_size=1)
+    try:
+        assert await store.catalog(Cloud.PUBLIC).preload() >= 1
+        primary = store.topology.catalog_unit(Cloud.PUBLIC).primary.name
+        sent: list[str] = []
+        async with (await store.pools.get(primary, CATALOG_DB)).acquire() as conn:
+            conn.add_query_logger(lambda record: sent.append(record.query))
+        assert await store.placement(tenant.id.value, Cloud.PUBLIC) == tenant.placement
+        assert sent == []
+        with pytest.raises(TenantNotFound):
+            await store.placement(uuid.uuid4(), Cloud.PUBLIC)
+        assert len(sent) == 1, "a tenant not preloaded is looked up"
+    finally:
+        await store.close()
