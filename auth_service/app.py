@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from auth_service import http_errors
 from auth_service.body_limit import BodyLimit
+from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.routes import directory, oauth, operator
 
@@ -30,6 +31,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     )
     app.state.frontend = frontend
     app.add_middleware(BodyLimit)
+    app.add_middleware(Deadline)
     http_errors.install(app)
     app.include_router(directory.router)
     app.include_router(operator.router)

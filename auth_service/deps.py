@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from auth_service.errors import Forbidden, InvalidToken
+from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.tokens import VerifiedToken
-from corestore.errors import InvalidRequest
 from corestore.session import TenantSession
 from corestore.types import ConsistencyToken
 
@@ -60,7 +59,7 @@ def _consistency(request: Request) -> ConsistencyToken | None:
     try:
         return ConsistencyToken.parse(value)
     except ValueError:
-        raise InvalidRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
+        raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
 def _permitted(token: VerifiedToken, permission: str) -> bool:

@@ -34,3 +34,11 @@ class AccountLocked(AuthError):
 
 class Forbidden(AuthError):
     """A valid token that lacks the permission the operation needs (403, not 401)."""
+
+
+class BadRequest(AuthError):
+    """A request the front end itself refuses (a header, an ETag, a skip token it never issued)."""
+
+
+class UnknownTenant(AuthError):
+    """No such tenant (by id or verified domain) in this front end's cloud."""

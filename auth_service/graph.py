@@ -10,7 +10,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from corestore.errors import InvalidRequest
+from auth_service.errors import BadRequest
 from corestore.objects import Application, Device, DirectoryObject, Group, ServicePrincipal, SignIn, User
 
 ODATA_TYPES: dict[type, str] = {
@@ -46,7 +46,7 @@ def to_graph(record: object, select: tuple[str, ...] | None = None) -> dict[str,
         known = {camel(n) for n in names}
         unknown = [s for s in select if s not in known]
         if unknown:
-            raise InvalidRequest(f"$select: unknown attribute(s) {', '.join(unknown)}")
+            raise BadRequest(f"$select: unknown attribute(s) {', '.join(unknown)}")
     out: dict[str, Any] = {"@odata.type": ODATA_TYPES.get(type(record), "#microsoft.graph.directoryObject")}
     for name in names:
         key = camel(name)
@@ -67,7 +67,7 @@ def parse_etag(value: str | None) -> int | None:
         return None
     match = re.fullmatch(r'\s*(?:W/)?"(\d{1,18})"\s*', value)
     if match is None:
-        raise InvalidRequest("If-Match must be an ETag this API returned")
+        raise BadRequest("If-Match must be an ETag this API returned")
     return int(match.group(1))
 
 
@@ -75,7 +75,7 @@ def from_graph(body: Mapping[str, Any], allowed: Mapping[str, str]) -> dict[str,
     """A request body's Graph names mapped to the store's; unknown names refused."""
     unknown = sorted(k for k in body if k not in allowed and not k.startswith("@odata"))
     if unknown:
-        raise InvalidRequest(f"unknown or read-only property: {', '.join(unknown)}")
+        raise BadRequest(f"unknown or read-only property: {', '.join(unknown)}")
     return {allowed[k]: v for k, v in body.items() if k in allowed}
 
 
@@ -88,4 +88,4 @@ def parse_skiptoken(token: str) -> uuid.UUID:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         return uuid.UUID(bytes=raw)
     except (ValueError, TypeError):
-        raise InvalidRequest("$skiptoken is not one this API returned") from None
+        raise BadRequest("$skiptoken is not one this API returned") from None

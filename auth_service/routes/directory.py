@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.deps import READ, WRITE, Caller, caller_for
+from auth_service.errors import BadRequest
 from auth_service.graph import etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
 from corestore.directory.base import Repository
-from corestore.errors import InvalidRequest
 from corestore.objects import Page
 from corestore.session import TenantSession
 
@@ -123,7 +123,7 @@ def register(kind: Kind) -> None:
     async def create_object(body: ObjectBody, caller: WriteCaller) -> JSONResponse:
         values = from_graph(body.model_extra or {}, kind.creatable)
         if not kind.creatable:
-            raise InvalidRequest(f"{kind.path} are created with their application")
+            raise BadRequest(f"{kind.path} are created with their application")
         record = await kind.repository(caller.session).create(**values)
         return respond(caller, to_graph(record), 201, etag(record))
 
@@ -165,7 +165,7 @@ def _ref_id(ref: MemberRef) -> str:
 @router.get("/me")
 async def me(caller: ReadCaller, select: Select = None) -> JSONResponse:
     if caller.token.object_id is None or caller.token.roles:
-        raise InvalidRequest("/me needs a signed-in user")
+        raise BadRequest("/me needs a signed-in user")
     user = await caller.session.users.get(caller.token.object_id)
     return respond(caller, to_graph(user, selection(select)), tag=etag(user))
 

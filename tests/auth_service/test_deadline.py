@@ -1,0 +1,36 @@
+"""No request hangs: a handler that never answers gets 503 with Retry-After at its deadline."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from auth_service.deadline import Deadline
+
+
+async def _stuck(scope: Scope, receive: Receive, send: Send) -> None:
+    await asyncio.sleep(3600)
+
+
+async def _slow_to_fail(scope: Scope, receive: Receive, send: Send) -> None:
+    raise TimeoutError("the handler's own timeout, not the deadline")
+
+
+async def test_a_stuck_request_answers_503_at_its_deadline() -> None:
+    transport = httpx.ASGITransport(app=Deadline(_stuck, seconds=0.05))
+    async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
+        answer = await client.post("/v1.0/users", json={})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json()["error"]["code"] == "ServiceUnavailable"
+    assert "may have taken effect" in answer.json()["error"]["message"]
+
+
+async def test_a_handlers_own_timeout_is_not_taken_for_the_deadline() -> None:
+    transport = httpx.ASGITransport(app=Deadline(_slow_to_fail, seconds=60))
+    async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
+        with pytest.raises(TimeoutError, match="handler's own"):
+            await client.get("/v1.0/me")
