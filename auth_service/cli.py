@@ -11,7 +11,7 @@ import typer
 
 from auth_service.errors import AuthError
 from auth_service.keyfile import KeyStore
-from auth_service.keys import KeyRing
+from auth_service.keyring import KeyRing
 from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table

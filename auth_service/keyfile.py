@@ -14,16 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from auth_service.keys import (
-    Clock,
-    KeyRing,
-    Keys,
-    KeyState,
-    RingPolicy,
-    SigningKey,
-    Stamp,
-    generate_key,
-)
+from auth_service.keyring import Clock, KeyRing, RingPolicy, Stamp
+from auth_service.keys import KeyState, SigningKey, generate_key
+from auth_service.rotation import Keys
 from scale_units.geography import Cloud
 
 FILE_VERSION = 1
@@ -109,9 +102,6 @@ class KeyStore:
         if ring is None:
             ring = self._rings[cloud] = self._open(cloud)
         return ring
-
-    def reload_if_changed(self) -> bool:
-        return any([ring.reload_if_changed() for ring in self._rings.values()])
 
     def _open(self, cloud: Cloud) -> KeyRing:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -23,7 +23,8 @@ from typing import Any
 import jwt
 
 from auth_service.errors import InvalidToken
-from auth_service.keys import KeyRing, VerificationKey
+from auth_service.keyring import KeyRing
+from auth_service.keys import VerificationKey
 from scale_units.geography import Cloud
 
 AUDIENCE = "https://graph.corestore.local"

@@ -16,7 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from auth_service.errors import InvalidToken
-from auth_service.keys import Algorithm, KeyRing, RingPolicy
+from auth_service.keyring import KeyRing, RingPolicy
+from auth_service.keys import Algorithm
 from auth_service.tokens import AUDIENCE, TokenIssuer, TokenVerifier, issuer_for
 from scale_units.geography import Cloud
 
