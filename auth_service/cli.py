@@ -12,7 +12,8 @@ import typer
 from auth_service.errors import AuthError
 from auth_service.keyfile import KeyStore
 from auth_service.keyring import KeyRing
-from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
+from corestore.cli import migrate_command, migrate_state, tenant_app
+from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(audit_app, name="audit")
+app.add_typer(residency_app, name="residency")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 
