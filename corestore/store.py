@@ -31,7 +31,7 @@ class CoreStore:
         if region is not None and region not in topology.regions:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(topology, region)
-        self.pools = Pools(state, pool_size)
+        self.pools = Pools(state, pool_size, region)
         self._secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(self.catalog, self._open, self.router)
