@@ -1,12 +1,14 @@
 """OAuth 2.0 token endpoint and OpenID discovery, per tenant (given by id or verified domain).
 
 Failed sign-ins look the same whether or not the user exists: same message, same
-argon2 work (a dummy hash stands in), and each is logged in the tenant's own scale unit.
+argon2 work (a dummy hash stands in), and each is logged in the tenant's own scale unit
+(queued for the background writer, so a grant never waits for its log row).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,8 +16,9 @@ from fastapi.responses import JSONResponse
 
 from auth_service.errors import AccountLocked, InvalidGrant, InvalidToken
 from corestore.errors import TenantNotFound
-from corestore.passwords import verify_password
+from corestore.passwords import needs_rehash, verify_password
 from corestore.session import TenantSession
+from corestore.sign_in_log import SignInRecord
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
@@ -107,14 +110,14 @@ async def _password(
     frontend.lockout.check(key)
     found = await session.users.credentials(username)
     user, stored = found if found is not None else (None, None)
-    if not verify_password(stored, password) or user is None or not user.account_enabled:
+    if not await verify_password(stored, password) or user is None or not user.account_enabled:
         frontend.lockout.record_failure(key)
-        await session.sign_ins.record(
-            "failure", username, frontend.region, "invalid credentials", client_address=client
-        )
+        _log(frontend, session, client, "failure", username, reason="invalid credentials")
         raise InvalidGrant(BAD_CREDENTIALS)
     frontend.lockout.record_success(key)
-    await session.sign_ins.record("success", user.user_principal_name, frontend.region, None, user.id, client)
+    if stored is not None and needs_rehash(stored):
+        await session.users.update(user.id, {"password": password})
+    _log(frontend, session, client, "success", user.user_principal_name, principal_id=user.id)
     return frontend.user_tokens(session.tenant_id, user, client_id)
 
 
@@ -129,12 +132,36 @@ async def _client_credentials(
         raise InvalidGrant("client_id and client_secret are required")
     principal = await session.applications.verify_client_secret(client_id, client_secret)
     if principal is None:
-        await session.sign_ins.record(
-            "failure", client_id, frontend.region, "invalid client secret", client_address=client
-        )
+        _log(frontend, session, client, "failure", client_id, reason="invalid client secret")
         raise InvalidGrant(BAD_CLIENT)
-    await session.sign_ins.record("success", client_id, frontend.region, None, principal.id, client)
+    _log(frontend, session, client, "success", client_id, principal_id=principal.id)
     return frontend.app_tokens(session.tenant_id, principal)
+
+
+def _log(
+    frontend: FrontEnd,
+    session: TenantSession,
+    client: str | None,
+    result: str,
+    principal: str,
+    *,
+    reason: str | None = None,
+    principal_id: uuid.UUID | None = None,
+) -> None:
+    """Queue the sign-in's log row; the background writer commits it (the grant does not wait)."""
+    frontend.sign_ins.record(
+        SignInRecord(
+            tenant_id=session.tenant_id,
+            scale_unit=session.unit.id,
+            created_at=datetime.now(UTC),
+            result=result,
+            principal=principal,
+            region=frontend.region,
+            reason=reason,
+            principal_id=principal_id,
+            client_address=client,
+        )
+    )
 
 
 async def _refresh(frontend: FrontEnd, session: TenantSession, refresh_token: str | None) -> dict[str, Any]:

@@ -92,7 +92,7 @@ class Repository(Generic[R]):
         return Page(items, items[-1].id if len(rows) > top else None)
 
     async def create(self, **values: Any) -> R:
-        clean = self._prepare(check(values, self.rules, self.required))
+        clean = await self._prepare(check(values, self.rules, self.required))
         async with self.session.write() as s:
             row = await self._insert(s, clean)
             record = self.to_record(_as_mapping(row))
@@ -113,17 +113,17 @@ class Repository(Generic[R]):
         self, object_id: str | uuid.UUID, changes: Mapping[str, Any], if_version: int | None = None
     ) -> R:
         rules = {k: v for k, v in self.rules.items() if k in self.updatable}
-        clean = check(changes, rules, frozenset())
+        clean = await self._prepare(check(changes, rules, frozenset()))
         async with self.session.write() as s:
             row = await self._locked(s, object_id, if_version)
-            for name, value in self._prepare(clean).items():
+            for name, value in clean.items():
                 setattr(row, name, value)
             row.version += 1
             await s.flush()
             await s.refresh(row)
         return self.to_record(_as_mapping(row))
 
-    def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+    async def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
         """Turn checked caller values into column values (a kind may hash or derive some)."""
         return values
 
