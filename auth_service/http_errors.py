@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,7 +13,8 @@ from auth_service.errors import AuthError, Forbidden, InvalidToken
 from auth_service.throttle import Throttled
 from corestore import errors as core
 
-# (status, Graph error code), most specific class first.
+# Each class's status and Graph error code; Starlette picks the handler of the nearest class in an
+# exception's MRO, so a subclass's entry wins over its base's.
 STATUS: list[tuple[type[Exception], int, str]] = [
     (core.TenantNotFound, 404, "Request_ResourceNotFound"),
     (core.NotFound, 404, "Request_ResourceNotFound"),
@@ -31,11 +34,17 @@ def graph_error(status: int, code: str, message: str, headers: dict[str, str] | 
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-async def _known(request: Request, exc: Exception) -> JSONResponse:
-    for kind, status, code in STATUS:
-        if isinstance(exc, kind):
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
-            return graph_error(status, code, str(exc), headers)
+def _known(status: int, code: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return graph_error(status, code, str(exc), headers)
+
+    return handler
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A store error with no status of its own: nothing of its text leaves the server."""
     return graph_error(500, "InternalServerError", "unexpected error")
 
 
@@ -58,8 +67,9 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    for kind in (core.CoreStoreError, AuthError):
-        app.add_exception_handler(kind, _known)
+    for kind, status, code in STATUS:
+        app.add_exception_handler(kind, _known(status, code))
+    app.add_exception_handler(core.CoreStoreError, _unexpected)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
