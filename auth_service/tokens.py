@@ -94,7 +94,8 @@ def _same_cloud(ring: KeyRing, cloud: Cloud) -> None:
 
 
 class TokenIssuer:
-    """Signs tokens with the ring's active key."""
+    """Signs tokens with the ring's active key, on the event loop: an RS256 signature costs
+    ~0.8 ms of CPU here, and a thread hop would add work without taking any off the process."""
 
     def __init__(
         self,

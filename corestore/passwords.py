@@ -27,8 +27,9 @@ PARAMETERS = Parameters(
 )
 HASHER = PasswordHasher.from_parameters(PARAMETERS)
 DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(32))
-# One thread per core: more would only queue inside the kernel instead of here.
-POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
+# One thread per core but one, which is left to the event loop (reads keep a core however
+# many sign-ins arrive); at least one thread. More threads would only queue in the kernel.
+POOL = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="argon2")
 
 
 async def hash_password(password: str) -> str:

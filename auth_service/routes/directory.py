@@ -1,6 +1,6 @@
 """The Graph-shaped directory API (`/v1.0/...`): one generic set of handlers per object kind.
 
-Reads are `ReadRoute`s (the request in, our own checks, JSON encoded once); writes keep
+Reads are `LeanRoute`s (the request in, our own checks, JSON encoded once); writes keep
 FastAPI's dependency and body models, whose cost is small beside a quorum commit.
 """
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.deps import READ, WRITE, Caller, caller, caller_for
 from auth_service.graph import etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
-from auth_service.reads import QueryParam, ReadRoute, documented, json_response
+from auth_service.lean import LeanRoute, QueryParam, documented, json_response
 from corestore.directory.base import Repository
 from corestore.errors import InvalidRequest
 from corestore.objects import Page
@@ -108,14 +108,14 @@ def _after(token: str | None) -> uuid.UUID | None:
 def read_route(
     path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str, *query: QueryParam
 ) -> None:
-    """A GET route handled by `ReadRoute`, documented with its path and query parameters."""
+    """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
     params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
     router.add_api_route(
         path,
         endpoint,
         methods=["GET"],
         name=name,
-        route_class_override=ReadRoute,
+        route_class_override=LeanRoute,
         openapi_extra=documented(params, query),
     )
 

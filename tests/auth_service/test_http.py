@@ -343,3 +343,29 @@ def test_openapi_document_is_served(http: httpx.Client, west: FrontEndProcess) -
     spec = http.get(f"{west.url}/openapi.json").json()
     assert "/v1.0/users" in spec["paths"]
     assert "/{tenant}/oauth2/v2.0/token" in spec["paths"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        ('{"grant_type": "password"}', "application/json"),
+        ("grant_type=password&grant_type=client_credentials", "application/x-www-form-urlencoded"),
+        ("username=x", "application/x-www-form-urlencoded"),
+        (b"grant_type=\xff", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_token_requests_that_are_not_one_form_get_invalid_request(
+    http: httpx.Client,
+    west: FrontEndProcess,
+    http_tenant: CreatedTenant,
+    content: str | bytes,
+    content_type: str,
+) -> None:
+    """RFC 6749: an urlencoded form, each parameter at most once, grant_type present."""
+    response = http.post(
+        f"{west.url}/{http_tenant.id}/oauth2/v2.0/token",
+        content=content,
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"

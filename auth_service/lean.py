@@ -1,6 +1,7 @@
-"""Lean read routes: what a GET costs beyond the ASGI baseline is our own work, nothing more.
+"""Lean routes (the reads and the token endpoint): what a request costs beyond the ASGI
+baseline is our own work, nothing more.
 
-FastAPI still routes them and documents them, but `ReadRoute` calls the endpoint with
+FastAPI still routes them and documents them, but `LeanRoute` calls the endpoint with
 the request alone: no dependency solving, no parameter models per request. Each
 endpoint reads its parameters through `QueryParam`, the one table that both checks a
 request and describes it in the OpenAPI document, and answers with JSON encoded once
@@ -62,7 +63,7 @@ def documented(path: tuple[str, ...], query: tuple[QueryParam, ...]) -> dict[str
     return {"parameters": parameters}
 
 
-class ReadRoute(APIRoute):
+class LeanRoute(APIRoute):
     """Documented from `openapi_extra`; handled by calling the endpoint with the request."""
 
     def get_route_handler(self) -> Endpoint:
