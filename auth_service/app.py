@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,11 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await frontend.start()
+        app.openapi()  # built once, now, rather than by the first request that asks
+        # The start-up heap (~146k objects: FastAPI, pydantic, SQLAlchemy, the document) is
+        # never garbage; frozen, a full collection scans only what requests left behind.
+        # Unfrozen, full collections stalled every request for 50-100 ms every ~3 s of http-read.
+        gc.freeze()
         yield
         await frontend.close()
 

@@ -12,6 +12,7 @@ import typer
 from auth_service.errors import AuthError
 from auth_service.keyfile import KeyStore
 from auth_service.keyring import KeyRing
+from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from corestore.cli import migrate_command, migrate_state, tenant_app
 from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
@@ -41,6 +42,9 @@ def serve_command(
     request_burst: Annotated[int, typer.Option()] = 400,
     writes_per_second: Annotated[float, typer.Option(help="Per tenant.")] = 50.0,
     write_burst: Annotated[int, typer.Option()] = 100,
+    sign_in_flush_ms: Annotated[
+        int, typer.Option(min=1, help="How often queued sign-in log rows are committed.")
+    ] = round(SIGN_IN_FLUSH_S * 1000),
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -52,7 +56,8 @@ def serve_command(
 
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
-        frontend = FrontEnd(FrontEndConfig(region=region, directory=directory, limits=limits))
+        config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000)
+        frontend = FrontEnd(config)
     uvicorn.run(create_app(frontend), host=host, port=port, log_level="warning", access_log=False)
 
 

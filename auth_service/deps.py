@@ -67,16 +67,21 @@ def _permitted(token: VerifiedToken, permission: str) -> bool:
     return bool(granted & IMPLIED.get(permission, {permission}))
 
 
+async def caller(request: Request, permission: str) -> Caller:
+    """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
+    frontend: FrontEnd = request.app.state.frontend
+    token = frontend.verify(bearer(request))
+    if not _permitted(token, permission):
+        raise Forbidden(f"this operation needs {permission}")
+    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+    session = await frontend.store.session(token, _consistency(request))
+    return Caller(token, session, frontend.region)
+
+
 def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:
-    """A dependency that admits callers holding `permission` (as a scope or an app role)."""
+    """`caller` as a FastAPI dependency, for the write routes (their bodies are models)."""
 
     async def dependency(request: Request) -> Caller:
-        frontend: FrontEnd = request.app.state.frontend
-        token = frontend.verify(bearer(request))
-        if not _permitted(token, permission):
-            raise Forbidden(f"this operation needs {permission}")
-        frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
-        session = await frontend.store.session(token, _consistency(request))
-        return Caller(token, session, frontend.region)
+        return await caller(request, permission)
 
     return dependency

@@ -13,6 +13,8 @@ from typing import Any
 
 from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
+from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
+from auth_service.sign_in_writer import SignInWriter
 from auth_service.throttle import Limits, Throttle
 from auth_service.tokens import TokenIssuer, TokenVerifier, VerifiedToken, issuer_for
 from corestore.monitor import ReplicaMonitor
@@ -33,6 +35,7 @@ class FrontEndConfig:
     limits: Limits = field(default_factory=Limits)
     pool_size: int = 20
     access_token_lifetime_s: int = 3600
+    sign_in_flush_s: float = SIGN_IN_FLUSH_S
 
 
 class FrontEnd:
@@ -46,6 +49,7 @@ class FrontEnd:
         self.cloud = region.cloud
         self.store = CoreStore(state, region.name, config.pool_size)
         self.monitor = ReplicaMonitor(self.store)
+        self.sign_ins = SignInWriter(self.store, config.sign_in_flush_s)
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
         self.token_issuer = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)
         self.verifier = TokenVerifier(self.keys, self.cloud)
@@ -55,8 +59,11 @@ class FrontEnd:
 
     async def start(self) -> None:
         self.monitor.start()
+        self.sign_ins.start()
 
     async def close(self) -> None:
+        """The sign-in log drains first: it still needs the store."""
+        await self.sign_ins.close()
         await self.monitor.stop()
         await self.store.close()
 

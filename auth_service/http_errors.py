@@ -19,7 +19,6 @@ from corestore import errors as core
 
 RETRY_AFTER_S = 1  # a scale unit without a reachable primary: failover takes about this long
 STATUS: dict[type[Exception], tuple[int, str]] = {
-    core.CoreStoreError: (500, "InternalServerError"),
     core.NotFound: (404, "Request_ResourceNotFound"),
     core.Conflict: (409, "Request_MultipleObjectsWithSameKeyValue"),
     core.PreconditionFailed: (412, "Request_PreconditionFailed"),
@@ -51,6 +50,11 @@ def _answer(status: int, code: str) -> Handler:
     return handler
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A store error with no status of its own: nothing of its text leaves the server."""
+    return graph_error(500, "InternalServerError", "unexpected error")
+
+
 async def _throttled(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Throttled)
     retry = max(1, round(exc.retry_after + 0.5))
@@ -74,6 +78,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     for kind, (status, code) in STATUS.items():
         app.add_exception_handler(kind, _answer(status, code))
+    app.add_exception_handler(core.CoreStoreError, _unexpected)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)

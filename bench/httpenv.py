@@ -31,6 +31,8 @@ VISIBLE_TIMEOUT_S = 10.0
 class HttpEnv:
     write_url: str
     read_url: str
+    write_pid: int
+    read_pid: int
     row: Row
     app_tokens: tuple[str, ...]
     token_path: str
@@ -62,11 +64,13 @@ def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
 
     with front_ends(state.directory, [plan.write_region, plan.read_region]) as (writer, reader):
         with httpx.Client(base_url=writer.url, timeout=60) as http:
-            env = _prepare(http, state, plan, reader.url)
+            env = _prepare(http, state, plan, reader.url, (writer.pid, reader.pid))
         yield env
 
 
-def _prepare(http: httpx.Client, state: ClusterState, plan: Plan, read_url: str) -> HttpEnv:
+def _prepare(
+    http: httpx.Client, state: ClusterState, plan: Plan, read_url: str, pids: tuple[int, int]
+) -> HttpEnv:
     operator = state.credentials.operator
     main = _tenant(http, operator, plan.country)
     apps = [_application(http, main, i) for i in range(plan.applications)]
@@ -84,6 +88,8 @@ def _prepare(http: httpx.Client, state: ClusterState, plan: Plan, read_url: str)
     return HttpEnv(
         write_url=str(http.base_url).rstrip("/"),
         read_url=read_url,
+        write_pid=pids[0],
+        read_pid=pids[1],
         row=row,
         app_tokens=tuple(token for token, _ in apps),
         token_path=f"/{main.id}/oauth2/v2.0/token",

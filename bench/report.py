@@ -99,14 +99,16 @@ def _workload_table(outcome: Outcome) -> list[str]:
     head = (
         "| workload | baseline | ops/s | "
         + " | ".join(f"{name} ms" for name, _ in LATENCIES)
-        + " | ok | failed | machine load |"
+        + " | per server CPU-s | ok | failed | machine load |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in outcome.results.items():
         baseline = outcome.summaries[m.workload][1] or ""
+        baseline = "" if baseline == name else baseline
         latency = " | ".join(f"{getattr(m.run.latency, key) / 1000:,.3f}" for _, key in LATENCIES)
+        per_cpu = f"{m.run.per_cpu_s:,.0f}" if m.run.server_cpu_s else ""
         rows.append(
-            f"| {name} | {baseline} | {m.run.throughput:,.0f} | {latency} | {m.run.ok:,} | "
+            f"| {name} | {baseline} | {m.run.throughput:,.0f} | {latency} | {per_cpu} | {m.run.ok:,} | "
             f"{m.failed_calls:,} | {' '.join(f'{x:.1f}' for x in m.run.machine_load)} |"
         )
     return rows

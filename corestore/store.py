@@ -16,6 +16,7 @@ from corestore.errors import TenantNotFound
 from corestore.operator import Operator
 from corestore.pools import Pools
 from corestore.session import TenantSession
+from corestore.sign_in_log import SignInLog
 from corestore.types import ConsistencyToken, Placement, VerifiedTenantClaims
 from scale_units.geography import Cloud
 from scale_units.routing import Router
@@ -35,6 +36,7 @@ class CoreStore:
         self._secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(self.catalog, self._open, self.router)
+        self.sign_in_log = SignInLog(self.pools, self.router)
 
     @classmethod
     def open(

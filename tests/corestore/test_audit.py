@@ -17,10 +17,12 @@ from auth_service.cli import app
 from auth_service.keyfile import KeyStore
 from corestore.audit import run_audit
 from corestore.session import TenantSession
+from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.geography import Cloud
 from scale_units.residency import Component
 from scale_units.state import ClusterState
+from tests.conftest import log_sign_in
 
 
 @pytest.fixture
@@ -98,9 +100,9 @@ async def _superuser(cluster: ClusterState, unit: str, database: str = "corestor
 
 
 async def test_sign_in_log_copied_out_of_its_unit_is_caught(
-    cluster: ClusterState, session: TenantSession, tenant: Tenant
+    cluster: ClusterState, store: CoreStore, session: TenantSession, tenant: Tenant
 ) -> None:
-    await session.sign_ins.record("success", "eve", "westeurope")
+    await log_sign_in(store, session, "eve")
     source, target = await _superuser(cluster, "emea-1"), await _superuser(cluster, "na-1")
     try:
         rows = await source.fetch("SELECT * FROM sign_ins WHERE tenant_id = $1", tenant.id.value)
