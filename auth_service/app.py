@@ -12,6 +12,7 @@ from auth_service import http_errors
 from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
+from auth_service.geo_fence import GeoFence
 from auth_service.routes import directory, oauth, operator
 
 
@@ -36,6 +37,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
         redoc_url=None,
     )
     app.state.frontend = frontend
+    app.add_middleware(GeoFence, locate=frontend.locate, elsewhere=frontend.elsewhere)
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     http_errors.install(app)

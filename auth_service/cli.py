@@ -45,6 +45,9 @@ def serve_command(
     sign_in_flush_ms: Annotated[
         int, typer.Option(min=1, help="How often queued sign-in log rows are committed.")
     ] = round(SIGN_IN_FLUSH_S * 1000),
+    public_url: Annotated[
+        str | None, typer.Option(help="Where clients reach it (default http://HOST:PORT); registered.")
+    ] = None,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -56,7 +59,8 @@ def serve_command(
 
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
-        config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000)
+        url = public_url or f"http://{host}:{port}"
+        config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
         frontend = FrontEnd(config)
     uvicorn.run(create_app(frontend), host=host, port=port, log_level="warning", access_log=False)
 

@@ -73,8 +73,9 @@ async def caller(request: Request, permission: str) -> Caller:
     token = frontend.verify(bearer(request))
     if not _permitted(token, permission):
         raise Forbidden(f"this operation needs {permission}")
-    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
     session = await frontend.store.session(token, _consistency(request))
+    frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
+    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
     return Caller(token, session, frontend.region)
 
 

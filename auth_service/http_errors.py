@@ -29,6 +29,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     front.AuthError: (401, "InvalidAuthenticationToken"),
     front.Forbidden: (403, "Authorization_RequestDenied"),
     front.BadRequest: (400, "Request_BadRequest"),
+    front.ServedElsewhere: (421, "Request_MisdirectedRequest"),
 }
 HEADERS: dict[int, dict[str, str]] = {
     401: {"WWW-Authenticate": 'Bearer error="invalid_token"'},

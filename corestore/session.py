@@ -28,7 +28,7 @@ from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavailable
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.rls import begin_for_tenant
-from corestore.types import ConsistencyToken
+from corestore.types import ConsistencyToken, Placement
 from scale_units.routing import Router
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
@@ -70,6 +70,10 @@ class TenantSession:
         self._secret_key = secret_key
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.unit.cloud, self.unit.geo, self.unit.id)
 
     @cached_property
     def users(self) -> Users:
