@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
+from scale_units.registry import log_path
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -62,7 +64,17 @@ def serve_command(
         url = public_url or f"http://{host}:{port}"
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
         frontend = FrontEnd(config)
-    uvicorn.run(create_app(frontend), host=host, port=port, log_level="warning", access_log=False)
+    _log_to(log_path(directory, region, port))
+    app_ = create_app(frontend)
+    uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False, log_config=None)
+
+
+def _log_to(path: Path) -> None:
+    """Warnings and errors to stderr and to the instance's log file, which stays in its region's
+    place in the state directory (the residency audit reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.StreamHandler(), logging.FileHandler(path)]
+    logging.basicConfig(level=logging.WARNING, handlers=handlers, format="%(asctime)s %(name)s %(message)s")
 
 
 @app.command("demo")

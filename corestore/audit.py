@@ -4,13 +4,15 @@ It connects to every server of every cloud as the superuser (the only role that
 sees past row-level security) and reads the state directory's key rings, then holds
 each copy to the topology's component-location table (`scale_units.residency`):
 directory objects and sign-in logs by tenant, catalog entries by tenant, the WAL by
-who streams it, signing keys by cloud. Anything not allowed there is a finding.
+who streams it, signing keys by cloud, front ends' log files by the tenants they
+name. Anything not allowed there is a finding.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,11 +24,13 @@ from corestore.catalog_schema import CatalogBase
 from corestore.schema import Base, SignInRow
 from corestore.types import Placement
 from scale_units.geography import Cloud, Geo
+from scale_units.registry import LOG_DIR, log_region
 from scale_units.residency import Component, Model, Place
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 from scale_units.topology import ScaleUnit, Server, Topology
 
 CONNECT_TIMEOUT_S = 3.0
+UUID_TEXT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 KEYS_DIR = "keys"
 COMPONENT_OF_TABLE = {t.name: Component.DIRECTORY_OBJECTS for t in Base.metadata.sorted_tables} | {
     SignInRow.__tablename__: Component.SIGN_IN_LOGS
@@ -74,6 +78,7 @@ async def run_audit(state: ClusterState) -> Audit:
     scans = await asyncio.gather(*(_scan(state, topology, s) for s in topology.servers()))
     holdings = [h for scan in scans if scan is not None for h in scan]
     holdings += _key_rings(state.directory / KEYS_DIR, topology)
+    holdings += _front_end_logs(state.directory / LOG_DIR, topology, homes)
     unreachable = tuple(s.name for s, scan in zip(topology.servers(), scans, strict=True) if scan is None)
     findings = [f for h in holdings if h.tenant_id is not None and (f := _judge(h, homes, topology))]
     findings += _undeclared(holdings, topology)
@@ -193,6 +198,28 @@ async def _wal_consumers(state: ClusterState, server: Server) -> set[str]:
     finally:
         await conn.close()
     return {r["name"] for r in [*slots, *standbys] if r["name"]}
+
+
+def _front_end_logs(
+    directory: Path, topology: Topology, homes: Mapping[uuid.UUID, Placement]
+) -> list[Holding]:
+    """Tenants named in front ends' log files, each file in its front end's region."""
+    holdings: list[Holding] = []
+    for path in sorted(directory.glob("*.log")) if directory.is_dir() else []:
+        region = topology.regions.get(log_region(path))
+        named: dict[uuid.UUID, int] = {}
+        with path.open(errors="replace") as log:
+            for line in log:
+                for match in UUID_TEXT.findall(line):
+                    if (tenant := uuid.UUID(match)) in homes:
+                        named[tenant] = named.get(tenant, 0) + 1
+        cloud, geo = (region.cloud.value, region.geo.value) if region else ("unknown", None)
+        where = f"{LOG_DIR}/{path.name}"
+        holdings += [
+            Holding(Component.FRONT_END, t, where, cloud, geo, None, log_region(path), "log lines", n)
+            for t, n in named.items()
+        ]
+    return holdings
 
 
 def _key_rings(directory: Path, topology: Topology) -> list[Holding]:

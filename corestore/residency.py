@@ -18,7 +18,7 @@ from scale_units.residency import Component, Model, Rule
 from scale_units.state import ClusterState
 from scale_units.topology import Topology
 
-FRONT_END_PLACE = "in memory of the front ends of these regions; request logs on their standard error"
+FRONT_END_PLACE = "in memory of this region's front ends; their logs in logs/frontends/REGION-PORT.log"
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def tenant_report(
         Location(r.name, r.name, FRONT_END_PLACE)
         for r in topology.regions.values()
         if r.cloud is home.cloud and r.geo is home.geo
-    )
+    ) + tuple(_from(h) for h in held if h.component is Component.FRONT_END)
     return [ComponentReport(topology.residency.rule(model, c), places[c]) for c in Component]
 
 

@@ -21,6 +21,16 @@ from scale_units.topology import Topology
 from scale_units.types import RegionName
 
 REGISTRY_DIR = "frontends"
+LOG_DIR = Path("logs") / "frontends"  # each instance's log: REGION-PORT.log, read by the residency audit
+
+
+def log_path(state_dir: Path, region: RegionName, port: int) -> Path:
+    return state_dir / LOG_DIR / f"{region}-{port}.log"
+
+
+def log_region(path: Path) -> RegionName:
+    """The region of a front end's log file, from its name."""
+    return path.stem.rsplit("-", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 
 from auth_service.cli import app
 from auth_service.keyfile import KeyStore
-from corestore.audit import run_audit
+from corestore.audit import Audit, run_audit
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.geography import Cloud
+from scale_units.registry import log_path
 from scale_units.residency import Component
 from scale_units.state import ClusterState
 from tests.conftest import log_sign_in
@@ -99,6 +100,11 @@ async def _superuser(cluster: ClusterState, unit: str, database: str = "corestor
     )
 
 
+def _of(audit: Audit, component: Component) -> set[tuple[str, str]]:
+    """(finding, where) of every finding about `component`."""
+    return {(f.kind, f.holding.where) for f in audit.findings if f.holding.component is component}
+
+
 async def test_sign_in_log_copied_out_of_its_unit_is_caught(
     cluster: ClusterState, store: CoreStore, session: TenantSession, tenant: Tenant
 ) -> None:
@@ -169,15 +175,10 @@ async def test_a_signing_key_in_another_clouds_ring_is_caught(cluster: ClusterSt
     try:
         shutil.copy(keys / "public.json", copy)
         audit = await run_audit(cluster)
-        copied = {
-            (f.kind, f.holding.where) for f in audit.findings if f.holding.component is Component.SIGNING_KEYS
-        }
-        assert ("undeclared-copy", "keys/usgov.json") in copied
+        assert ("undeclared-copy", "keys/usgov.json") in _of(audit, Component.SIGNING_KEYS)
     finally:
         copy.unlink(missing_ok=True)
-    assert not [
-        f for f in (await run_audit(cluster)).findings if f.holding.component is Component.SIGNING_KEYS
-    ]
+    assert not _of(await run_audit(cluster), Component.SIGNING_KEYS)
 
 
 async def test_residency_report_names_every_component_and_place(
@@ -206,3 +207,18 @@ async def test_residency_report_names_every_component_and_place(
     )
     assert table.exit_code == 0
     assert "catalog-unit" in table.output
+
+
+async def test_a_front_end_log_naming_another_geos_tenant_is_caught(
+    cluster: ClusterState, tenant: Tenant
+) -> None:
+    log = log_path(cluster.directory, "eastus", 1)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        log.write_text(f"2026-11-22 sign-in failed for tenant {tenant.id}\n")
+        audit = await run_audit(cluster)
+        assert ("outside-geo", "logs/frontends/eastus-1.log") in _of(audit, Component.FRONT_END)
+        log.write_text(f"2026-11-22 a line about tenant {uuid.uuid4()}\n")
+        assert not _of(await run_audit(cluster), Component.FRONT_END), "ids of no tenant are not findings"
+    finally:
+        log.unlink(missing_ok=True)
