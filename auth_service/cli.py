@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
+from auth_service.app import create_app
+from auth_service.demo import run_demo
 from auth_service.errors import AuthError
+from auth_service.frontend import FrontEnd, FrontEndConfig
 from auth_service.keyfile import KeyStore
 from auth_service.keyring import KeyRing
 from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
+from auth_service.throttle import Limits
 from corestore.cli import migrate_command, migrate_state, tenant_app
 from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
@@ -53,12 +58,6 @@ def serve_command(
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
-    import uvicorn
-
-    from auth_service.app import create_app
-    from auth_service.frontend import FrontEnd, FrontEndConfig
-    from auth_service.throttle import Limits
-
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
         url = public_url or f"http://{host}:{port}"
@@ -80,8 +79,6 @@ def _log_to(path: Path) -> None:
 @app.command("demo")
 def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
     """Start two front ends (two regions), create a tenant, sign in, write, read your write elsewhere."""
-    from auth_service.demo import run_demo
-
     with cli_errors():
         run_demo(directory)
 

@@ -1,7 +1,8 @@
 """Who is calling: a verified token, its permission checked, throttled, bound to its tenant.
 
-This is the only place a request becomes a `TenantSession`, and the tenant comes
-from the token's `tid` alone.
+This is where a Graph request becomes a `TenantSession`, and the tenant comes from
+the token's `tid` alone (the token endpoint's authentication context is the other
+place a front end opens one: before a token exists, for the tenant in its path).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
+from auth_service.permissions import permitted
 from auth_service.tokens import VerifiedToken
 from corestore.session import TenantSession
 from corestore.types import ConsistencyToken
@@ -20,9 +22,6 @@ from corestore.types import ConsistencyToken
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
 
-READ = "Directory.Read.All"
-WRITE = "Directory.ReadWrite.All"
-IMPLIED = {READ: {READ, WRITE}, WRITE: {WRITE}}
 CONSISTENCY_HEADER = "x-corestore-consistency"
 SERVER_HEADER = "x-corestore-server"
 REGION_HEADER = "x-corestore-region"
@@ -62,16 +61,11 @@ def _consistency(request: Request) -> ConsistencyToken | None:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
-def _permitted(token: VerifiedToken, permission: str) -> bool:
-    granted = set(token.scopes) | set(token.roles)
-    return bool(granted & IMPLIED.get(permission, {permission}))
-
-
 async def caller(request: Request, permission: str) -> Caller:
     """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
     frontend: FrontEnd = request.app.state.frontend
     token = frontend.verify(bearer(request))
-    if not _permitted(token, permission):
+    if not permitted(set(token.scopes) | set(token.roles), permission):
         raise Forbidden(f"this operation needs {permission}")
     session = await frontend.store.session(token, _consistency(request))
     frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here

@@ -16,6 +16,7 @@ from typing import Any
 from auth_service.errors import BadRequest, ServedElsewhere
 from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
+from auth_service.permissions import ADMIN_SCOPES, APP_ROLES, USER_SCOPES
 from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from auth_service.sign_in_writer import SignInWriter
 from auth_service.throttle import Limits, Throttle
@@ -31,9 +32,6 @@ from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.state import ClusterState
 
 MAX_DOMAIN = 253
-USER_SCOPES = ("User.Read", "Directory.Read.All")
-ADMIN_SCOPES = (*USER_SCOPES, "Directory.ReadWrite.All", "AuditLog.Read.All")
-APP_ROLES = ("Directory.ReadWrite.All", "AuditLog.Read.All")
 
 
 @dataclass(frozen=True)

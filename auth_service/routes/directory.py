@@ -14,19 +14,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from auth_service.deps import READ, WRITE, Caller, caller, caller_for
+from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
+from auth_service.graph import camel, etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
 from auth_service.lean import LeanRoute, QueryParam, documented, json_response
-from corestore.directory.base import Repository
+from auth_service.permissions import AUDIT, READ, WRITE
+from corestore.directory.applications import Applications, ServicePrincipals
+from corestore.directory.base import MAX_PAGE, Repository
+from corestore.directory.devices import Devices
+from corestore.directory.groups import Groups
+from corestore.directory.users import Users
+from corestore.filters import MAX_LENGTH as MAX_FILTER
 from corestore.objects import Page
 from corestore.session import TenantSession
 
 router = APIRouter(prefix="/v1.0")
-MAX_TOP = 999
-AUDIT = "AuditLog.Read.All"
-TOP = QueryParam("$top", minimum=1, maximum=MAX_TOP, default=100)
-FILTER = QueryParam("$filter", max_length=2048)
+TOP = QueryParam("$top", minimum=1, maximum=MAX_PAGE, default=100)
+FILTER = QueryParam("$filter", max_length=MAX_FILTER)
 SELECT = QueryParam("$select", max_length=1024)
 SKIP = QueryParam("$skiptoken", max_length=64)
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -35,39 +39,27 @@ WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
 
 @dataclass(frozen=True)
 class Kind:
+    """A Graph collection and the repository behind it, whose rules say what a body may set."""
+
     path: str
+    rules: type[Repository[Any]]
     repository: Callable[[TenantSession], Repository[Any]]
-    creatable: dict[str, str]
-    updatable: dict[str, str]
 
+    @property
+    def creatable(self) -> dict[str, str]:
+        return {camel(n): n for n in self.rules.rules}
 
-def _fields(*names: str) -> dict[str, str]:
-    from auth_service.graph import camel
-
-    return {camel(n): n for n in names}
+    @property
+    def updatable(self) -> dict[str, str]:
+        return {camel(n): n for n in self.rules.updatable}
 
 
 KINDS = [
-    Kind(
-        "users",
-        lambda s: s.users,
-        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
-        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
-    ),
-    Kind(
-        "groups",
-        lambda s: s.groups,
-        {**_fields("display_name", "mail_nickname", "description"), "groupKind": "kind"},
-        _fields("display_name", "mail_nickname", "description"),
-    ),
-    Kind("applications", lambda s: s.applications, _fields("display_name"), _fields("display_name")),
-    Kind("servicePrincipals", lambda s: s.service_principals, {}, _fields("display_name", "account_enabled")),
-    Kind(
-        "devices",
-        lambda s: s.devices,
-        _fields("display_name", "device_id", "operating_system", "trust_type", "owner_id"),
-        _fields("display_name", "operating_system", "trust_type", "owner_id"),
-    ),
+    Kind("users", Users, lambda s: s.users),
+    Kind("groups", Groups, lambda s: s.groups),
+    Kind("applications", Applications, lambda s: s.applications),
+    Kind("servicePrincipals", ServicePrincipals, lambda s: s.service_principals),
+    Kind("devices", Devices, lambda s: s.devices),
 ]
 
 
@@ -135,8 +127,6 @@ def register(kind: Kind) -> None:
 
     async def create_object(body: ObjectBody, caller: WriteCaller) -> Response:
         values = from_graph(body.model_extra or {}, kind.creatable)
-        if not kind.creatable:
-            raise BadRequest(f"{kind.path} are created with their application")
         record = await kind.repository(caller.session).create(**values)
         return respond(caller, to_graph(record), 201, etag(record))
 
