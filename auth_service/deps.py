@@ -17,7 +17,7 @@ from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.permissions import permitted
 from auth_service.tokens import VerifiedToken
 from corestore.session import TenantSession
-from corestore.types import ConsistencyToken
+from corestore.types import CommitPosition
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
@@ -51,12 +51,12 @@ def bearer(request: Request) -> str:
     return value.strip()
 
 
-def _consistency(request: Request) -> ConsistencyToken | None:
+def _consistency(request: Request) -> CommitPosition | None:
     value = request.headers.get(CONSISTENCY_HEADER)
     if value is None:
         return None
     try:
-        return ConsistencyToken.parse(value)
+        return CommitPosition.parse(value)
     except ValueError:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 

@@ -136,7 +136,7 @@ def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, 
 
 
 def _await_visible(http: httpx.Client, row: Row, token: str) -> None:
-    """Until the read replica has the row: reads without a consistency token go there."""
+    """Until the read replica has the row: reads without a commit position go there."""
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     while http.get(f"/v1.0/users/{row.user_id}", headers=bearer(token)).status_code != 200:
         if time.monotonic() > deadline:

@@ -17,7 +17,7 @@ from corestore.operator import Operator
 from corestore.pools import Pools
 from corestore.session import TenantSession
 from corestore.sign_in_log import SignInLog
-from corestore.types import ConsistencyToken, Placement, VerifiedTenantClaims
+from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
 from scale_units.geography import Cloud
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
@@ -60,7 +60,7 @@ class CoreStore:
         return await self.catalog(cloud).served(tenant_id)
 
     async def session(
-        self, claims: VerifiedTenantClaims, consistency: ConsistencyToken | None = None
+        self, claims: VerifiedTenantClaims, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
         placement = await self.placement(claims.tenant_id, claims.cloud)
@@ -73,7 +73,7 @@ class CoreStore:
         return self._open(tenant_id, placement.scale_unit)
 
     def _open(
-        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: ConsistencyToken | None = None
+        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""
