@@ -67,6 +67,7 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
         "## Goals",
         "",
         *_goal_table(outcome.verdicts),
+        *_section("Round trips", _round_trips(header.get("round_trips"))),
         *_section("Failures", [f"- **{name}**: {message}" for name, message in outcome.failures.items()]),
         *_section("Notes", [f"- {note}" for note in outcome.notes]),
         *_section("Plots", [f"![{plot}]({plot})" for plot in outcome.plots]),
@@ -74,6 +75,14 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _round_trips(counted: Mapping[str, int] | None) -> list[str]:
+    """Statements sent per library call, counted on the wire (bench/roundtrips.py)."""
+    if not counted:
+        return []
+    calls = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counted.items())
+    return [f"Per library call, counted on the wire: {calls}."]
 
 
 def _machine_line(machine: Mapping[str, Any]) -> str:
