@@ -70,12 +70,10 @@ class CoreStore:
         entry = await self.placement(tenant_id, cloud)
         return TenantSession(self, tenant_id, self.topology.scale_units[entry.scale_unit])
 
-    def reload_topology(self) -> None:
-        """Pick up roles changed by a failover (the state file is the source of truth)."""
-        directory = self.state.directory
-        self.state = ClusterState.load(directory)
-        self.topology = self.state.topology
-        self.router = self.router.with_topology(self.topology)
+    def reload_topology(self, topology: Topology) -> None:
+        """Follow roles changed by a failover, as Patroni reports them (the monitor asks)."""
+        self.topology = topology
+        self.router = self.router.with_topology(topology)
 
     async def close(self) -> None:
         await self.engines.dispose()
