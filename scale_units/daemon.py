@@ -1,7 +1,9 @@
 """A detached local process (etcd, Patroni) that outlives the command that started it.
 
-Its pid lives in a file, so later commands (`cluster status`, `down`, a test) find it.
-As root it runs as the unprivileged server user, like PostgreSQL itself.
+Started through a shell that exits at once, so it is nobody's child here (nothing
+to reap, no warning about a subprocess left running). Its pid lives in a file, so
+later commands (`cluster status`, `down`, a test) find it. As root it runs as the
+unprivileged server user, like PostgreSQL itself.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 from scale_units.errors import ClusterError
 
 STOP_TIMEOUT_S = 30.0
-# Daemons this process started, kept to be reaped (and not reported as leaked) once they end.
-_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
+# The shell starts the daemon in the background, its output to the log, and says its pid.
+DETACH = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
 
 
 @dataclass(frozen=True)
@@ -35,19 +37,18 @@ class Daemon:
     def start(self) -> None:
         if self.pid() is not None:
             return
-        with open(self.logfile, "ab") as log:
-            child = subprocess.Popen(
-                list(self.argv),
-                user=self.os_user,
-                env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd="/",
-                start_new_session=True,  # not killed with the terminal or test run that started it
-            )
-        _SPAWNED[child.pid] = child
-        self.pidfile.write_text(f"{child.pid}\n")
+        shell = subprocess.run(
+            ["/bin/sh", "-c", DETACH, "sh", str(self.logfile), *self.argv],
+            user=self.os_user,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+            cwd="/",
+            start_new_session=True,  # not killed with the terminal or test run that started it
+        )
+        self.pidfile.write_text(shell.stdout.strip() + "\n")
 
     def pid(self) -> int | None:
         try:
@@ -92,15 +93,7 @@ def wait_gone(pid: int, timeout: float) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
-    _reap(pid)
     return True
-
-
-def _reap(pid: int) -> None:
-    """Our own child turns zombie until waited for."""
-    child = _SPAWNED.get(pid)
-    if child is not None and child.poll() is not None:
-        del _SPAWNED[pid]
 
 
 def children(pid: int) -> list[int]:

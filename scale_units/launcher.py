@@ -195,7 +195,7 @@ def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:
 
 
 def _create(state: ClusterState, topology: Topology) -> None:
-    """etcd, then each unit's planned primary (it bootstraps), our roles, then the replicas."""
+    """etcd, then each unit's planned primary (it bootstraps), then the replicas and our roles."""
     _start_etcd(state)
     for unit in topology.scale_units.values():
         for server in unit.servers:
@@ -203,8 +203,9 @@ def _create(state: ClusterState, topology: Topology) -> None:
     primaries = [u.primary.name for u in topology.scale_units.values()]
     _start_members(state, primaries)
     _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
-    asyncio.run(_bootstrap_all(state, topology))
+    # Replicas clone while our roles are created: they replay them like any other write.
     _start_members(state, [s.name for u in topology.scale_units.values() for s in u.replicas])
+    asyncio.run(_bootstrap_all(state, topology))
     wait_streaming(state)
 
 

@@ -48,6 +48,7 @@ def ha_cluster() -> Iterator[ClusterState]:
 @pytest.fixture(scope="module")
 def front(ha_cluster: ClusterState) -> Iterator[FrontEndProcess]:
     unthrottled = ("--requests-per-second", "100000", "--request-burst", "100000")
+    unthrottled += ("--writes-per-second", "100000", "--write-burst", "100000")
     with front_ends(ha_cluster.directory, ["westeurope"], unthrottled) as started:
         yield started[0]
 
@@ -283,3 +284,30 @@ def _lock_holder(etcd_url: str) -> str | None:
     key = base64.b64encode(f"/corestore/{UNIT}/leader".encode()).decode()
     kvs = httpx.post(f"{etcd_url}/v3/kv/range", json={"key": key}, timeout=2).json().get("kvs", [])
     return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: ClusterState) -> None:
+    """The default `no_quorum = "wait"`: with every replica of na-1 down, a commit is not
+    acknowledged (status says WAITING) until a replica is back; then it is."""
+    unit = ha_cluster.planned_topology.scale_units["na-1"]
+    head = leader(unit, member_views_now(ha_cluster.api_ports))
+    assert head is not None
+
+    async def scenario() -> None:
+        conn = await asyncpg.connect(ha_cluster.dsn(head.name, "superuser"))
+        try:
+            await conn.execute("CREATE TABLE waits (n int)")
+            for server in unit.servers:
+                if server.name != head.name:
+                    await asyncio.to_thread(launcher.process(ha_cluster, server.name).kill)
+            insert = asyncio.create_task(conn.execute("INSERT INTO waits VALUES (1)"))
+            done, _ = await asyncio.wait({insert}, timeout=3)
+            assert not done, "the commit was acknowledged with no replica to confirm it"
+            statuses = {s.name: s for s in await cluster_status(ha_cluster)}
+            assert statuses[head.name].sync == "WAITING"
+            await asyncio.to_thread(launcher.up, default_topology_path(), ha_cluster.directory)
+            await asyncio.wait_for(insert, 30)
+        finally:
+            await conn.close()
+
+    asyncio.run(scenario())
