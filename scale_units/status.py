@@ -15,7 +15,7 @@ import asyncpg
 
 from scale_units.leaders import MemberView, leader, member_views
 from scale_units.state import ClusterState
-from scale_units.topology import ScaleUnit, Server
+from scale_units.topology import Server
 from scale_units.types import lsn_position
 
 CONNECT_TIMEOUT_S = 2.0
@@ -77,11 +77,6 @@ def _sync(server: Server, head: MemberView | None, standby_names: str) -> str:
     if head.quorum:
         return "quorum"
     return "WAITING" if standby_names else "DEGRADED"
-
-
-def degraded(unit: ScaleUnit, statuses: list[ServerStatus]) -> bool:
-    """True while `unit` acknowledges commits that no replica has confirmed."""
-    return any(s.scale_unit == unit.id and s.sync == "DEGRADED" for s in statuses)
 
 
 async def _probe(state: ClusterState, server: Server) -> tuple[bool, str | None, bool, str]:

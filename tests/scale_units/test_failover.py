@@ -47,8 +47,10 @@ def ha_cluster() -> Iterator[ClusterState]:
 
 @pytest.fixture(scope="module")
 def front(ha_cluster: ClusterState) -> Iterator[FrontEndProcess]:
-    unthrottled = ("--requests-per-second", "100000", "--request-burst", "100000")
-    unthrottled += ("--writes-per-second", "100000", "--write-burst", "100000")
+    unthrottled = (
+        *("--requests-per-second", "100000", "--request-burst", "100000"),
+        *("--writes-per-second", "100000", "--write-burst", "100000"),
+    )
     with front_ends(ha_cluster.directory, ["westeurope"], unthrottled) as started:
         yield started[0]
 
