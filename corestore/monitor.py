@@ -1,6 +1,7 @@
 """Background health checks: replicas that are down or lag too far leave routing until they recover.
 
-Also notices a new topology (roles changed by `corestore failover`) and reloads it.
+Also follows each scale unit's leader as Patroni reports it, so writes go to the new
+primary soon after a failover or switchover.
 """
 
 from __future__ import annotations
@@ -8,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
+from corestore.pools import Pools
 from scale_units.geography import Geo
-from scale_units.state import STATE_FILE
+from scale_units.leaders import member_views, with_leaders
+from scale_units.routing import Router
 from scale_units.topology import ScaleUnit, Server
-from scale_units.types import lsn_position
-
-if TYPE_CHECKING:
-    from corestore.store import CoreStore
+from scale_units.types import ServerName, lsn_position
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 1.0
@@ -28,18 +28,21 @@ LSN_SQL = (
 class ReplicaMonitor:
     def __init__(
         self,
-        store: CoreStore,
+        router: Router,
+        pools: Pools,
+        api_ports: Mapping[ServerName, int],
         interval_s: float = 0.5,
         max_lag_bytes: int = 16 * 1024 * 1024,
         geo: Geo | None = None,
     ) -> None:
-        """`geo`: watch only that geo's scale units (a geo-confined front end connects to no other)."""
-        self.store = store
-        self.geo = geo
+        """`geo`: probe only that geo's scale units (a geo-confined front end connects to no other)."""
+        self.router = router
+        self.pools = pools
+        self.api_ports = api_ports
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes
+        self.geo = geo
         self._task: asyncio.Task[None] | None = None
-        self._state_mtime = self._mtime()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -59,17 +62,17 @@ class ReplicaMonitor:
             await asyncio.sleep(self.interval_s)
 
     async def check_once(self) -> None:
-        if self._mtime() != self._state_mtime:
-            self._state_mtime = self._mtime()
-            self.store.reload_topology()
-        units = self.store.router.topology.scale_units.values()
+        current = with_leaders(self.router.topology, await member_views(self.api_ports))
+        if current != self.router.topology:
+            self.router.use_topology(current)
+        units = self.router.topology.scale_units.values()
         await asyncio.gather(*(self._check_unit(u) for u in units if self.geo in (None, u.geo)))
 
     async def _check_unit(self, unit: ScaleUnit) -> None:
         primary_lsn = await self._lsn(unit.primary)
         for replica in unit.replicas:
             lsn = await self._lsn(replica)
-            health = self.store.router.health
+            health = self.router.health
             if lsn is None:
                 health.mark_down(replica.name)
             elif primary_lsn is not None and primary_lsn - lsn > self.max_lag_bytes:
@@ -81,14 +84,8 @@ class ReplicaMonitor:
     async def _lsn(self, server: Server) -> int | None:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
-                pool = await self.store.pools.get(server.name)
+                pool = await self.pools.get(server.name)
                 value = await pool.fetchval(LSN_SQL)
         except Exception:
             return None
         return None if value is None else lsn_position(str(value))
-
-    def _mtime(self) -> float:
-        try:
-            return (self.store.state.directory / STATE_FILE).stat().st_mtime
-        except FileNotFoundError:
-            return 0.0
