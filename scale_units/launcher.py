@@ -277,9 +277,11 @@ def down(directory: Path, purge: bool = False) -> bool:
     if not (directory / STATE_FILE).exists():
         return False
     state = ClusterState.load(directory)
-    _stop_all(state)
     if purge:
+        _destroy(state)  # the data goes too: no clean shutdown to wait for
         shutil.rmtree(directory)
+    else:
+        _stop_all(state)
     return True
 
 
