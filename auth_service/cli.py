@@ -58,6 +58,9 @@ def serve_command(
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
+    # uvicorn, not granian: granian 2.8 (embedded server, uvloop) serving the ASGI baseline
+    # measured 5.7-6.1k requests per server CPU-second against uvicorn's 5.5-5.8k on the same
+    # shared 2-core machine (bench asgi-read, two runs each): within the noise, so one server stack.
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
         url = public_url or f"http://{host}:{port}"

@@ -110,13 +110,22 @@ def _tenant(http: httpx.Client, operator: str, country: str) -> _Tenant:
         headers=bearer(operator),
         json=tenant_request(name, country, domain, PASSWORD, f"{name}-admin"),
     ).json()
-    token = _send(
-        http,
-        "POST",
-        f"/{created['id']}/oauth2/v2.0/token",
-        data=password_grant(f"admin@{domain}", PASSWORD),
-    ).json()
+    token = _first_sign_in(http, f"/{created['id']}/oauth2/v2.0/token", f"admin@{domain}")
     return _Tenant(created["id"], domain, created["scaleUnit"], token["access_token"])
+
+
+def _first_sign_in(http: httpx.Client, path: str, username: str) -> dict[str, Any]:
+    """Sign-ins read the nearest replica, which may not have replayed the new tenant yet: retry a while."""
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while True:
+        response = http.post(path, data=password_grant(username, PASSWORD))
+        if response.status_code != 400 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if response.is_error:
+        raise RuntimeError(f"POST {path}: {response.status_code} {response.text[:300]}")
+    tokens: dict[str, Any] = response.json()
+    return tokens
 
 
 def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, bytes]:

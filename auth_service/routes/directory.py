@@ -125,21 +125,21 @@ def register(kind: Kind) -> None:
         record = await kind.repository(who.session).resolve(request.path_params["object_id"])
         return respond(who, to_graph(record, selection(SELECT.read(request))), tag=etag(record))
 
-    async def create_object(body: ObjectBody, caller: WriteCaller) -> Response:
+    async def create_object(body: ObjectBody, who: WriteCaller) -> Response:
         values = from_graph(body.model_extra or {}, kind.creatable)
-        record = await kind.repository(caller.session).create(**values)
-        return respond(caller, to_graph(record), 201, etag(record))
+        record = await kind.repository(who.session).create(**values)
+        return respond(who, to_graph(record), 201, etag(record))
 
     async def update_object(
-        object_id: str, body: ObjectBody, caller: WriteCaller, if_match: IfMatch = None
+        object_id: str, body: ObjectBody, who: WriteCaller, if_match: IfMatch = None
     ) -> Response:
         changes = from_graph(body.model_extra or {}, kind.updatable)
-        record = await kind.repository(caller.session).update(object_id, changes, parse_etag(if_match))
-        return Response(status_code=204, headers={**caller.headers(), "ETag": etag(record)})
+        record = await kind.repository(who.session).update(object_id, changes, parse_etag(if_match))
+        return Response(status_code=204, headers={**who.headers(), "ETag": etag(record)})
 
-    async def delete_object(object_id: str, caller: WriteCaller, if_match: IfMatch = None) -> Response:
-        await kind.repository(caller.session).delete(object_id, parse_etag(if_match))
-        return Response(status_code=204, headers=caller.headers())
+    async def delete_object(object_id: str, who: WriteCaller, if_match: IfMatch = None) -> Response:
+        await kind.repository(who.session).delete(object_id, parse_etag(if_match))
+        return Response(status_code=204, headers=who.headers())
 
     path = f"/{kind.path}"
     read_route(path, list_objects, f"list_{kind.path}", TOP, FILTER, SELECT, SKIP)
@@ -180,16 +180,16 @@ Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[A
 
 
 async def _group_members(
-    caller: Caller, group_id: str, top: int, after: uuid.UUID | None, transitive: bool
+    who: Caller, group_id: str, top: int, after: uuid.UUID | None, transitive: bool
 ) -> Page[Any]:
-    return await caller.session.groups.members(group_id, top, after, transitive)
+    return await who.session.groups.members(group_id, top, after, transitive)
 
 
 async def _groups_of_user(
-    caller: Caller, user: str, top: int, after: uuid.UUID | None, transitive: bool
+    who: Caller, user: str, top: int, after: uuid.UUID | None, transitive: bool
 ) -> Page[Any]:
-    found = await caller.session.users.resolve(user)
-    return await caller.session.groups.member_of(found.id, top, after, transitive)
+    found = await who.session.users.resolve(user)
+    return await who.session.groups.member_of(found.id, top, after, transitive)
 
 
 def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
@@ -214,15 +214,15 @@ for _path, _fetch, _transitive in [
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)
-async def add_member(group_id: str, ref: MemberRef, caller: WriteCaller) -> Response:
-    await caller.session.groups.add_member(group_id, _ref_id(ref))
-    return Response(status_code=204, headers=caller.headers())
+async def add_member(group_id: str, ref: MemberRef, who: WriteCaller) -> Response:
+    await who.session.groups.add_member(group_id, _ref_id(ref))
+    return Response(status_code=204, headers=who.headers())
 
 
 @router.delete("/groups/{group_id}/members/{member_id}/$ref", status_code=204)
-async def remove_member(group_id: str, member_id: str, caller: WriteCaller) -> Response:
-    await caller.session.groups.remove_member(group_id, member_id)
-    return Response(status_code=204, headers=caller.headers())
+async def remove_member(group_id: str, member_id: str, who: WriteCaller) -> Response:
+    await who.session.groups.remove_member(group_id, member_id)
+    return Response(status_code=204, headers=who.headers())
 
 
 class PasswordCredential(BaseModel):
@@ -230,10 +230,10 @@ class PasswordCredential(BaseModel):
 
 
 @router.post("/applications/{object_id}/addPassword")
-async def add_password(object_id: str, body: PasswordCredential, caller: WriteCaller) -> Response:
-    secret = await caller.session.applications.add_secret(object_id)
+async def add_password(object_id: str, body: PasswordCredential, who: WriteCaller) -> Response:
+    secret = await who.session.applications.add_secret(object_id)
     return respond(
-        caller,
+        who,
         {
             "keyId": str(secret.id),
             "hint": secret.hint,

@@ -6,13 +6,16 @@ import asyncio
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 from argon2 import PasswordHasher
 
 from auth_service.process import FrontEndProcess, free_port
+from auth_service.sign_in_writer import SignInWriter
 from corestore.passwords import needs_rehash
+from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
@@ -71,3 +74,30 @@ async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
     assert stored != weaker
     assert not needs_rehash(stored), "stored again with today's parameters"
     sign_in(http, west.url, tenant.id, upn, PASSWORD)
+
+
+async def test_one_flush_writes_each_tenants_rows_into_that_tenant_only(
+    cluster: ClusterState, store: CoreStore
+) -> None:
+    first = await store.operator.create_tenant(f"t{uuid.uuid4().hex[:10]}", "FR")
+    second = await store.operator.create_tenant(f"t{uuid.uuid4().hex[:10]}", "FR")
+    writer = SignInWriter(store, capacity=3)
+    for tenant, principal in ((first, "a@one"), (first, "b@one"), (second, "c@two"), (second, "dropped")):
+        writer.record(
+            SignInRecord(
+                tenant.id.value,
+                tenant.placement.scale_unit,
+                datetime.now(UTC),
+                "success",
+                principal,
+                "westeurope",
+            )
+        )
+    assert writer.dropped == 1, "a full queue drops the new row and counts it"
+    await writer.flush()
+    for tenant, expected in ((first, {"a@one", "b@one"}), (second, {"c@two"})):
+        session = await store.operator.session(tenant.id)
+        deadline = time.monotonic() + VISIBLE_WITHIN_S
+        while {s.principal for s in (await session.sign_ins.list()).items} != expected:
+            assert time.monotonic() < deadline, f"{tenant.id} sees only its own rows"
+            await asyncio.sleep(0.1)
