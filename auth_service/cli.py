@@ -39,6 +39,9 @@ def serve_command(
     request_burst: Annotated[int, typer.Option()] = 400,
     writes_per_second: Annotated[float, typer.Option(help="Per tenant.")] = 50.0,
     write_burst: Annotated[int, typer.Option()] = 100,
+    tls: Annotated[
+        bool, typer.Option(help="https with the cluster's certificate; --no-tls only behind a TLS proxy.")
+    ] = True,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -47,11 +50,21 @@ def serve_command(
     from auth_service.app import create_app
     from auth_service.frontend import FrontEnd, FrontEndConfig
     from auth_service.throttle import Limits
+    from scale_units.tls import server_certificate
 
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
         frontend = FrontEnd(FrontEndConfig(region=region, directory=directory, limits=limits))
-    uvicorn.run(create_app(frontend), host=host, port=port, log_level="warning", access_log=False)
+        certificate = server_certificate(directory, frontend.region) if tls else None
+    uvicorn.run(
+        create_app(frontend),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=certificate.certfile if certificate else None,
+        ssl_keyfile=certificate.keyfile if certificate else None,
+    )
 
 
 @app.command("demo")
