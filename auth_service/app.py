@@ -11,7 +11,7 @@ from auth_service import http_errors
 from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
-from auth_service.routes import directory, oauth, operator
+from auth_service.routes import authorize, directory, oauth, oidc, operator
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -36,4 +36,6 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(operator.router)
     app.include_router(oauth.router)
+    app.include_router(authorize.router)
+    app.include_router(oidc.router)
     return app

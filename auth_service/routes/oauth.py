@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from auth_service.errors import AccountLocked, InvalidGrant, InvalidToken
+from auth_service import grants
+from auth_service.discovery import oidc_metadata
+from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
+from auth_service.grants import TokenRequest
+from auth_service.signin import authenticate
 from corestore.errors import TenantNotFound
-from corestore.passwords import verify_password
 from corestore.session import TenantSession
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
 
 router = APIRouter()
-BAD_CREDENTIALS = "AADSTS50126: Error validating credentials due to invalid username or password."
 BAD_CLIENT = "AADSTS7000215: Invalid client secret provided."
 FormText = Annotated[str | None, Form(max_length=4096)]
 
@@ -58,26 +60,45 @@ async def token(
     client_secret: FormText = None,
     refresh_token: FormText = None,
     scope: FormText = None,
+    code: FormText = None,
+    redirect_uri: FormText = None,
+    code_verifier: FormText = None,
+    client_info: FormText = None,
 ) -> JSONResponse:
     frontend: FrontEnd = request.app.state.frontend
     try:
         tenant_id = await resolve_tenant(frontend, tenant)
     except TenantNotFound as exc:
         return oauth_error("invalid_request", str(exc))
+    try:
+        basic = grants.basic_credentials(request.headers.get("authorization"))
+    except InvalidClient as exc:
+        return oauth_error("invalid_client", str(exc), 401, {"WWW-Authenticate": "Basic"})
+    if basic is not None:
+        if client_secret is not None or (client_id is not None and client_id != basic[0]):
+            return oauth_error("invalid_request", "authenticate the client one way: Basic or the form")
+        client_id, client_secret = basic
     session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
     client = request.client.host if request.client else None
-    grants = {
-        "password": lambda: _password(frontend, session, username, password, client_id, client),
+    asked = TokenRequest(client_id, client_secret, scope, client_info == "1")
+    flows = {
+        "password": lambda: _password(frontend, session, username, password, asked, client),
         "client_credentials": lambda: _client_credentials(
             frontend, session, client_id, client_secret, client
         ),
-        "refresh_token": lambda: _refresh(frontend, session, refresh_token),
+        "refresh_token": lambda: grants.refresh(frontend, session, asked, refresh_token),
+        "authorization_code": lambda: grants.authorization_code(
+            frontend, session, asked, code, redirect_uri, code_verifier
+        ),
     }
-    grant = grants.get(grant_type)
+    grant = flows.get(grant_type)
+    challenge = {"WWW-Authenticate": "Basic"} if basic is not None else None
     if grant is None:
         return oauth_error("unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported")
     try:
         return JSONResponse(await grant(), headers={"Cache-Control": "no-store"})
+    except InvalidClient as exc:
+        return oauth_error("invalid_client", str(exc), 401, challenge)
     except AccountLocked as exc:
         return oauth_error(
             "invalid_grant",
@@ -90,6 +111,7 @@ async def token(
             "invalid_grant" if grant_type != "client_credentials" else "invalid_client",
             str(exc),
             400 if grant_type != "client_credentials" else 401,
+            challenge if grant_type == "client_credentials" else None,
         )
 
 
@@ -98,24 +120,13 @@ async def _password(
     session: TenantSession,
     username: str | None,
     password: str | None,
-    client_id: str | None,
+    asked: TokenRequest,
     client: str | None,
 ) -> dict[str, Any]:
     if not username or password is None:
         raise InvalidGrant("username and password are required")
-    key = (session.tenant_id, username.lower())
-    frontend.lockout.check(key)
-    found = await session.users.credentials(username)
-    user, stored = found if found is not None else (None, None)
-    if not verify_password(stored, password) or user is None or not user.account_enabled:
-        frontend.lockout.record_failure(key)
-        await session.sign_ins.record(
-            "failure", username, frontend.region, "invalid credentials", client_address=client
-        )
-        raise InvalidGrant(BAD_CREDENTIALS)
-    frontend.lockout.record_success(key)
-    await session.sign_ins.record("success", user.user_principal_name, frontend.region, None, user.id, client)
-    return frontend.user_tokens(session.tenant_id, user, client_id)
+    user = await authenticate(frontend, session, username, password, client)
+    return await grants.issue_user_tokens(frontend, session, user, asked)
 
 
 async def _client_credentials(
@@ -137,18 +148,6 @@ async def _client_credentials(
     return frontend.app_tokens(session.tenant_id, principal)
 
 
-async def _refresh(frontend: FrontEnd, session: TenantSession, refresh_token: str | None) -> dict[str, Any]:
-    if not refresh_token:
-        raise InvalidGrant("refresh_token is required")
-    claims = frontend.verify_refresh(refresh_token)
-    if claims.tenant_id != session.tenant_id or claims.object_id is None:
-        raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
-    user = await session.users.get(claims.object_id)
-    if not user.account_enabled:
-        raise InvalidGrant("AADSTS50057: user account is disabled")
-    return frontend.user_tokens(session.tenant_id, user, claims.client_id)
-
-
 @router.get("/{tenant}/discovery/v2.0/keys")
 async def keys(request: Request, tenant: str) -> JSONResponse:
     frontend: FrontEnd = request.app.state.frontend
@@ -166,11 +165,7 @@ async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
             "issuer": frontend.issuer(tenant_id),
             "token_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
-            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-            "response_types_supported": ["token"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": frontend.algorithms(),
-            "token_endpoint_auth_methods_supported": ["client_secret_post"],
             "tenant_region_scope": frontend.cloud.value,
+            **oidc_metadata(base, tenant_id, frontend.algorithms()),
         }
     )
