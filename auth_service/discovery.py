@@ -28,7 +28,7 @@ def oidc_metadata(base: str, tenant_id: uuid.UUID, algorithms: list[str]) -> dic
         "end_session_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/logout",
         "userinfo_endpoint": f"{base}/oidc/userinfo",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 PUBLIC_PLATFORMS = frozenset({"spa", "publicClient"})
+RESPONSE_MODES = ("query", "fragment", "form_post")
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest, unpadded
 LOCKED = "AADSTS50053: Your account is locked because of too many failed sign-ins. Try again later."
 
@@ -91,7 +92,10 @@ def with_response(uri: str, mode: str, values: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
 
 
-def _redirect(uri: str, mode: str, values: dict[str, str]) -> RedirectResponse:
+def _respond(uri: str, mode: str, values: dict[str, str]) -> Response:
+    """Back to the client: a redirect, or (form_post) a page that posts the response to it."""
+    if mode == "form_post":
+        return signin_page.form_post(uri, {k: v for k, v in values.items() if v})
     return RedirectResponse(with_response(uri, mode, values), status_code=303, headers=signin_page.HEADERS)
 
 
@@ -113,16 +117,16 @@ async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> A
                 "registered for the application."
             )
         )
-    mode = params.response_mode if params.response_mode in ("query", "fragment") else "query"
+    mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"
 
     def refuse(error: str, description: str) -> Refused:
         values = {"error": error, "error_description": description, "state": params.state}
-        return Refused(_redirect(params.redirect_uri, mode, values))
+        return Refused(_respond(params.redirect_uri, mode, values))
 
     if params.response_type != "code":
         raise refuse("unsupported_response_type", "AADSTS700054: response_type must be 'code'")
-    if params.response_mode not in ("query", "fragment"):
-        raise refuse("invalid_request", "AADSTS900144: response_mode must be 'query' or 'fragment'")
+    if params.response_mode not in RESPONSE_MODES:
+        raise refuse("invalid_request", "AADSTS900144: response_mode must be query, fragment or form_post")
     if params.code_challenge or params.code_challenge_method:
         if params.code_challenge_method != "S256":
             raise refuse("invalid_request", "AADSTS501491: code_challenge_method must be S256")
@@ -189,4 +193,4 @@ async def sign_in(request: Request, tenant: str, form: Annotated[SignInForm, For
             params.scope,
         )
     )
-    return _redirect(params.redirect_uri, params.response_mode, {"code": code, "state": params.state})
+    return _respond(params.redirect_uri, params.response_mode, {"code": code, "state": params.state})

@@ -38,7 +38,8 @@ def _unauthorized(description: str) -> JSONResponse:
     )
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"])
+@router.get("/oidc/userinfo", operation_id="userinfo")
+@router.post("/oidc/userinfo", operation_id="userinfo_post")
 async def userinfo(
     request: Request, authorization: Annotated[str | None, Header(max_length=8192)] = None
 ) -> JSONResponse:

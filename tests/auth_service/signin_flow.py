@@ -78,6 +78,13 @@ def submit(http: httpx.Client, auth_uri: str, username: str, password: str) -> h
     return http.post(action, data={**form_fields(page.text), "username": username, "password": password})
 
 
+def posted_params(response: httpx.Response) -> dict[str, str]:
+    """What a form_post page would post back to the client."""
+    assert response.status_code == 200, response.text[:300]
+    assert '<form method="post"' in response.text
+    return form_fields(response.text)
+
+
 def redirected_params(response: httpx.Response) -> dict[str, str]:
     assert response.status_code == 303, response.text[:300]
     location = urlsplit(response.headers["location"])
