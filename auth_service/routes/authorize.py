@@ -75,14 +75,6 @@ class Accepted:
     platform: str
 
 
-class Refused(Exception):
-    """Answered with `response` (an error page or an error redirect) instead of the form."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("authorization request refused")
-        self.response = response
-
-
 def with_response(uri: str, mode: str, values: dict[str, str]) -> str:
     """The redirect URI with the response added (to its query, or as the fragment)."""
     added = urlencode({k: v for k, v in values.items() if v})
@@ -99,43 +91,46 @@ def _respond(uri: str, mode: str, values: dict[str, str]) -> Response:
     return RedirectResponse(with_response(uri, mode, values), status_code=303, headers=signin_page.HEADERS)
 
 
-async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> Accepted:
+def _invalid(params: AuthorizeParams, platform: str) -> tuple[str, str] | None:
+    """The OAuth error (code, description) in a request from a known client, if any."""
+    if params.response_type != "code":
+        return "unsupported_response_type", "AADSTS700054: response_type must be 'code'"
+    if params.response_mode not in RESPONSE_MODES:
+        return "invalid_request", "AADSTS900144: response_mode must be query, fragment or form_post"
+    if params.code_challenge or params.code_challenge_method:
+        if params.code_challenge_method != "S256":
+            return "invalid_request", "AADSTS501491: code_challenge_method must be S256"
+        if not CHALLENGE.fullmatch(params.code_challenge):
+            return "invalid_request", "AADSTS501491: code_challenge is not a base64url SHA-256"
+    elif platform in PUBLIC_PLATFORMS:
+        return "invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required"
+    if params.prompt == "none":
+        return "login_required", "AADSTS50058: the user must sign in"
+    return None
+
+
+async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> Accepted | Response:
+    """The request, accepted; or what to answer instead (an error page, or an error for the client)."""
     try:
         tenant_id = await resolve_tenant(frontend, tenant)
     except TenantNotFound as exc:
-        raise Refused(signin_page.error_page(str(exc), 404)) from None
+        return signin_page.error_page(str(exc), 404)
     session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
     client = await session.grants.client(params.client_id)
     if client is None or not client.enabled:
         message = f"AADSTS700016: Application '{params.client_id[:64]}' was not found in the directory."
-        raise Refused(signin_page.error_page(message))
+        return signin_page.error_page(message)
     platform = client.platform_of(params.redirect_uri)
     if platform is None:
-        raise Refused(
-            signin_page.error_page(
-                "AADSTS50011: The redirect URI in the request does not match the redirect URIs "
-                "registered for the application."
-            )
+        return signin_page.error_page(
+            "AADSTS50011: The redirect URI in the request does not match the redirect URIs "
+            "registered for the application."
         )
-    mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"
-
-    def refuse(error: str, description: str) -> Refused:
-        values = {"error": error, "error_description": description, "state": params.state}
-        return Refused(_respond(params.redirect_uri, mode, values))
-
-    if params.response_type != "code":
-        raise refuse("unsupported_response_type", "AADSTS700054: response_type must be 'code'")
-    if params.response_mode not in RESPONSE_MODES:
-        raise refuse("invalid_request", "AADSTS900144: response_mode must be query, fragment or form_post")
-    if params.code_challenge or params.code_challenge_method:
-        if params.code_challenge_method != "S256":
-            raise refuse("invalid_request", "AADSTS501491: code_challenge_method must be S256")
-        if not CHALLENGE.fullmatch(params.code_challenge):
-            raise refuse("invalid_request", "AADSTS501491: code_challenge is not a base64url SHA-256")
-    elif platform in PUBLIC_PLATFORMS:
-        raise refuse("invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required")
-    if params.prompt == "none":
-        raise refuse("login_required", "AADSTS50058: the user must sign in")
+    problem = _invalid(params, platform)
+    if problem is not None:
+        mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"
+        error = {"error": problem[0], "error_description": problem[1], "state": params.state}
+        return _respond(params.redirect_uri, mode, error)
     return Accepted(tenant_id, session, params, platform)
 
 
@@ -152,10 +147,9 @@ def _form(
 @router.get("/{tenant}/oauth2/v2.0/authorize", response_model=None)
 async def authorize(request: Request, tenant: str, params: Annotated[AuthorizeParams, Query()]) -> Response:
     frontend: FrontEnd = request.app.state.frontend
-    try:
-        accepted = await _accept(frontend, tenant, params)
-    except Refused as refused:
-        return refused.response
+    accepted = await _accept(frontend, tenant, params)
+    if isinstance(accepted, Response):
+        return accepted
     return _form(frontend, request, accepted, params.login_hint, None)
 
 
@@ -163,10 +157,9 @@ async def authorize(request: Request, tenant: str, params: Annotated[AuthorizePa
 async def sign_in(request: Request, tenant: str, form: Annotated[SignInForm, Form()]) -> Response:
     frontend: FrontEnd = request.app.state.frontend
     params = AuthorizeParams.model_validate(form.model_dump(include=set(AuthorizeParams.model_fields)))
-    try:
-        accepted = await _accept(frontend, tenant, params)
-    except Refused as refused:
-        return refused.response
+    accepted = await _accept(frontend, tenant, params)
+    if isinstance(accepted, Response):
+        return accepted
     if not frontend.csrf.check(request.cookies.get(COOKIE), params.bound(), form.csrf):
         return signin_page.error_page(
             "The sign-in form expired or did not come from this page. Go back to the application "

@@ -6,8 +6,11 @@ redirect, or an OAuth error, and nothing usable left behind.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import uuid
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -330,3 +333,37 @@ def test_sign_out_ends_the_clients_refresh_tokens_and_redirects_only_where_regis
     )
     assert refreshed.json()["error"] == "invalid_grant"
     assert http.get(logout).status_code == 200, "without a hint: a signed-out page"
+
+
+def test_an_expired_code_is_refused(
+    cluster: ClusterState, http: httpx.Client, west: FrontEndProcess, registered: RegisteredApp
+) -> None:
+    verifier, challenge = pkce()
+    code = _code(http, west.url, registered, challenge)
+
+    async def ten_minutes_pass() -> None:
+        conn = await asyncpg.connect(
+            cluster.dsn(cluster.topology.scale_units[registered.tenant.scale_unit].primary, "superuser")
+        )
+        try:
+            await conn.execute(
+                "UPDATE authorization_codes SET expires_at = now() - interval '1 second'"
+                " WHERE tenant_id = $1",
+                uuid.UUID(registered.tenant.id),
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(ten_minutes_pass())
+    response = _token(
+        http,
+        west.url,
+        registered,
+        grant_type="authorization_code",
+        client_id=registered.client_id,
+        code=code,
+        redirect_uri=SPA_CALLBACK,
+        code_verifier=verifier,
+    )
+    assert response.status_code == 400
+    assert "AADSTS70008" in response.json()["error_description"]
