@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+from auth_service.cli import app as cli
 from corestore.directory.grants import CodeGrant, Refresh
 from corestore.errors import InvalidRequest, NotFound
 from corestore.session import TenantSession
+from corestore.store import CoreStore
 from scale_units.state import ClusterState
 
 CALLBACK = "https://app.example/callback"
@@ -110,3 +115,32 @@ async def test_sign_out_revokes_the_users_refresh_tokens_for_that_client(session
     assert await session.grants.revoke_refresh(grant.user_id, "client") == 1
     assert (await session.grants.redeem_refresh("mine")).result is Refresh.UNKNOWN
     assert (await session.grants.redeem_refresh("theirs")).result is Refresh.ROTATED
+
+
+def test_operators_register_redirect_uris_from_the_command_line(cluster: ClusterState) -> None:
+    async def application() -> tuple[str, str, str]:
+        store = CoreStore.open(cluster.directory)
+        try:
+            tenant = await store.operator.create_tenant("Cli", "FR")
+            created = await (await store.operator.session(tenant.id)).applications.create(display_name="A")
+            return str(tenant.id), str(created.id), str(created.app_id)
+        finally:
+            await store.close()
+
+    async def registered(tenant_id: str, app_id: str) -> dict[str, str]:
+        store = CoreStore.open(cluster.directory)
+        try:
+            client = await (await store.operator.session(uuid.UUID(tenant_id))).grants.client(app_id)
+            assert client is not None
+            return dict(client.redirect_uris)
+        finally:
+            await store.close()
+
+    tenant_id, object_id, app_id = asyncio.run(application())
+    command = ["tenant", "redirect-uris", tenant_id, object_id, "--dir", str(cluster.directory)]
+    ok = CliRunner().invoke(cli, [*command, "--platform", "spa", "--uri", CALLBACK])
+    assert ok.exit_code == 0, ok.output
+    refused = CliRunner().invoke(cli, [*command, "--platform", "web", "--uri", "http://evil.example/"])
+    assert refused.exit_code == 1
+    assert "loopback" in refused.output
+    assert asyncio.run(registered(tenant_id, app_id)) == {CALLBACK: "spa"}
