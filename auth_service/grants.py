@@ -5,7 +5,8 @@ Every refresh token issued is recorded in its family in the tenant's scale unit
 (`corestore.directory.grants`): redeeming one rotates it, and presenting it again
 revokes the whole family. Codes are checked in full on redemption: the client, the
 exact redirect URI, the PKCE verifier (S256), and for a `web` redirect URI the
-client's secret.
+client's secret, which that client's refresh tokens then need too (a confidential
+client authenticates on every grant, RFC 6749 section 6).
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ async def issue_user_tokens(
     *,
     family: uuid.UUID | None = None,
     nonce: str | None = None,
+    confidential: bool = False,
 ) -> dict[str, Any]:
     """Access and refresh token (the refresh token recorded in `family`, or a new one); with
     `openid` in the scope and a client, an ID token; `client_info` when asked for."""
     tokens = frontend.user_tokens(session.tenant_id, user, request.client_id)
     lifetime = timedelta(seconds=frontend.token_issuer.refresh_lifetime_s)
-    await session.grants.record_refresh(tokens["refresh_token"], user.id, request.client_id, lifetime, family)
+    await session.grants.record_refresh(
+        tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential
+    )
     if request.client_id and "openid" in (request.scope or "").split():
         tokens["id_token"] = frontend.id_tokens.issue(session.tenant_id, user, request.client_id, nonce)
     if request.client_info:
@@ -85,6 +89,8 @@ async def authorization_code(
 ) -> dict[str, Any]:
     if not code or not request.client_id or not redirect_uri:
         raise InvalidGrant("code, client_id and redirect_uri are required")
+    if request.client_secret is not None:
+        await _authenticate_client(session, request)  # a wrong secret leaves the code unspent
     grant = await session.grants.redeem_code(code)
     if grant is None:
         raise InvalidGrant(BAD_CODE)
@@ -93,11 +99,14 @@ async def authorization_code(
     if redirect_uri != grant.redirect_uri:
         raise InvalidGrant("AADSTS50148: redirect_uri does not match the one the code was issued for")
     _check_pkce(grant, code_verifier)
-    if grant.platform in CONFIDENTIAL_PLATFORMS:
-        await _authenticate_client(session, request)
+    confidential = grant.platform in CONFIDENTIAL_PLATFORMS
+    if confidential and request.client_secret is None:
+        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
     user = await _enabled_user(session, grant.user_id)
     scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
-    return await issue_user_tokens(frontend, session, user, scoped, nonce=grant.nonce)
+    return await issue_user_tokens(
+        frontend, session, user, scoped, nonce=grant.nonce, confidential=confidential
+    )
 
 
 def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
@@ -141,14 +150,20 @@ async def refresh(
         raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
     if request.client_id is not None and request.client_id != claims.client_id:
         raise InvalidGrant("AADSTS70000: refresh token was issued to another client")
-    outcome = await session.grants.redeem_refresh(refresh_token)
+    if request.client_secret is not None:
+        await _authenticate_client(session, request)
+    outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
+    if outcome.result is Refresh.CLIENT_REQUIRED:
+        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
     if outcome.result is Refresh.REPLAYED:
         raise InvalidGrant(REPLAYED)
     if outcome.result is Refresh.UNKNOWN:
         raise InvalidGrant(BAD_CODE)
     user = await _enabled_user(session, claims.object_id)
     scoped = TokenRequest(claims.client_id, None, request.scope, request.client_info)
-    return await issue_user_tokens(frontend, session, user, scoped, family=outcome.family_id)
+    return await issue_user_tokens(
+        frontend, session, user, scoped, family=outcome.family_id, confidential=outcome.confidential
+    )
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:

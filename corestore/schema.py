@@ -259,6 +259,7 @@ class RefreshTokenRow(Base):
     family_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID]
     client_id: Mapped[str | None] = mapped_column(String(64))
+    confidential: Mapped[bool] = mapped_column(default=False)  # its client must authenticate to redeem
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()

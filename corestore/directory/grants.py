@@ -60,6 +60,7 @@ class CodeGrant:
 class Refresh(enum.Enum):
     ROTATED = "rotated"
     REPLAYED = "replayed"  # already used: the family is revoked
+    CLIENT_REQUIRED = "client_required"  # a confidential client's token, presented without its secret
     UNKNOWN = "unknown"  # never issued, expired, or revoked
 
 
@@ -67,6 +68,7 @@ class Refresh(enum.Enum):
 class RefreshOutcome:
     result: Refresh
     family_id: uuid.UUID | None = None
+    confidential: bool = False
 
 
 def digest(secret: str) -> bytes:
@@ -192,8 +194,10 @@ class Grants:
         client_id: str | None,
         lifetime: timedelta,
         family_id: uuid.UUID | None = None,
+        confidential: bool = False,
     ) -> uuid.UUID:
-        """Remember a refresh token just issued, in `family_id` (a new family if None)."""
+        """Remember a refresh token just issued, in `family_id` (a new family if None); a
+        `confidential` client's token redeems only with the client authenticated."""
         family = family_id or uuid.uuid4()
         tenant = self.handle.tenant_id
         async with self.handle.write() as conn:
@@ -204,28 +208,40 @@ class Grants:
             )
             await conn.execute(
                 "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, user_id, client_id,"
-                " expires_at) VALUES ($1, $2, $3, $4, $5, now() + $6::interval)",
+                " confidential, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval)",
                 tenant,
                 digest(token),
                 family,
                 user_id,
                 client_id,
+                confidential,
                 lifetime,
             )
         return family
 
-    async def redeem_refresh(self, token: str) -> RefreshOutcome:
-        """Use a refresh token once. A second use revokes every token of its family."""
+    async def redeem_refresh(self, token: str, client_authenticated: bool = False) -> RefreshOutcome:
+        """Use a refresh token once. A second use revokes every token of its family; a
+        confidential client's token presented without the client's secret stays unused."""
         tenant, token_hash = self.handle.tenant_id, digest(token)
         async with self.handle.write() as conn:
-            family = await conn.fetchval(
+            row = await conn.fetchrow(
                 "UPDATE refresh_tokens SET used_at = now() WHERE tenant_id = $1 AND token_hash = $2"
-                " AND used_at IS NULL AND expires_at > now() RETURNING family_id",
+                " AND used_at IS NULL AND expires_at > now() AND (NOT confidential OR $3)"
+                " RETURNING family_id, confidential",
+                tenant,
+                token_hash,
+                client_authenticated,
+            )
+            if row is not None:
+                return RefreshOutcome(Refresh.ROTATED, row["family_id"], row["confidential"])
+            waiting = await conn.fetchval(
+                "SELECT family_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2"
+                " AND used_at IS NULL AND expires_at > now()",
                 tenant,
                 token_hash,
             )
-            if family is not None:
-                return RefreshOutcome(Refresh.ROTATED, family)
+            if waiting is not None:
+                return RefreshOutcome(Refresh.CLIENT_REQUIRED, waiting, True)
             revoked = await conn.fetchval(
                 "WITH gone AS (DELETE FROM refresh_tokens WHERE tenant_id = $1 AND family_id ="
                 " (SELECT family_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2"

@@ -213,6 +213,15 @@ def test_web_clients_authenticate_with_basic_or_post(
         headers={"Authorization": f"Basic {basic}"},
     )
     assert ok.status_code == 200, ok.text
+    refresh = {"grant_type": "refresh_token", "refresh_token": ok.json()["refresh_token"]}
+    alone = _token(http, west.url, registered, **refresh, client_id=registered.client_id)
+    assert alone.status_code == 401, "a confidential client's refresh token needs its secret"
+    rotated = http.post(
+        f"{west.url}/{registered.tenant.id}/oauth2/v2.0/token",
+        data=refresh,
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert rotated.status_code == 200, rotated.text
     code = _code(http, west.url, registered, challenge, WEB_CALLBACK)
     post = _token(
         http,

@@ -107,6 +107,18 @@ async def test_refresh_tokens_rotate_and_a_replay_revokes_the_family(session: Te
     assert (await session.grants.redeem_refresh("rt-other")).result is Refresh.ROTATED, "other families live"
 
 
+async def test_a_confidential_clients_refresh_token_needs_the_client(session: TenantSession) -> None:
+    grant = await _grant(session)
+    await session.grants.record_refresh(
+        "web-rt", grant.user_id, "client", timedelta(days=1), confidential=True
+    )
+    alone = await session.grants.redeem_refresh("web-rt")
+    assert alone.result is Refresh.CLIENT_REQUIRED
+    with_client = await session.grants.redeem_refresh("web-rt", client_authenticated=True)
+    assert with_client.result is Refresh.ROTATED, "the refused attempt left it unused"
+    assert with_client.confidential
+
+
 async def test_sign_out_revokes_the_users_refresh_tokens_for_that_client(session: TenantSession) -> None:
     grant = await _grant(session)
     day = timedelta(days=1)

@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("family_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("confidential", sa.Boolean(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
