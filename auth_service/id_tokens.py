@@ -35,7 +35,6 @@ def pairwise_subject(client_id: str, object_id: uuid.UUID) -> str:
 class IdTokenHint:
     """What a (possibly expired) ID token we issued says: enough to end that client's sign-in."""
 
-    tenant_id: uuid.UUID
     object_id: uuid.UUID
     client_id: str
 
@@ -88,4 +87,4 @@ class IdTokenIssuer:
             client_id, object_id = str(uuid.UUID(claims["aud"])), uuid.UUID(claims["oid"])
         except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
             raise InvalidToken("id_token_hint is not an ID token of this tenant") from None
-        return IdTokenHint(tenant_id, object_id, client_id)
+        return IdTokenHint(object_id, client_id)

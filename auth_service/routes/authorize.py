@@ -69,7 +69,6 @@ class SignInForm(AuthorizeParams):
 class Accepted:
     """A request whose client and redirect URI check out: errors may now go back to the client."""
 
-    tenant_id: uuid.UUID
     session: TenantSession
     params: AuthorizeParams
     platform: str
@@ -131,7 +130,7 @@ async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> A
         mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"
         error = {"error": problem[0], "error_description": problem[1], "state": params.state}
         return _respond(params.redirect_uri, mode, error)
-    return Accepted(tenant_id, session, params, platform)
+    return Accepted(session, params, platform)
 
 
 def _form(
