@@ -23,8 +23,7 @@ from pydantic import BaseModel, Field
 from auth_service import signin_page
 from auth_service.csrf import COOKIE
 from auth_service.errors import AccountLocked, InvalidGrant
-from auth_service.routes.oauth import resolve_tenant
-from auth_service.signin import authenticate
+from auth_service.routes.oauth import authenticate, resolve_tenant
 from corestore.directory.grants import CodeGrant
 from corestore.errors import TenantNotFound
 from corestore.session import TenantSession

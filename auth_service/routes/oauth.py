@@ -16,14 +16,16 @@ from auth_service import grants
 from auth_service.discovery import oidc_metadata
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
 from auth_service.grants import TokenRequest
-from auth_service.signin import authenticate
 from corestore.errors import TenantNotFound
+from corestore.objects import User
+from corestore.passwords import verify_password
 from corestore.session import TenantSession
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
 
 router = APIRouter()
+BAD_CREDENTIALS = "AADSTS50126: Error validating credentials due to invalid username or password."
 BAD_CLIENT = "AADSTS7000215: Invalid client secret provided."
 FormText = Annotated[str | None, Form(max_length=4096)]
 
@@ -127,6 +129,26 @@ async def _password(
         raise InvalidGrant("username and password are required")
     user = await authenticate(frontend, session, username, password, client)
     return await grants.issue_user_tokens(frontend, session, user, asked)
+
+
+async def authenticate(
+    frontend: FrontEnd, session: TenantSession, username: str, password: str, client: str | None
+) -> User:
+    """The enabled user whose password this is: the one check behind the password grant and
+    the sign-in page (same uniform failure, same lockout, same sign-in log)."""
+    key = (session.tenant_id, username.lower())
+    frontend.lockout.check(key)
+    found = await session.users.credentials(username)
+    user, stored = found if found is not None else (None, None)
+    if not verify_password(stored, password) or user is None or not user.account_enabled:
+        frontend.lockout.record_failure(key)
+        await session.sign_ins.record(
+            "failure", username, frontend.region, "invalid credentials", client_address=client
+        )
+        raise InvalidGrant(BAD_CREDENTIALS)
+    frontend.lockout.record_success(key)
+    await session.sign_ins.record("success", user.user_principal_name, frontend.region, None, user.id, client)
+    return user
 
 
 async def _client_credentials(
