@@ -5,7 +5,7 @@ known: an unknown client or an unregistered URI (look-alikes included) gets an
 error page. After that, errors go back to the client's redirect URI as OAuth
 errors, with its `state`. Public clients (`spa`, `publicClient` redirect URIs)
 must use PKCE with S256. The form's password check is the token endpoint's own
-(`signin.authenticate`): same uniform failure, same lockout, same sign-in log.
+(`routes.oauth.authenticate`): same uniform failure, same lockout, same sign-in log.
 """
 
 from __future__ import annotations
