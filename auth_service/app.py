@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from auth_service import http_errors
 from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
+from auth_service.geo_fence import GeoFence
 from auth_service.routes import authorize, directory, oauth, oidc, operator
 
 
@@ -18,6 +20,11 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await frontend.start()
+        app.openapi()  # built once, now, rather than by the first request that asks
+        # The start-up heap (~146k objects: FastAPI, pydantic, SQLAlchemy, the document) is
+        # never garbage; frozen, a full collection scans only what requests left behind.
+        # Unfrozen, full collections stalled every request for 50-100 ms every ~3 s of http-read.
+        gc.freeze()
         yield
         await frontend.close()
 
@@ -30,6 +37,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
         redoc_url=None,
     )
     app.state.frontend = frontend
+    app.add_middleware(GeoFence, locate=frontend.locate, elsewhere=frontend.elsewhere)
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     http_errors.install(app)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
+from auth_service.app import create_app
+from auth_service.demo import run_demo
 from auth_service.errors import AuthError
+from auth_service.frontend import FrontEnd, FrontEndConfig
 from auth_service.keyfile import KeyStore
 from auth_service.keyring import KeyRing
-from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
+from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
+from auth_service.throttle import Limits
+from corestore.cli import migrate_command, migrate_state, tenant_app
+from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
+from scale_units.registry import log_path
+from scale_units.tls import server_certificate
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -24,6 +34,7 @@ app = typer.Typer(
 app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(audit_app, name="audit")
+app.add_typer(residency_app, name="residency")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 
@@ -39,39 +50,48 @@ def serve_command(
     request_burst: Annotated[int, typer.Option()] = 400,
     writes_per_second: Annotated[float, typer.Option(help="Per tenant.")] = 50.0,
     write_burst: Annotated[int, typer.Option()] = 100,
+    sign_in_flush_ms: Annotated[
+        int, typer.Option(min=1, help="How often queued sign-in log rows are committed.")
+    ] = round(SIGN_IN_FLUSH_S * 1000),
+    public_url: Annotated[
+        str | None, typer.Option(help="Where clients reach it (default https://HOST:PORT); registered.")
+    ] = None,
     tls: Annotated[
         bool, typer.Option(help="https with the cluster's certificate; --no-tls only behind a TLS proxy.")
     ] = True,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
-    import uvicorn
-
-    from auth_service.app import create_app
-    from auth_service.frontend import FrontEnd, FrontEndConfig
-    from auth_service.throttle import Limits
-    from scale_units.tls import server_certificate
-
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
-        frontend = FrontEnd(FrontEndConfig(region=region, directory=directory, limits=limits))
+        url = public_url or f"{'https' if tls else 'http'}://{host}:{port}"
+        config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
+        frontend = FrontEnd(config)
         certificate = server_certificate(directory, frontend.region) if tls else None
+    _log_to(log_path(directory, region, port))
     uvicorn.run(
         create_app(frontend),
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
+        log_config=None,
         ssl_certfile=certificate.certfile if certificate else None,
         ssl_keyfile=certificate.keyfile if certificate else None,
     )
 
 
+def _log_to(path: Path) -> None:
+    """Warnings and errors to stderr and to the instance's log file, which stays in its region's
+    place in the state directory (the residency audit reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.StreamHandler(), logging.FileHandler(path)]
+    logging.basicConfig(level=logging.WARNING, handlers=handlers, format="%(asctime)s %(name)s %(message)s")
+
+
 @app.command("demo")
 def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
     """Start two front ends (two regions), create a tenant, sign in, write, read your write elsewhere."""
-    from auth_service.demo import run_demo
-
     with cli_errors():
         run_demo(directory)
 

@@ -1,7 +1,8 @@
 """Who is calling: a verified token, its permission checked, throttled, bound to its tenant.
 
-This is the only place a request becomes a `TenantSession`, and the tenant comes
-from the token's `tid` alone.
+This is where a Graph request becomes a `TenantSession`, and the tenant comes from
+the token's `tid` alone (the token endpoint's authentication context is the other
+place a front end opens one: before a token exists, for the tenant in its path).
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
+from auth_service.permissions import permitted
 from auth_service.tokens import VerifiedToken
 from corestore.session import TenantSession
-from corestore.types import ConsistencyToken
+from corestore.types import CommitPosition
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
 
-READ = "Directory.Read.All"
-WRITE = "Directory.ReadWrite.All"
-IMPLIED = {READ: {READ, WRITE}, WRITE: {WRITE}}
 CONSISTENCY_HEADER = "x-corestore-consistency"
 SERVER_HEADER = "x-corestore-server"
 REGION_HEADER = "x-corestore-region"
@@ -52,31 +51,32 @@ def bearer(request: Request) -> str:
     return value.strip()
 
 
-def _consistency(request: Request) -> ConsistencyToken | None:
+def _consistency(request: Request) -> CommitPosition | None:
     value = request.headers.get(CONSISTENCY_HEADER)
     if value is None:
         return None
     try:
-        return ConsistencyToken.parse(value)
+        return CommitPosition.parse(value)
     except ValueError:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
-def _permitted(token: VerifiedToken, permission: str) -> bool:
-    granted = set(token.scopes) | set(token.roles)
-    return bool(granted & IMPLIED.get(permission, {permission}))
+async def caller(request: Request, permission: str) -> Caller:
+    """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
+    frontend: FrontEnd = request.app.state.frontend
+    token = frontend.verify(bearer(request))
+    if not permitted(set(token.scopes) | set(token.roles), permission):
+        raise Forbidden(f"this operation needs {permission}")
+    session = await frontend.store.session(token, _consistency(request))
+    frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
+    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+    return Caller(token, session, frontend.region)
 
 
 def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:
-    """A dependency that admits callers holding `permission` (as a scope or an app role)."""
+    """`caller` as a FastAPI dependency, for the write routes (their bodies are models)."""
 
     async def dependency(request: Request) -> Caller:
-        frontend: FrontEnd = request.app.state.frontend
-        token = frontend.verify(bearer(request))
-        if not _permitted(token, permission):
-            raise Forbidden(f"this operation needs {permission}")
-        frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
-        session = await frontend.store.session(token, _consistency(request))
-        return Caller(token, session, frontend.region)
+        return await caller(request, permission)
 
     return dependency

@@ -46,3 +46,7 @@ class BadRequest(AuthError):
 
 class UnknownTenant(AuthError):
     """No such tenant (by id or verified domain) in this front end's cloud."""
+
+
+class ServedElsewhere(AuthError):
+    """A tenant of another geo: this front end processes none of it (421, naming where to go)."""

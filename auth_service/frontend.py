@@ -6,26 +6,34 @@ killing an instance loses nothing, and another instance serves the same clients.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auth_service.csrf import CsrfGuard
+from auth_service.errors import BadRequest, ServedElsewhere
 from auth_service.id_tokens import IdTokenIssuer
 from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
+from auth_service.permissions import ADMIN_SCOPES, APP_ROLES, USER_SCOPES
+from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
+from auth_service.sign_in_writer import SignInWriter
 from auth_service.throttle import Limits, Throttle
 from auth_service.tokens import TokenIssuer, TokenVerifier, VerifiedToken, issuer_for
+from corestore.errors import TenantNotFound
 from corestore.monitor import ReplicaMonitor
 from corestore.objects import ServicePrincipal, User
 from corestore.store import CoreStore
-from scale_units.errors import ClusterError
+from corestore.types import Placement
+from scale_units.errors import ClusterError, UnknownCountry
+from scale_units.geography import Geo
+from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.state import ClusterState
 
-USER_SCOPES = ("User.Read", "Directory.Read.All")
-ADMIN_SCOPES = (*USER_SCOPES, "Directory.ReadWrite.All", "AuditLog.Read.All")
-APP_ROLES = ("Directory.ReadWrite.All", "AuditLog.Read.All")
+MAX_DOMAIN = 253
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class FrontEndConfig:
     limits: Limits = field(default_factory=Limits)
     pool_size: int = 20
     access_token_lifetime_s: int = 3600
+    sign_in_flush_s: float = SIGN_IN_FLUSH_S
+    url: str | None = None  # where clients reach this instance: registered, for other geos' redirects
 
 
 class FrontEnd:
@@ -46,8 +56,13 @@ class FrontEnd:
             raise ClusterError(f"unknown region {config.region!r} (this cluster has: {known})")
         self.region = region.name
         self.cloud = region.cloud
+        self.geo = region.geo
+        self.url = config.url
+        self.registry = FrontEndRegistry(config.directory, state.topology)
+        self._registration: Path | None = None
         self.store = CoreStore(state, region.name, config.pool_size)
-        self.monitor = ReplicaMonitor(self.store)
+        self.monitor = ReplicaMonitor(self.store, geo=region.geo)
+        self.sign_ins = SignInWriter(self.store, config.sign_in_flush_s)
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
         self.token_issuer = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)
         self.verifier = TokenVerifier(self.keys, self.cloud)
@@ -59,10 +74,52 @@ class FrontEnd:
 
     async def start(self) -> None:
         self.monitor.start()
+        self.sign_ins.start()
+        if self.url is not None:
+            self._registration = self.registry.register(FrontEndEntry(self.region, self.url, os.getpid()))
 
     async def close(self) -> None:
+        """The sign-in log drains first: it still needs the store."""
+        if self._registration is not None:
+            self.registry.unregister(self._registration)
+        await self.sign_ins.close()
         await self.monitor.stop()
         await self.store.close()
+
+    async def locate(self, tenant: str) -> Placement | None:
+        """Where a tenant named by id or verified domain lives, if this cloud knows it."""
+        catalog = self.store.catalog(self.cloud)
+        try:
+            tenant_id: uuid.UUID | None = uuid.UUID(tenant)
+        except ValueError:
+            tenant_id = await catalog.resolve_domain(tenant) if len(tenant) <= MAX_DOMAIN else None
+        if tenant_id is None:
+            return None
+        with contextlib.suppress(TenantNotFound):
+            return await catalog.served(tenant_id)
+        return None
+
+    def elsewhere(self, geo: Geo) -> str | None:
+        """None if this instance serves tenants of `geo` (its own); else the URL of the nearest
+        front end of this cloud that does, or "" when none is registered."""
+        if geo is self.geo:
+            return None
+        found = self.registry.nearest(self.cloud, geo, self.region)
+        return "" if found is None else found.url
+
+    def confine(self, geo: Geo) -> None:
+        """Refuse (421) a tenant of another geo, before anything of it is processed."""
+        target = self.elsewhere(geo)
+        if target is not None:
+            where = f"; send it to {target}" if target else ""
+            raise ServedElsewhere(f"this front end serves {self.geo.value} tenants, not {geo.value}{where}")
+
+    def geo_for(self, country: str) -> Geo:
+        """The geo a new tenant of `country` is placed in, in this cloud."""
+        try:
+            return self.store.topology.countries.geo_for(self.cloud, country)
+        except UnknownCountry as exc:
+            raise BadRequest(str(exc)) from None
 
     def verify(self, token: str) -> VerifiedToken:
         return self.verifier.verify_access(token)

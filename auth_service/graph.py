@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from auth_service.errors import BadRequest
@@ -39,19 +40,24 @@ def _json(value: Any) -> Any:
     return value
 
 
+@cache
+def _shape(kind: type) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A record type's `@odata.type` and its (attribute, Graph name) pairs, worked out once per type."""
+    pairs = tuple((f.name, camel(f.name)) for f in fields(kind) if f.name not in HIDDEN)
+    return ODATA_TYPES.get(kind, "#microsoft.graph.directoryObject"), pairs
+
+
 def to_graph(record: object, select: tuple[str, ...] | None = None) -> dict[str, Any]:
     """A record in Graph's shape; `select` holds Graph (camelCase) names."""
-    names = [f.name for f in fields(record)]  # type: ignore[arg-type]
+    odata_type, pairs = _shape(type(record))  # type: ignore[arg-type]
     if select is not None:
-        known = {camel(n) for n in names}
+        known = {key for _, key in pairs}
         unknown = [s for s in select if s not in known]
         if unknown:
             raise BadRequest(f"$select: unknown attribute(s) {', '.join(unknown)}")
-    out: dict[str, Any] = {"@odata.type": ODATA_TYPES.get(type(record), "#microsoft.graph.directoryObject")}
-    for name in names:
-        key = camel(name)
-        if name in HIDDEN or (select is not None and key not in select and key != "id"):
-            continue
+        pairs = tuple((name, key) for name, key in pairs if key in select or key == "id")
+    out: dict[str, Any] = {"@odata.type": odata_type}
+    for name, key in pairs:
         out[key] = _json(getattr(record, name))
     if isinstance(record, Group) and select is None:
         out["securityEnabled"] = record.kind == "security"

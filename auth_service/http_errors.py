@@ -19,7 +19,6 @@ from corestore import errors as core
 
 RETRY_AFTER_S = 1  # a scale unit without a reachable primary: failover takes about this long
 STATUS: dict[type[Exception], tuple[int, str]] = {
-    core.CoreStoreError: (500, "InternalServerError"),
     core.NotFound: (404, "Request_ResourceNotFound"),
     core.Conflict: (409, "Request_MultipleObjectsWithSameKeyValue"),
     core.PreconditionFailed: (412, "Request_PreconditionFailed"),
@@ -30,6 +29,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     front.AuthError: (401, "InvalidAuthenticationToken"),
     front.Forbidden: (403, "Authorization_RequestDenied"),
     front.BadRequest: (400, "Request_BadRequest"),
+    front.ServedElsewhere: (421, "Request_MisdirectedRequest"),
 }
 HEADERS: dict[int, dict[str, str]] = {
     401: {"WWW-Authenticate": 'Bearer error="invalid_token"'},
@@ -49,6 +49,11 @@ def _answer(status: int, code: str) -> Handler:
         return graph_error(status, code, str(exc), HEADERS.get(status))
 
     return handler
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A store error with no status of its own: nothing of its text leaves the server."""
+    return graph_error(500, "InternalServerError", "unexpected error")
 
 
 async def _throttled(request: Request, exc: Exception) -> JSONResponse:
@@ -74,6 +79,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     for kind, (status, code) in STATUS.items():
         app.add_exception_handler(kind, _answer(status, code))
+    app.add_exception_handler(core.CoreStoreError, _unexpected)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)

@@ -41,6 +41,12 @@ class FrontEndProcess:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise ClusterError(f"front end {self.region} is not running")
+        return self.process.pid
+
     def start(self) -> None:
         command = [
             sys.executable,

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.context import Settings
+from bench.run import run_bench
+from bench.seed import remove_tagged
 from bench.workloads import WORKLOADS
 from scale_units.state import STATE_FILE, ClusterState, default_state_dir
 
@@ -72,14 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(
         [Path(sys.executable).name, "-m", "bench", *(argv if argv is not None else sys.argv[1:])]
     )
-    from bench.run import run_bench
-
     return run_bench(args.workloads or list(WORKLOADS), settings, directory, folder, command)
 
 
 def _clean(directory: Path) -> int:
-    from bench.seed import remove_tagged
-
     if not (directory / STATE_FILE).exists():
         print(f"no cluster at {directory}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -73,8 +74,10 @@ class Context:
             pin_cpu,
         )
 
-    def measure(self, label: str, spec: ClientSpec, load: Load | None = None) -> Run:
-        return run_load(spec, load or self.load(), label, self.progress)
+    def measure(
+        self, label: str, spec: ClientSpec, load: Load | None = None, server_pids: Sequence[int] = ()
+    ) -> Run:
+        return run_load(spec, load or self.load(), label, self.progress, server_pids)
 
     def replica_dsn(self, row: Row) -> str:
         """The app role's DSN on the server the library reads `row` from."""
@@ -100,7 +103,8 @@ class Context:
         return self._http
 
     @cached_property
-    def asgi_url(self) -> str:
+    def asgi(self) -> tuple[str, int]:
+        """The ASGI baseline's URL and pid."""
         self.progress.note("starting the ASGI baseline")
         row = self.http.row
         return self.stack.enter_context(asgi_baseline(self.replica_dsn(row), row, frontend_pool_size()))

@@ -16,11 +16,12 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
 from multiprocessing.synchronize import Event
 from typing import Any, Protocol
 
+from bench.cpu import WindowCpu
 from bench.histogram import Latency, merge, new_histogram, record_ns
 from bench.progress import Progress
 
@@ -70,16 +71,23 @@ class Run:
     measure_s: float
     load: Load
     machine_load: tuple[float, ...] = ()
+    server_cpu_s: float | None = None
 
     @property
     def throughput(self) -> float:
         return self.ok / self.measure_s if self.measure_s > 0 else 0.0
+
+    @property
+    def per_cpu_s(self) -> float:
+        """Answered requests per CPU-second of the server under test (0 when not measured)."""
+        return self.ok / self.server_cpu_s if self.server_cpu_s else 0.0
 
     def joined(self, other: Run) -> Run:
         """Two windows of the same load as one (rounds): histograms merged, counts and seconds added."""
         outcomes = Counter(self.outcomes) + Counter(other.outcomes)
         latency = Latency.of(merge([self.latency.encoded, other.latency.encoded]))
         seconds = self.measure_s + other.measure_s
+        cpu = None if self.server_cpu_s is None else self.server_cpu_s + (other.server_cpu_s or 0.0)
         return Run(
             latency,
             self.ok + other.ok,
@@ -87,6 +95,7 @@ class Run:
             seconds,
             self.load,
             self.machine_load + other.machine_load,
+            cpu,
         )
 
 
@@ -98,7 +107,10 @@ class _Shared:
     counts: SynchronizedArray[int]
 
 
-def run_load(spec: ClientSpec, load: Load, label: str, progress: Progress) -> Run:
+def run_load(
+    spec: ClientSpec, load: Load, label: str, progress: Progress, server_pids: Sequence[int] = ()
+) -> Run:
+    """`server_pids`: the processes under test, whose CPU seconds in the window the run reports."""
     ctx = multiprocessing.get_context("spawn")
     shared = _Shared(ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0), ctx.Array("q", load.processes))
     processes = [
@@ -112,6 +124,7 @@ def run_load(spec: ClientSpec, load: Load, label: str, progress: Progress) -> Ru
         shared.start_at.value = time.monotonic() + 0.05
         shared.go.set()
         end = shared.start_at.value + load.planned_s
+        cpu = WindowCpu(server_pids, shared.start_at.value + load.warmup_s, end) if server_pids else None
         progress.follow(label, end, load.planned_s, lambda: sum(shared.counts[:]))
         machine_load = os.getloadavg()[0]
         results = [_receive(shared, processes, "result", timeout=load.planned_s + 60) for _ in processes]
@@ -120,7 +133,7 @@ def run_load(spec: ClientSpec, load: Load, label: str, progress: Progress) -> Ru
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-    return _combine(results, load, machine_load)
+    return replace(_combine(results, load, machine_load), server_cpu_s=cpu.result() if cpu else None)
 
 
 def _await_ready(shared: _Shared, processes: Sequence[multiprocessing.process.BaseProcess]) -> None:

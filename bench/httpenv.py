@@ -31,6 +31,8 @@ VISIBLE_TIMEOUT_S = 10.0
 class HttpEnv:
     write_url: str
     read_url: str
+    write_pid: int
+    read_pid: int
     row: Row
     app_tokens: tuple[str, ...]
     token_path: str
@@ -64,11 +66,13 @@ def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
     regions = [plan.write_region, plan.read_region]
     with front_ends(state.directory, regions, tls=False) as (writer, reader):
         with httpx.Client(base_url=writer.url, timeout=60) as http:
-            env = _prepare(http, state, plan, reader.url)
+            env = _prepare(http, state, plan, reader.url, (writer.pid, reader.pid))
         yield env
 
 
-def _prepare(http: httpx.Client, state: ClusterState, plan: Plan, read_url: str) -> HttpEnv:
+def _prepare(
+    http: httpx.Client, state: ClusterState, plan: Plan, read_url: str, pids: tuple[int, int]
+) -> HttpEnv:
     operator = state.credentials.operator
     main = _tenant(http, operator, plan.country)
     apps = [_application(http, main, i) for i in range(plan.applications)]
@@ -86,6 +90,8 @@ def _prepare(http: httpx.Client, state: ClusterState, plan: Plan, read_url: str)
     return HttpEnv(
         write_url=str(http.base_url).rstrip("/"),
         read_url=read_url,
+        write_pid=pids[0],
+        read_pid=pids[1],
         row=row,
         app_tokens=tuple(token for token, _ in apps),
         token_path=f"/{main.id}/oauth2/v2.0/token",
@@ -132,7 +138,7 @@ def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, 
 
 
 def _await_visible(http: httpx.Client, row: Row, token: str) -> None:
-    """Until the read replica has the row: reads without a consistency token go there."""
+    """Until the read replica has the row: reads without a commit position go there."""
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     while http.get(f"/v1.0/users/{row.user_id}", headers=bearer(token)).status_code != 200:
         if time.monotonic() > deadline:

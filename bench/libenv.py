@@ -37,7 +37,7 @@ async def library_row(state: ClusterState, region: RegionName) -> Row:
 
 
 async def _await_visible(store: CoreStore, row: Row) -> None:
-    """Until a session without a consistency token (the workload's) finds the row on its replica."""
+    """Until a session without a commit position (the workload's) finds the row on its replica."""
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     while True:
         session = await store.operator.session(

@@ -32,6 +32,8 @@ class Measured:
             return self.run.throughput
         if name == "ok_fraction":
             return self.ok_fraction
+        if name == "per_cpu_s":
+            return self.run.per_cpu_s
         return float(getattr(self.run.latency, name))
 
     def to_json(self) -> dict[str, Any]:
@@ -39,6 +41,8 @@ class Measured:
         return {
             "workload": self.workload,
             "throughput_per_s": round(self.run.throughput, 1),
+            "server_cpu_s": self.run.server_cpu_s,
+            "per_server_cpu_s": round(self.run.per_cpu_s, 1) if self.run.server_cpu_s else None,
             "ok": self.run.ok,
             "failed": self.failed_calls,
             "outcomes": self.run.outcomes,

@@ -67,6 +67,7 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
         "## Goals",
         "",
         *_goal_table(outcome.verdicts),
+        *_section("Round trips", _round_trips(header.get("round_trips"))),
         *_section("Failures", [f"- **{name}**: {message}" for name, message in outcome.failures.items()]),
         *_section("Notes", [f"- {note}" for note in outcome.notes]),
         *_section("Plots", [f"![{plot}]({plot})" for plot in outcome.plots]),
@@ -74,6 +75,14 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _round_trips(counted: Mapping[str, int] | None) -> list[str]:
+    """Statements sent per library call, counted on the wire (bench/roundtrips.py)."""
+    if not counted:
+        return []
+    calls = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counted.items())
+    return [f"Per library call, counted on the wire: {calls}."]
 
 
 def _machine_line(machine: Mapping[str, Any]) -> str:
@@ -99,14 +108,16 @@ def _workload_table(outcome: Outcome) -> list[str]:
     head = (
         "| workload | baseline | ops/s | "
         + " | ".join(f"{name} ms" for name, _ in LATENCIES)
-        + " | ok | failed | machine load |"
+        + " | per server CPU-s | ok | failed | machine load |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in outcome.results.items():
         baseline = outcome.summaries[m.workload][1] or ""
+        baseline = "" if baseline == name else baseline
         latency = " | ".join(f"{getattr(m.run.latency, key) / 1000:,.3f}" for _, key in LATENCIES)
+        per_cpu = f"{m.run.per_cpu_s:,.0f}" if m.run.server_cpu_s else ""
         rows.append(
-            f"| {name} | {baseline} | {m.run.throughput:,.0f} | {latency} | {m.run.ok:,} | "
+            f"| {name} | {baseline} | {m.run.throughput:,.0f} | {latency} | {per_cpu} | {m.run.ok:,} | "
             f"{m.failed_calls:,} | {' '.join(f'{x:.1f}' for x in m.run.machine_load)} |"
         )
     return rows

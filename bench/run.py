@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 import traceback
@@ -17,6 +18,7 @@ from bench.measured import Measured
 from bench.plots import all_plots
 from bench.progress import Progress
 from bench.report import Outcome, write_json, write_markdown
+from bench.roundtrips import count_round_trips
 from bench.workloads import WORKLOADS, Workload
 
 
@@ -45,6 +47,7 @@ def run_bench(names: list[str], settings: Settings, directory: Path, folder: Pat
             stack.close()
             progress.close()
         header = _header(command, started, ctx, c, machine_facts(c.state))
+        header["round_trips"] = asyncio.run(count_round_trips(c.state, ctx.region, ctx.library_row)).to_json()
         notes = _notes(c, ctx)
     verdicts = tuple(g.judge(results) for w in selected for g in w.goals)
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,14 +105,21 @@ def _header(
 
 
 def _notes(c: Cluster, ctx: Context) -> tuple[str, ...]:
+    notes = []
+    if ctx.seeded_tenants:
+        notes.append(
+            "before each sweep size the harness vacuums, checkpoints and waits until every replica has "
+            "replayed the seed, so no size is measured while its data still replicates or checkpoints"
+        )
     if c.owned:
         return (
+            *notes,
             f"the harness started its own cluster in {c.state.directory}; it was stopped and purged, "
             "seeded data with it",
         )
-    notes = [
+    notes.append(
         f"ran on the running cluster in {c.state.directory}; the `bench-` tenants it made there are kept"
-    ]
+    )
     if ctx.seeded_tenants:
         notes.append(
             f"seeded data kept there: {ctx.seeded_tenants:,} tenants x 10 users (display names "

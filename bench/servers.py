@@ -27,8 +27,8 @@ def frontend_pool_size() -> int:
 
 
 @contextlib.contextmanager
-def asgi_baseline(dsn: str, row: Row, pool_size: int) -> Iterator[str]:
-    """The baseline server on a free loopback port; its URL, and it is stopped on exit."""
+def asgi_baseline(dsn: str, row: Row, pool_size: int) -> Iterator[tuple[str, int]]:
+    """The baseline server on a free loopback port; its URL and pid, and it is stopped on exit."""
     from auth_service.process import free_port
 
     config = BaselineConfig(dsn, str(row.tenant_id), str(row.user_id), pool_size, free_port())
@@ -42,7 +42,7 @@ def asgi_baseline(dsn: str, row: Row, pool_size: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{config.port}"
     try:
         _await_answer(process, url)
-        yield url
+        yield url, process.pid
     finally:
         _stop(process)
 

@@ -14,7 +14,7 @@ import typer
 from corestore.errors import CoreStoreError
 from corestore.migrate import migrate_cluster
 from corestore.store import CoreStore
-from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
+from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors
 from scale_units.geography import Cloud
 from scale_units.state import ClusterState
 
@@ -106,51 +106,3 @@ def redirect_uris_command(
 
     _with_store(directory, work)
     typer.echo(f"{platform}: {', '.join(uri or []) or '(none)'}")
-
-
-audit_app = typer.Typer(help="Audits across every server of every cloud.", no_args_is_help=True)
-
-
-@audit_app.command("residency")
-def residency_command(
-    tenant: Annotated[uuid.UUID | None, typer.Option(help="Report where one tenant's data lives.")] = None,
-    directory: DirOption = DEFAULT_DIR,
-) -> None:
-    """Tenants with data outside their geo, cloud or scale unit, and rows of unknown tenants.
-
-    Exit status: 0 clean, 1 a violation, 2 a server could not be audited.
-    """
-    from corestore.audit import run_audit
-
-    with cli_errors():
-        audit = asyncio.run(run_audit(ClusterState.load(directory)))
-    if tenant is not None:
-        rows = [(h.server, h.region, h.geo, h.cloud, h.scale_unit, str(h.rows)) for h in audit.of(tenant)]
-        typer.echo(render_table(("SERVER", "REGION", "GEO", "CLOUD", "SCALE UNIT", "ROWS"), rows))
-        return
-    typer.echo(
-        render_table(
-            ("FINDING", "TENANT", "SERVER", "REGION", "GEO", "HOME"),
-            [
-                (
-                    f.kind,
-                    str(f.holding.tenant_id),
-                    f.holding.server,
-                    f.holding.region,
-                    f.holding.geo,
-                    "-" if f.home is None else f"{f.home.cloud}/{f.home.geo}/{f.home.scale_unit}",
-                )
-                for f in audit.findings
-            ],
-        )
-    )
-    tenants = len({h.tenant_id for h in audit.holdings})
-    typer.echo(
-        f"{tenants} tenants on {len(audit.holdings)} server placements; {len(audit.findings)} violations"
-    )
-    for name in audit.unreachable:
-        typer.echo(f"warning: {name} could not be audited", err=True)
-    if audit.findings:
-        raise typer.Exit(1)
-    if audit.unreachable:
-        raise typer.Exit(2)

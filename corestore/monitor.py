@@ -10,6 +10,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from scale_units.geography import Geo
 from scale_units.state import STATE_FILE
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
@@ -26,9 +27,15 @@ LSN_SQL = (
 
 class ReplicaMonitor:
     def __init__(
-        self, store: CoreStore, interval_s: float = 0.5, max_lag_bytes: int = 16 * 1024 * 1024
+        self,
+        store: CoreStore,
+        interval_s: float = 0.5,
+        max_lag_bytes: int = 16 * 1024 * 1024,
+        geo: Geo | None = None,
     ) -> None:
+        """`geo`: watch only that geo's scale units (a geo-confined front end connects to no other)."""
         self.store = store
+        self.geo = geo
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes
         self._task: asyncio.Task[None] | None = None
@@ -55,7 +62,8 @@ class ReplicaMonitor:
         if self._mtime() != self._state_mtime:
             self._state_mtime = self._mtime()
             self.store.reload_topology()
-        await asyncio.gather(*(self._check_unit(u) for u in self.store.router.topology.scale_units.values()))
+        units = self.store.router.topology.scale_units.values()
+        await asyncio.gather(*(self._check_unit(u) for u in units if self.geo in (None, u.geo)))
 
     async def _check_unit(self, unit: ScaleUnit) -> None:
         primary_lsn = await self._lsn(unit.primary)

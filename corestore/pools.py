@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, TypeAlias
 import asyncpg
 
 from scale_units.state import DIRECTORY_DB, ClusterState
-from scale_units.types import ServerName
+from scale_units.types import RegionName, ServerName
+from scale_units.wan import application_name
 
 CONNECT_TIMEOUT_S = 2.0
 if TYPE_CHECKING:
@@ -44,9 +45,11 @@ async def _init(conn: asyncpg.Connection) -> None:
 class Pools:
     """Pools are made on first use and kept: per server, never per request."""
 
-    def __init__(self, state: ClusterState, size: int = 10) -> None:
+    def __init__(self, state: ClusterState, size: int = 10, region: RegionName | None = None) -> None:
         self.state = state
         self.size = size
+        # Names the caller's region to the servers, and to a WAN proxy that delays by link.
+        self._settings = {"application_name": application_name(region or "unknown")}
         self._pools: dict[tuple[ServerName, str], asyncpg.Pool] = {}
         self._lock = asyncio.Lock()
 
@@ -64,6 +67,7 @@ class Pools:
                         max_size=self.size,
                         reset=_no_reset,
                         init=_init,
+                        server_settings=self._settings,
                         timeout=CONNECT_TIMEOUT_S,
                     )
                     self._pools[key] = pool

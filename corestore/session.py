@@ -5,7 +5,7 @@ by the operator context (`CoreStore.operator.session`), never from request data.
 A read is one statement calling a tenant function (it sets the tenant itself, see
 migration directory_0002) on the nearest healthy replica that has replayed this
 session's writes. A write is one transaction on the primary whose first statement
-sets the tenant; once committed it moves the session's consistency token.
+sets the tenant; once committed it moves the session's commit position.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavailable
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.rls import begin_for_tenant
-from corestore.types import ConsistencyToken
+from corestore.types import CommitPosition, Placement
 from scale_units.routing import Router
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
@@ -62,7 +62,7 @@ class TenantSession:
         pools: Pools,
         router: Router,
         secret_key: bytes,
-        consistency: ConsistencyToken | None = None,
+        consistency: CommitPosition | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.unit = unit
@@ -71,6 +71,10 @@ class TenantSession:
         self._secret_key = secret_key
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.unit.cloud, self.unit.geo, self.unit.id)
 
     @cached_property
     def users(self) -> Users:
@@ -180,7 +184,7 @@ class TenantSession:
                 lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=CONNECT_TIMEOUT_S)
             except UNREACHABLE:
                 return  # committed; this session's next reads just do not wait for it
-            self.consistency = ConsistencyToken(self.unit.id, lsn_position(str(lsn)))
+            self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
         finally:
             await pool.release(conn)
 

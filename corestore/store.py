@@ -16,7 +16,8 @@ from corestore.errors import TenantNotFound
 from corestore.operator import Operator
 from corestore.pools import Pools
 from corestore.session import TenantSession
-from corestore.types import ConsistencyToken, Placement, VerifiedTenantClaims
+from corestore.sign_in_log import SignInLog
+from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
 from scale_units.geography import Cloud
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
@@ -31,10 +32,11 @@ class CoreStore:
         if region is not None and region not in topology.regions:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(topology, region)
-        self.pools = Pools(state, pool_size)
+        self.pools = Pools(state, pool_size, region)
         self._secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(self.catalog, self._open, self.router)
+        self.sign_in_log = SignInLog(self.pools, self.router)
 
     @classmethod
     def open(
@@ -58,7 +60,7 @@ class CoreStore:
         return await self.catalog(cloud).served(tenant_id)
 
     async def session(
-        self, claims: VerifiedTenantClaims, consistency: ConsistencyToken | None = None
+        self, claims: VerifiedTenantClaims, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
         placement = await self.placement(claims.tenant_id, claims.cloud)
@@ -71,7 +73,7 @@ class CoreStore:
         return self._open(tenant_id, placement.scale_unit)
 
     def _open(
-        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: ConsistencyToken | None = None
+        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""

@@ -45,7 +45,7 @@ class Tenant:
 
 
 @dataclass(frozen=True)
-class ConsistencyToken:
+class CommitPosition:
     """A write's position in its scale unit's WAL: reads given it see that write."""
 
     scale_unit: ScaleUnitId
@@ -55,8 +55,8 @@ class ConsistencyToken:
         return f"{self.scale_unit}:{self.lsn:X}"
 
     @classmethod
-    def parse(cls, text: str) -> ConsistencyToken:
+    def parse(cls, text: str) -> CommitPosition:
         unit, _, lsn = text.rpartition(":")
         if not unit or not lsn:
-            raise ValueError(f"not a consistency token: {text!r}")
+            raise ValueError(f"not a commit position: {text!r}")
         return cls(unit, int(lsn, 16))

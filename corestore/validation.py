@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from corestore.errors import InvalidRequest
+from corestore.errors import InvalidRequest, NotFound
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,4 @@ def parse_id(value: str | uuid.UUID) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
-        from corestore.errors import NotFound
-
         raise NotFound(f"no object {value!r}") from None

@@ -17,10 +17,11 @@ from typing import Any
 from scale_units.countries import CountryTable, default_country_table, parse_country_table
 from scale_units.errors import TopologyError, checked
 from scale_units.geography import Cloud, parse_cloud, parse_geo
+from scale_units.residency import default_table
 from scale_units.topology import Region, Role, ScaleUnit, Server, Topology
 from scale_units.types import RegionName, ScaleUnitId
 
-TOP_KEYS = {"regions", "scale_units", "catalogs", "countries"}
+TOP_KEYS = {"regions", "scale_units", "catalogs", "countries", "residency"}
 REGION_KEYS = {"cloud", "geo", "latitude", "longitude", "latency_ms"}
 UNIT_KEYS = {"cloud", "geo", "capacity", "primary", "replicas"}
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -48,7 +49,8 @@ def parse_topology(raw: Mapping[str, Any]) -> Topology:
     units = _parse_units(_table(raw, "scale_units", required=True), regions)
     countries = _parse_countries(raw)
     catalogs = _parse_catalogs(_table(raw, "catalogs", required=False), units)
-    return Topology(regions=regions, scale_units=units, countries=countries, catalogs=catalogs)
+    residency = default_table().merged(_table(raw, "residency", required=False))
+    return Topology(regions, units, countries, catalogs, residency)
 
 
 def _table(raw: Mapping[str, Any], key: str, *, required: bool) -> Mapping[str, Any]:

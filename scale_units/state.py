@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from scale_units.errors import ClusterError
@@ -65,7 +65,7 @@ class ClusterState:
 
         base = parse_topology(tomllib.loads(self.topology_toml))
         units = {uid: self._resolve(unit) for uid, unit in base.scale_units.items()}
-        return Topology(base.regions, units, base.countries, base.catalogs)
+        return replace(base, scale_units=units)
 
     def _resolve(self, unit: ScaleUnit) -> ScaleUnit:
         servers = tuple(self._resolve_server(s) for s in unit.servers)

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from scale_units.countries import CountryTable
 from scale_units.geography import Cloud, Geo
+from scale_units.residency import ResidencyTable, default_table
 from scale_units.types import RegionName, ScaleUnitId, ServerName
 
 
@@ -88,6 +89,7 @@ class Topology:
     scale_units: Mapping[ScaleUnitId, ScaleUnit]
     countries: CountryTable
     catalogs: Mapping[Cloud, ScaleUnitId]
+    residency: ResidencyTable = field(default_factory=default_table)
 
     def servers(self) -> tuple[Server, ...]:
         return tuple(s for unit in self.scale_units.values() for s in unit.servers)

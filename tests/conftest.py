@@ -5,11 +5,13 @@ from __future__ import annotations
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
 
 from corestore.session import TenantSession
+from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
@@ -36,6 +38,14 @@ async def store(cluster: ClusterState) -> AsyncIterator[CoreStore]:
     store = CoreStore(cluster, region="westeurope")
     yield store
     await store.close()
+
+
+async def log_sign_in(store: CoreStore, session: TenantSession, principal: str) -> None:
+    """A sign-in row for the session's tenant, written as the front end's background writer does."""
+    record = SignInRecord(
+        session.tenant_id, session.unit.id, datetime.now(UTC), "success", principal, "westeurope"
+    )
+    assert await store.sign_in_log.write([record]) == []
 
 
 @pytest.fixture

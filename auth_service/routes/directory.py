@@ -1,4 +1,8 @@
-"""The Graph-shaped directory API (`/v1.0/...`): one generic set of handlers per object kind."""
+"""The Graph-shaped directory API (`/v1.0/...`): one generic set of handlers per object kind.
+
+Reads are `LeanRoute`s (the request in, our own checks, JSON encoded once); writes keep
+FastAPI's dependency and body models, whose cost is small beside a quorum commit.
+"""
 
 from __future__ import annotations
 
@@ -7,64 +11,55 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from auth_service.deps import READ, WRITE, Caller, caller_for
+from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
-from corestore.directory.base import Repository
+from auth_service.graph import camel, etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
+from auth_service.lean import LeanRoute, QueryParam, documented, json_response
+from auth_service.permissions import AUDIT, READ, WRITE
+from corestore.directory.applications import Applications, ServicePrincipals
+from corestore.directory.base import MAX_PAGE, Repository
+from corestore.directory.devices import Devices
+from corestore.directory.groups import Groups
+from corestore.directory.users import Users
+from corestore.filters import MAX_LENGTH as MAX_FILTER
 from corestore.objects import Page
 from corestore.session import TenantSession
 
 router = APIRouter(prefix="/v1.0")
-MAX_TOP = 999
-Top = Annotated[int, Query(alias="$top", ge=1, le=MAX_TOP)]
-Filter = Annotated[str | None, Query(alias="$filter", max_length=2048)]
-Select = Annotated[str | None, Query(alias="$select", max_length=1024)]
-SkipToken = Annotated[str | None, Query(alias="$skiptoken", max_length=64)]
+TOP = QueryParam("$top", minimum=1, maximum=MAX_PAGE, default=100)
+FILTER = QueryParam("$filter", max_length=MAX_FILTER)
+SELECT = QueryParam("$select", max_length=1024)
+SKIP = QueryParam("$skiptoken", max_length=64)
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-ReadCaller = Annotated[Caller, Depends(caller_for(READ))]
 WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
-AuditCaller = Annotated[Caller, Depends(caller_for("AuditLog.Read.All"))]
 
 
 @dataclass(frozen=True)
 class Kind:
+    """A Graph collection and the repository behind it, whose rules say what a body may set."""
+
     path: str
+    rules: type[Repository[Any]]
     repository: Callable[[TenantSession], Repository[Any]]
-    creatable: dict[str, str]
-    updatable: dict[str, str]
 
+    @property
+    def creatable(self) -> dict[str, str]:
+        return {camel(n): n for n in self.rules.rules}
 
-def _fields(*names: str) -> dict[str, str]:
-    from auth_service.graph import camel
-
-    return {camel(n): n for n in names}
+    @property
+    def updatable(self) -> dict[str, str]:
+        return {camel(n): n for n in self.rules.updatable}
 
 
 KINDS = [
-    Kind(
-        "users",
-        lambda s: s.users,
-        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
-        _fields("user_principal_name", "display_name", "mail", "account_enabled", "extension", "password"),
-    ),
-    Kind(
-        "groups",
-        lambda s: s.groups,
-        {**_fields("display_name", "mail_nickname", "description"), "groupKind": "kind"},
-        _fields("display_name", "mail_nickname", "description"),
-    ),
-    Kind("applications", lambda s: s.applications, _fields("display_name"), _fields("display_name")),
-    Kind("servicePrincipals", lambda s: s.service_principals, {}, _fields("display_name", "account_enabled")),
-    Kind(
-        "devices",
-        lambda s: s.devices,
-        _fields("display_name", "device_id", "operating_system", "trust_type", "owner_id"),
-        _fields("display_name", "operating_system", "trust_type", "owner_id"),
-    ),
+    Kind("users", Users, lambda s: s.users),
+    Kind("groups", Groups, lambda s: s.groups),
+    Kind("applications", Applications, lambda s: s.applications),
+    Kind("servicePrincipals", ServicePrincipals, lambda s: s.service_principals),
+    Kind("devices", Devices, lambda s: s.devices),
 ]
 
 
@@ -74,13 +69,11 @@ class ObjectBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def respond(
-    caller: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None
-) -> JSONResponse:
-    headers = caller.headers()
+def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None) -> Response:
+    headers = who.headers()
     if tag is not None:
         headers["ETag"] = tag
-    return JSONResponse(payload, status_code=status, headers=headers)
+    return json_response(payload, status, headers)
 
 
 def selection(select: str | None) -> tuple[str, ...] | None:
@@ -104,26 +97,36 @@ def _after(token: str | None) -> uuid.UUID | None:
     return None if token is None else parse_skiptoken(token)
 
 
+def read_route(
+    path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str, *query: QueryParam
+) -> None:
+    """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
+    params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        name=name,
+        route_class_override=LeanRoute,
+        openapi_extra=documented(params, query),
+    )
+
+
 def register(kind: Kind) -> None:
-    async def list_objects(
-        request: Request,
-        caller: ReadCaller,
-        top: Top = 100,
-        filter: Filter = None,
-        select: Select = None,
-        skip: SkipToken = None,
-    ) -> JSONResponse:
-        page = await kind.repository(caller.session).list(filter=filter, top=top, after=_after(skip))
-        return respond(caller, page_payload(request, page, select))
+    async def list_objects(request: Request) -> Response:
+        who = await caller(request, READ)
+        repository = kind.repository(who.session)
+        after = _after(SKIP.read(request))
+        page = await repository.list(filter=FILTER.read(request), top=TOP.read(request), after=after)
+        return respond(who, page_payload(request, page, SELECT.read(request)))
 
-    async def get_object(object_id: str, caller: ReadCaller, select: Select = None) -> JSONResponse:
-        record = await kind.repository(caller.session).resolve(object_id)
-        return respond(caller, to_graph(record, selection(select)), tag=etag(record))
+    async def get_object(request: Request) -> Response:
+        who = await caller(request, READ)
+        record = await kind.repository(who.session).resolve(request.path_params["object_id"])
+        return respond(who, to_graph(record, selection(SELECT.read(request))), tag=etag(record))
 
-    async def create_object(body: ObjectBody, caller: WriteCaller) -> JSONResponse:
+    async def create_object(body: ObjectBody, caller: WriteCaller) -> Response:
         values = from_graph(body.model_extra or {}, kind.creatable)
-        if not kind.creatable:
-            raise BadRequest(f"{kind.path} are created with their application")
         record = await kind.repository(caller.session).create(**values)
         return respond(caller, to_graph(record), 201, etag(record))
 
@@ -139,8 +142,8 @@ def register(kind: Kind) -> None:
         return Response(status_code=204, headers=caller.headers())
 
     path = f"/{kind.path}"
-    router.add_api_route(path, list_objects, methods=["GET"], name=f"list_{kind.path}")
-    router.add_api_route(path + "/{object_id}", get_object, methods=["GET"], name=f"get_{kind.path}")
+    read_route(path, list_objects, f"list_{kind.path}", TOP, FILTER, SELECT, SKIP)
+    read_route(path + "/{object_id}", get_object, f"get_{kind.path}", SELECT)
     router.add_api_route(path, create_object, methods=["POST"], name=f"create_{kind.path}", status_code=201)
     router.add_api_route(
         path + "/{object_id}", update_object, methods=["PATCH"], name=f"update_{kind.path}", status_code=204
@@ -162,12 +165,15 @@ def _ref_id(ref: MemberRef) -> str:
     return ref.odata_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-@router.get("/me")
-async def me(caller: ReadCaller, select: Select = None) -> JSONResponse:
-    if caller.token.object_id is None or caller.token.roles:
+async def me(request: Request) -> Response:
+    who = await caller(request, READ)
+    if who.token.object_id is None or who.token.roles:
         raise BadRequest("/me needs a signed-in user")
-    user = await caller.session.users.get(caller.token.object_id)
-    return respond(caller, to_graph(user, selection(select)), tag=etag(user))
+    user = await who.session.users.get(who.token.object_id)
+    return respond(who, to_graph(user, selection(SELECT.read(request))), tag=etag(user))
+
+
+read_route("/me", me, "me", SELECT)
 
 
 Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[Any]]]
@@ -189,18 +195,13 @@ async def _groups_of_user(
 def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
     """A paged list of related objects: members, memberOf, and their transitive forms."""
 
-    async def related(
-        request: Request,
-        object_id: str,
-        caller: ReadCaller,
-        top: Top = 100,
-        skip: SkipToken = None,
-        select: Select = None,
-    ) -> JSONResponse:
-        page = await fetch(caller, object_id, top, _after(skip), transitive)
-        return respond(caller, page_payload(request, page, select))
+    async def related(request: Request) -> Response:
+        who = await caller(request, READ)
+        object_id, top = request.path_params["object_id"], TOP.read(request)
+        page = await fetch(who, object_id, top, _after(SKIP.read(request)), transitive)
+        return respond(who, page_payload(request, page, SELECT.read(request)))
 
-    router.add_api_route(path, related, methods=["GET"], name=path.strip("/").replace("/", "_"))
+    read_route(path, related, path.strip("/").replace("/", "_"), TOP, SKIP, SELECT)
 
 
 for _path, _fetch, _transitive in [
@@ -229,7 +230,7 @@ class PasswordCredential(BaseModel):
 
 
 @router.post("/applications/{object_id}/addPassword")
-async def add_password(object_id: str, body: PasswordCredential, caller: WriteCaller) -> JSONResponse:
+async def add_password(object_id: str, body: PasswordCredential, caller: WriteCaller) -> Response:
     secret = await caller.session.applications.add_secret(object_id)
     return respond(
         caller,
@@ -243,7 +244,10 @@ async def add_password(object_id: str, body: PasswordCredential, caller: WriteCa
     )
 
 
-@router.get("/auditLogs/signIns")
-async def sign_ins(request: Request, caller: AuditCaller, top: Top = 100) -> JSONResponse:
-    page = await caller.session.sign_ins.list(top=top)
-    return respond(caller, {"value": [to_graph(s) for s in page.items]})
+async def sign_ins(request: Request) -> Response:
+    who = await caller(request, AUDIT)
+    page = await who.session.sign_ins.list(top=TOP.read(request))
+    return respond(who, {"value": [to_graph(s) for s in page.items]})
+
+
+read_route("/auditLogs/signIns", sign_ins, "sign_ins", TOP)

@@ -1,25 +1,30 @@
 """OAuth 2.0 token endpoint and OpenID discovery, per tenant (given by id or verified domain).
 
 Failed sign-ins look the same whether or not the user exists: same message, same
-argon2 work (a dummy hash stands in), and each is logged in the tenant's own scale unit.
+argon2 work (a dummy hash stands in), and each is logged in the tenant's own scale unit
+(queued for the background writer, so a grant never waits for its log row).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth_service import grants
 from auth_service.discovery import oidc_metadata
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
 from auth_service.grants import TokenRequest
+from auth_service.lean import LeanRoute, documented, json_response
 from corestore.errors import TenantNotFound
 from corestore.objects import User
-from corestore.passwords import verify_password
+from corestore.passwords import needs_rehash, verify_password
 from corestore.session import TenantSession
+from corestore.sign_in_log import SignInRecord
 
 if TYPE_CHECKING:
     from auth_service.frontend import FrontEnd
@@ -27,7 +32,17 @@ if TYPE_CHECKING:
 router = APIRouter()
 BAD_CREDENTIALS = "AADSTS50126: Error validating credentials due to invalid username or password."
 BAD_CLIENT = "AADSTS7000215: Invalid client secret provided."
-FormText = Annotated[str | None, Form(max_length=4096)]
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FIELD = 4096
+MAX_FIELDS = 16
+FIELDS = {
+    "grant_type": 64,
+    **dict.fromkeys(
+        ("username", "password", "client_id", "client_secret", "refresh_token", "scope"), MAX_FIELD
+    ),
+    **dict.fromkeys(("code", "redirect_uri", "code_verifier", "client_info"), MAX_FIELD),
+}
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def oauth_error(
@@ -51,27 +66,18 @@ async def resolve_tenant(frontend: FrontEnd, tenant: str) -> uuid.UUID:
     return tenant_id
 
 
-@router.post("/{tenant}/oauth2/v2.0/token")
-async def token(
-    request: Request,
-    tenant: str,
-    grant_type: Annotated[str, Form(max_length=64)],
-    username: FormText = None,
-    password: FormText = None,
-    client_id: FormText = None,
-    client_secret: FormText = None,
-    refresh_token: FormText = None,
-    scope: FormText = None,
-    code: FormText = None,
-    redirect_uri: FormText = None,
-    code_verifier: FormText = None,
-    client_info: FormText = None,
-) -> JSONResponse:
+async def token(request: Request) -> Response:
     frontend: FrontEnd = request.app.state.frontend
     try:
-        tenant_id = await resolve_tenant(frontend, tenant)
+        form = await _form(request)
+    except ValueError as exc:
+        return oauth_error("invalid_request", str(exc))
+    grant_type = form.get("grant_type", "")
+    try:
+        tenant_id = await resolve_tenant(frontend, request.path_params["tenant"])
     except TenantNotFound as exc:
         return oauth_error("invalid_request", str(exc))
+    client_id, client_secret = form.get("client_id"), form.get("client_secret")
     try:
         basic = grants.basic_credentials(request.headers.get("authorization"))
     except InvalidClient as exc:
@@ -82,15 +88,17 @@ async def token(
         client_id, client_secret = basic
     session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
     client = request.client.host if request.client else None
-    asked = TokenRequest(client_id, client_secret, scope, client_info == "1")
+    asked = TokenRequest(client_id, client_secret, form.get("scope"), form.get("client_info") == "1")
     flows = {
-        "password": lambda: _password(frontend, session, username, password, asked, client),
+        "password": lambda: _password(
+            frontend, session, form.get("username"), form.get("password"), asked, client
+        ),
         "client_credentials": lambda: _client_credentials(
             frontend, session, client_id, client_secret, client
         ),
-        "refresh_token": lambda: grants.refresh(frontend, session, asked, refresh_token),
+        "refresh_token": lambda: grants.refresh(frontend, session, asked, form.get("refresh_token")),
         "authorization_code": lambda: grants.authorization_code(
-            frontend, session, asked, code, redirect_uri, code_verifier
+            frontend, session, asked, form.get("code"), form.get("redirect_uri"), form.get("code_verifier")
         ),
     }
     grant = flows.get(grant_type)
@@ -98,7 +106,7 @@ async def token(
     if grant is None:
         return oauth_error("unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported")
     try:
-        return JSONResponse(await grant(), headers={"Cache-Control": "no-store"})
+        return json_response(await grant(), headers=NO_STORE)
     except InvalidClient as exc:
         return oauth_error("invalid_client", str(exc), 401, challenge)
     except AccountLocked as exc:
@@ -140,14 +148,14 @@ async def authenticate(
     frontend.lockout.check(key)
     found = await session.users.credentials(username)
     user, stored = found if found is not None else (None, None)
-    if not verify_password(stored, password) or user is None or not user.account_enabled:
+    if not await verify_password(stored, password) or user is None or not user.account_enabled:
         frontend.lockout.record_failure(key)
-        await session.sign_ins.record(
-            "failure", username, frontend.region, "invalid credentials", client_address=client
-        )
+        _log(frontend, session, client, "failure", username, reason="invalid credentials")
         raise InvalidGrant(BAD_CREDENTIALS)
     frontend.lockout.record_success(key)
-    await session.sign_ins.record("success", user.user_principal_name, frontend.region, None, user.id, client)
+    if stored is not None and needs_rehash(stored):
+        await session.users.update(user.id, {"password": password})
+    _log(frontend, session, client, "success", user.user_principal_name, principal_id=user.id)
     return user
 
 
@@ -162,12 +170,80 @@ async def _client_credentials(
         raise InvalidGrant("client_id and client_secret are required")
     principal = await session.applications.verify_client_secret(client_id, client_secret)
     if principal is None:
-        await session.sign_ins.record(
-            "failure", client_id, frontend.region, "invalid client secret", client_address=client
-        )
+        _log(frontend, session, client, "failure", client_id, reason="invalid client secret")
         raise InvalidGrant(BAD_CLIENT)
-    await session.sign_ins.record("success", client_id, frontend.region, None, principal.id, client)
+    _log(frontend, session, client, "success", client_id, principal_id=principal.id)
     return frontend.app_tokens(session.tenant_id, principal)
+
+
+def _log(
+    frontend: FrontEnd,
+    session: TenantSession,
+    client: str | None,
+    result: str,
+    principal: str,
+    *,
+    reason: str | None = None,
+    principal_id: uuid.UUID | None = None,
+) -> None:
+    """Queue the sign-in's log row; the background writer commits it (the grant does not wait)."""
+    frontend.sign_ins.record(
+        SignInRecord(
+            tenant_id=session.tenant_id,
+            scale_unit=session.unit.id,
+            created_at=datetime.now(UTC),
+            result=result,
+            principal=principal,
+            region=frontend.region,
+            reason=reason,
+            principal_id=principal_id,
+            client_address=client,
+        )
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The token request's form (RFC 6749: urlencoded, no parameter twice); ValueError says what is wrong."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise ValueError(f"the token request must be {FORM_TYPE}")
+    try:
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("the form is not valid application/x-www-form-urlencoded") from None
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise ValueError("a form parameter is repeated")
+    for name, value in form.items():
+        if len(value) > FIELDS.get(name, MAX_FIELD):
+            raise ValueError(f"{name} is too long")
+    if "grant_type" not in form:
+        raise ValueError("grant_type is required")
+    return form
+
+
+router.add_api_route(
+    "/{tenant}/oauth2/v2.0/token",
+    token,
+    methods=["POST"],
+    name="token",
+    route_class_override=LeanRoute,
+    openapi_extra={
+        **documented(("tenant",), ()),
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM_TYPE: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {n: {"type": "string", "maxLength": m} for n, m in FIELDS.items()},
+                    }
+                }
+            },
+        },
+    },
+)
 
 
 @router.get("/{tenant}/discovery/v2.0/keys")

@@ -55,6 +55,7 @@ async def userinfo(
     if not claims.scopes:
         return _unauthorized("an application token has no user")
     session = await frontend.store.authentication_session(claims.tenant_id, frontend.cloud)
+    frontend.confine(session.unit.geo)  # another geo's user is never read here (421)
     try:
         user = await session.users.get(claims.object_id)
     except NotFound:

@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from auth_service.deps import bearer
@@ -36,9 +36,18 @@ class NewTenant(BaseModel):
     administrator: Administrator
 
 
-@router.post("/tenants", status_code=201)
-async def create_tenant(body: NewTenant, frontend: Annotated[FrontEnd, Depends(operator)]) -> JSONResponse:
-    """A tenant in this front end's cloud, placed by its country, with its first administrator."""
+@router.post("/tenants", status_code=201, responses={307: {"description": "another geo's front end"}})
+async def create_tenant(body: NewTenant, frontend: Annotated[FrontEnd, Depends(operator)]) -> Response:
+    """A tenant in this front end's cloud, placed by its country, with its first administrator.
+
+    A tenant of another geo is created by a front end of that geo (307 there, body kept):
+    its administrator's password is never hashed here.
+    """
+    geo = frontend.geo_for(body.country)
+    target = frontend.elsewhere(geo)
+    if target:
+        return RedirectResponse(f"{target}/operator/tenants", status_code=307)
+    frontend.confine(geo)  # another geo, and no front end of it known: 421
     ops = frontend.store.operator
     tenant = await ops.create_tenant(body.displayName, body.country, frontend.cloud, tuple(body.domains))
     admin = body.administrator

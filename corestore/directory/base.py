@@ -104,7 +104,7 @@ class Repository(Generic[R]):
         return Page(items, items[-1].id if len(rows) > top else None)
 
     async def create(self, **values: Any) -> R:
-        clean = self._prepare(check(values, self.rules, self.required))
+        clean = await self._prepare(check(values, self.rules, self.required))
         async with self.handle.write() as conn:
             record = await self._insert(conn, clean)
             await self._created(conn, record)
@@ -127,7 +127,7 @@ class Repository(Generic[R]):
         self, object_id: str | uuid.UUID, changes: Mapping[str, Any], if_version: int | None = None
     ) -> R:
         rules = {k: v for k, v in self.rules.items() if k in self.updatable}
-        clean = self._prepare(check(changes, rules, frozenset()))
+        clean = await self._prepare(check(changes, rules, frozenset()))
         oid = parse_id(object_id)
         table = self.table()
         query = self._statement(
@@ -148,7 +148,7 @@ class Repository(Generic[R]):
         assert row is not None
         return self.to_record(row)
 
-    def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+    async def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
         """Turn checked caller values into column values (a kind may hash or derive some)."""
         return values
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from corestore.handle import TenantHandle
@@ -15,29 +14,6 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 class SignIns:
     def __init__(self, handle: TenantHandle) -> None:
         self.handle = handle
-
-    async def record(
-        self,
-        result: str,
-        principal: str,
-        region: str,
-        reason: str | None = None,
-        principal_id: uuid.UUID | None = None,
-        client_address: str | None = None,
-    ) -> None:
-        async with self.handle.write() as conn:
-            await conn.execute(
-                "INSERT INTO sign_ins (tenant_id, id, result, reason, principal, principal_id,"
-                " client_address, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                self.handle.tenant_id,
-                uuid.uuid4(),
-                result,
-                reason,
-                principal[:256],
-                principal_id,
-                client_address,
-                region,
-            )
 
     async def list(self, top: int = 100, before: datetime | None = None) -> Page[SignIn]:
         """Newest first: one statement."""

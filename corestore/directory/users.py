@@ -38,10 +38,10 @@ class Users(Repository[User]):
     required = frozenset({"user_principal_name", "display_name"})
     updatable = frozenset(rules)
 
-    def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+    async def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
         if "password" in values:
             password = values.pop("password")
-            values["password_hash"] = None if password is None else hash_password(password)
+            values["password_hash"] = None if password is None else await hash_password(password)
         if "extension" in values:
             _check_extension(values["extension"])
         return values

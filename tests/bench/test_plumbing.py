@@ -67,11 +67,13 @@ def test_http_client_loads_the_asgi_baseline_and_checks_answers(cluster: Cluster
     dsn = cluster.dsn(nearest_server(cluster, "westeurope", row.scale_unit), "app")
     load = Load(processes=1, tasks=4, warmup_s=0.2, measure_s=0.5)
     progress = Progress(2 * load.planned_s, enabled=False)
-    with asgi_baseline(dsn, row, pool_size=4) as url:
-        right = run_load(GetRow(url, row.user_id, ("token",)), load, "right row", progress)
+    with asgi_baseline(dsn, row, pool_size=4) as (url, pid):
+        right = run_load(GetRow(url, row.user_id, ("token",)), load, "right row", progress, (pid,))
         wrong = run_load(GetRow(url, uuid.uuid4(), ("token",)), load, "wrong row", progress)
     assert right.ok > 0
     assert right.outcomes == {}
+    assert right.server_cpu_s is not None
+    assert 0 < right.server_cpu_s <= 2 * load.measure_s, "the server's CPU in the window, at most 2 cores"
     assert wrong.ok == 0
     assert set(wrong.outcomes) == {"http 200"}
 

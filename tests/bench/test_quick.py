@@ -16,7 +16,7 @@ import pytest
 
 from bench.sweep import NAME as SWEEP
 from bench.sweep import QUICK_SIZES
-from bench.workloads import WORKLOADS
+from bench.workloads import READ_ONLY, WORKLOADS
 from scale_units.state import ClusterState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def results(quick_run: tuple[Path, str]) -> dict[str, Any]:
 
 
 def expected_names() -> list[str]:
-    return [n for n in WORKLOADS if n != SWEEP] + [f"{SWEEP}@{size}" for size in QUICK_SIZES]
+    return [n for n in WORKLOADS if n != SWEEP] + [READ_ONLY] + [f"{SWEEP}@{size}" for size in QUICK_SIZES]
 
 
 def test_every_workload_is_measured_with_percentiles(results: dict[str, Any]) -> None:

@@ -1,20 +1,29 @@
-"""The residency audit catches a row planted outside its tenant's geo, and rows of unknown tenants."""
+"""The residency audit holds every copy to the component table: a planted copy of each kind is caught."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import asyncpg
 import pytest
 from typer.testing import CliRunner
 
 from auth_service.cli import app
-from corestore.audit import run_audit
+from auth_service.keyfile import KeyStore
+from corestore.audit import Audit, run_audit
 from corestore.session import TenantSession
+from corestore.store import CoreStore
 from corestore.types import Tenant
+from scale_units.geography import Cloud
+from scale_units.registry import log_path
+from scale_units.residency import Component
 from scale_units.state import ClusterState
+from tests.conftest import log_sign_in
 
 
 @pytest.fixture
@@ -50,13 +59,13 @@ async def test_planted_violation_is_caught_on_primary_and_replica(
     tenant_id, stray = planted
     for _ in range(50):  # the replicas replay the planted rows within moments
         audit = await run_audit(cluster)
-        if len({f.holding.server for f in audit.findings if f.holding.tenant_id == stray}) == 2:
+        if len({f.holding.where for f in audit.findings if f.holding.tenant_id == stray}) == 2:
             break
         await asyncio.sleep(0.05)
-    outside = {(f.holding.server, f.kind) for f in audit.findings if f.holding.tenant_id == tenant_id}
+    outside = {(f.holding.where, f.kind) for f in audit.findings if f.holding.tenant_id == tenant_id}
     assert ("na-1-eastus", "outside-geo") in outside
     assert {f.kind for f in audit.findings if f.holding.tenant_id == stray} == {"unknown-tenant"}
-    assert {h.server for h in audit.of(tenant_id) if h.geo == "emea"} == {
+    assert {h.where for h in audit.of(tenant_id) if h.geo == "emea"} == {
         "emea-1-westeurope",
         "emea-1-northeurope",
     }
@@ -83,3 +92,133 @@ async def test_clean_tenant_report_lists_its_servers(
     assert result.exit_code == 0
     assert "emea-1-westeurope" in result.output
     assert "westeurope" in result.output
+
+
+async def _superuser(cluster: ClusterState, unit: str, database: str = "corestore") -> asyncpg.Connection:
+    return await asyncpg.connect(
+        cluster.dsn(cluster.topology.scale_units[unit].primary, "superuser", database)
+    )
+
+
+def _of(audit: Audit, component: Component) -> set[tuple[str, str]]:
+    """(finding, where) of every finding about `component`."""
+    return {(f.kind, f.holding.where) for f in audit.findings if f.holding.component is component}
+
+
+async def test_sign_in_log_copied_out_of_its_unit_is_caught(
+    cluster: ClusterState, store: CoreStore, session: TenantSession, tenant: Tenant
+) -> None:
+    await log_sign_in(store, session, "eve")
+    source, target = await _superuser(cluster, "emea-1"), await _superuser(cluster, "na-1")
+    try:
+        rows = await source.fetch("SELECT * FROM sign_ins WHERE tenant_id = $1", tenant.id.value)
+        async with target.transaction():
+            await target.execute("SET LOCAL session_replication_role = replica")  # no FK to a tenant row
+            await target.copy_records_to_table(
+                "sign_ins", records=[tuple(r.values()) for r in rows], columns=list(rows[0].keys())
+            )
+        audit = await run_audit(cluster)
+        found = {(f.kind, f.holding.component, f.holding.where) for f in audit.findings}
+        assert ("outside-geo", Component.SIGN_IN_LOGS, "na-1-eastus") in found
+    finally:
+        await target.execute("DELETE FROM sign_ins WHERE tenant_id = $1", tenant.id.value)
+        await source.close()
+        await target.close()
+
+
+async def test_catalog_copy_outside_the_catalog_unit_is_caught(cluster: ClusterState, tenant: Tenant) -> None:
+    conn = await _superuser(cluster, "emea-1", "postgres")
+    try:
+        await conn.execute("CREATE DATABASE corestore_catalog")
+        copy = await _superuser(cluster, "emea-1", "corestore_catalog")
+        try:
+            await copy.execute("CREATE TABLE tenants (tenant_id uuid, geo text)")
+            await copy.execute("INSERT INTO tenants VALUES ($1, 'emea')", tenant.id.value)
+        finally:
+            await copy.close()
+        audit = await run_audit(cluster)
+        found = {(f.kind, f.holding.component, f.holding.where, f.holding.tenant_id) for f in audit.findings}
+        assert ("outside-catalog-unit", Component.CATALOG, "emea-1-westeurope", tenant.id.value) in found
+    finally:
+        await conn.execute("DROP DATABASE IF EXISTS corestore_catalog WITH (FORCE)")
+        await conn.close()
+
+
+async def test_catalog_held_to_a_topology_that_keeps_it_in_the_geo(
+    cluster: ClusterState, tenant: Tenant
+) -> None:
+    """The default declares the catalog's exception; a topology that declines it has EMEA entries flagged."""
+    mine = [f for f in (await run_audit(cluster)).findings if f.holding.tenant_id == tenant.id.value]
+    assert mine == []
+    strict = '\n[residency.geo-located.catalog]\nstored = "tenant-geo"\n'
+    audit = await run_audit(replace(cluster, topology_toml=cluster.topology_toml + strict))
+    found = {(f.kind, f.holding.where) for f in audit.findings if f.holding.tenant_id == tenant.id.value}
+    assert found == {("outside-geo", "na-1-eastus"), ("outside-geo", "na-1-westus2")}
+
+
+async def test_wal_streamed_outside_its_unit_is_caught(cluster: ClusterState) -> None:
+    conn = await _superuser(cluster, "emea-1", "postgres")
+    try:
+        await conn.execute("SELECT pg_create_physical_replication_slot('na_1_eastus')")
+        audit = await run_audit(cluster)
+        found = {(f.kind, f.holding.component, f.holding.where, f.holding.what) for f in audit.findings}
+        assert ("undeclared-copy", Component.WAL, "emea-1-westeurope", "na_1_eastus") in found
+    finally:
+        await conn.execute("SELECT pg_drop_replication_slot('na_1_eastus')")
+        await conn.close()
+
+
+async def test_a_signing_key_in_another_clouds_ring_is_caught(cluster: ClusterState) -> None:
+    keys = cluster.directory / "keys"
+    KeyStore(keys).ring(Cloud.PUBLIC)
+    copy = keys / "usgov.json"
+    try:
+        shutil.copy(keys / "public.json", copy)
+        audit = await run_audit(cluster)
+        assert ("undeclared-copy", "keys/usgov.json") in _of(audit, Component.SIGNING_KEYS)
+    finally:
+        copy.unlink(missing_ok=True)
+    assert not _of(await run_audit(cluster), Component.SIGNING_KEYS)
+
+
+async def test_residency_report_names_every_component_and_place(
+    cluster: ClusterState, session: TenantSession, tenant: Tenant
+) -> None:
+    await session.users.create(user_principal_name=f"r@{tenant.domains[0]}", display_name="R")
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["residency", "report", "--tenant", str(tenant.id), "--json", "--dir", str(cluster.directory)],
+    )
+    assert result.exit_code == 0, result.output
+    report = {c["component"]: c for c in json.loads(result.output)["components"]}
+    assert set(report) == {c.value for c in Component}
+    directory = {loc["where"] for loc in report["directory-objects"]["locations"]}
+    assert directory == {"emea-1-westeurope", "emea-1-northeurope"}
+    assert "users" in report["directory-objects"]["locations"][0]["what"]
+    assert report["catalog"]["exception"], "the catalog's place beyond the geo is a declared exception"
+    assert {loc["region"] for loc in report["front-end-logs-and-state"]["locations"]} == {
+        "westeurope",
+        "northeurope",
+    }
+    assert all(loc["where"].endswith("pg_wal") for loc in report["wal-and-backups"]["locations"])
+    table = await asyncio.to_thread(
+        CliRunner().invoke, app, ["residency", "report", "--dir", str(cluster.directory)]
+    )
+    assert table.exit_code == 0
+    assert "catalog-unit" in table.output
+
+
+async def test_a_front_end_log_naming_another_geos_tenant_is_caught(
+    cluster: ClusterState, tenant: Tenant
+) -> None:
+    log = log_path(cluster.directory, "eastus", 1)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        log.write_text(f"2026-11-22 sign-in failed for tenant {tenant.id}\n")
+        audit = await run_audit(cluster)
+        assert ("outside-geo", "logs/frontends/eastus-1.log") in _of(audit, Component.FRONT_END)
+        log.write_text(f"2026-11-22 a line about tenant {uuid.uuid4()}\n")
+        assert not _of(await run_audit(cluster), Component.FRONT_END), "ids of no tenant are not findings"
+    finally:
+        log.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from corestore.session import TenantSession
 from corestore.store import CoreStore
-from corestore.types import ConsistencyToken, Tenant
+from corestore.types import CommitPosition, Tenant
 
 
 async def test_write_then_immediate_read_on_a_replica_sees_it(session: TenantSession, tenant: Tenant) -> None:
@@ -15,13 +15,15 @@ async def test_write_then_immediate_read_on_a_replica_sees_it(session: TenantSes
         assert session.last_server in {s.name for s in session.unit.replicas}
 
 
-async def test_token_carries_read_your_writes_to_another_session(store: CoreStore, tenant: Tenant) -> None:
+async def test_commit_position_carries_read_your_writes_to_another_session(
+    store: CoreStore, tenant: Tenant
+) -> None:
     writer = await store.operator.session(tenant.id)
     user = await writer.users.create(user_principal_name=f"d@{tenant.domains[0]}", display_name="new")
     assert writer.consistency is not None
-    token = ConsistencyToken.parse(str(writer.consistency))
+    position = CommitPosition.parse(str(writer.consistency))
     reader = await store.operator.session(tenant.id)
-    reader.consistency = token
+    reader.consistency = position
     assert (await reader.users.get(user.id)).display_name == "new"
 
 

@@ -25,8 +25,8 @@ async def test_user_lifecycle(session: TenantSession, tenant: Tenant) -> None:
     assert (await session.users.resolve(upn(tenant, "ALICE"))).id == user.id
     found = await session.users.credentials(upn(tenant, "alice"))
     assert found is not None
-    assert verify_password(found[1], "correct horse")
-    assert not verify_password(found[1], "wrong")
+    assert await verify_password(found[1], "correct horse")
+    assert not await verify_password(found[1], "wrong")
     updated = await session.users.update(user.id, {"display_name": "Alice B"}, if_version=user.version)
     assert updated.version == user.version + 1
     with pytest.raises(PreconditionFailed):

@@ -17,11 +17,12 @@ from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
+from tests.conftest import log_sign_in
 
 TABLES = sorted(t.name for t in Base.metadata.sorted_tables)
 
 
-async def _fill(session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
+async def _fill(store: CoreStore, session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
     """At least one row in every directory table for this tenant."""
     user = await session.users.create(user_principal_name=f"{tag}@{tag}.example", display_name=tag)
     group = await session.groups.create(display_name=tag, mail_nickname=tag)
@@ -29,7 +30,7 @@ async def _fill(session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
     app = await session.applications.create(display_name=tag)
     await session.applications.add_secret(app.id)
     device = await session.devices.create(display_name=tag, operating_system="iOS", owner_id=user.id)
-    await session.sign_ins.record("success", tag, "westeurope")
+    await log_sign_in(store, session, tag)
     await session.grants.set_redirect_uris(app.id, "spa", [f"https://{tag}.example/cb"])
     await session.grants.issue_code(
         CodeGrant(app.app_id, user.id, f"https://{tag}.example/cb", "spa", None, None, "openid")
@@ -42,8 +43,8 @@ async def _fill(session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
 async def two_tenants(store: CoreStore, random_name: str) -> tuple[Tenant, Tenant, dict[str, uuid.UUID]]:
     a = await store.operator.create_tenant(f"{random_name}a", "FR")
     b = await store.operator.create_tenant(f"{random_name}b", "FR")
-    await _fill(await store.operator.session(a.id), f"{random_name}a")
-    b_ids = await _fill(await store.operator.session(b.id), f"{random_name}b")
+    await _fill(store, await store.operator.session(a.id), f"{random_name}a")
+    b_ids = await _fill(store, await store.operator.session(b.id), f"{random_name}b")
     return a, b, b_ids
 
 

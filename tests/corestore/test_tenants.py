@@ -13,6 +13,7 @@ from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.geography import Cloud, Geo
 from scale_units.state import CATALOG_DB, ClusterState
+from tests.conftest import log_sign_in
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ async def test_delete_purges_every_row_on_every_server(
     app = await session.applications.create(display_name="App")
     await session.applications.add_secret(app.id)
     await session.devices.create(display_name="D", operating_system="Windows", owner_id=user.id)
-    await session.sign_ins.record("success", user.user_principal_name, "westeurope")
+    await log_sign_in(store, session, user.user_principal_name)
 
     await store.operator.delete_tenant(tenant.id)
 

@@ -11,6 +11,7 @@ from auth_service.cli import app
 from scale_units.errors import TopologyError
 from scale_units.geography import Cloud, Geo
 from scale_units.loader import default_topology_path, load_topology
+from scale_units.residency import Component, Model, Place
 from scale_units.topology import Role
 
 GOOD = (default_topology_path()).read_text()
@@ -112,3 +113,53 @@ def test_cluster_up_with_bad_topology_starts_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "scale_units.na-1.primary: unknown region 'mars'" in result.output
     assert not state_dir.exists()
+
+
+RESIDENCY_BAD = [
+    (
+        '[residency.geo-located.catalog]\nstored = "tenant-geo"\nextra = 1',
+        "residency.geo-located.catalog",
+        "stored",
+    ),
+    ('[residency.regional.catalog]\nstored = "tenant-geo"', "residency.regional", "geo-located"),
+    (
+        '[residency.geo-located.mailboxes]\nstored = "tenant-geo"',
+        "residency.geo-located.mailboxes",
+        "catalog",
+    ),
+    (
+        '[residency.geo-located.catalog]\nstored = "moon"',
+        "residency.geo-located.catalog.stored",
+        "tenant-geo",
+    ),
+    (
+        '[residency.geo-located.catalog]\nstored = "tenant-cloud"',
+        "residency.geo-located.catalog.exception",
+        "declare",
+    ),
+    (
+        '[residency.sovereign.catalog]\nstored = "catalog-unit"\nexception = "because"',
+        "residency.sovereign.catalog.exception",
+        "no exceptions",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "words"), RESIDENCY_BAD)
+def test_bad_residency_rules_are_refused_naming_the_key(
+    tmp_path: Path, table: str, key: str, words: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD + "\n" + table + "\n")
+    with pytest.raises(TopologyError) as refused:
+        load_topology(path)
+    assert refused.value.key == key
+    assert words in refused.value.problem
+
+
+def test_a_topology_may_keep_the_catalog_in_the_geo(tmp_path: Path) -> None:
+    path = tmp_path / "strict.toml"
+    path.write_text(GOOD + '\n[residency.geo-located.catalog]\nstored = "tenant-geo"\n')
+    rule = load_topology(path).residency.rule(Model.GEO_LOCATED, Component.CATALOG)
+    assert rule.stored is Place.GEO
+    assert rule.exception is None

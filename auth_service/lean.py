@@ -1,0 +1,75 @@
+"""Lean routes (the reads and the token endpoint): what a request costs beyond the ASGI
+baseline is our own work, nothing more.
+
+FastAPI still routes them and documents them, but `LeanRoute` calls the endpoint with
+the request alone: no dependency solving, no parameter models per request. Each
+endpoint reads its parameters through `QueryParam`, the one table that both checks a
+request and describes it in the OpenAPI document, and answers with JSON encoded once
+by msgspec (`json_response`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from corestore.errors import InvalidRequest
+
+ENCODER = msgspec.json.Encoder()
+JSON = "application/json"
+
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """A query parameter: how it is checked, and how the document shows it."""
+
+    name: str
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    default: int | None = None
+
+    def read(self, request: Request) -> Any:
+        raw = request.query_params.get(self.name)
+        if raw is None:
+            return self.default
+        if self.minimum is None:
+            if self.max_length is not None and len(raw) > self.max_length:
+                raise InvalidRequest(f"{self.name}: at most {self.max_length} characters")
+            return raw
+        value = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+        if value is None or value < self.minimum or (self.maximum is not None and value > self.maximum):
+            raise InvalidRequest(f"{self.name}: an integer from {self.minimum} to {self.maximum}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        if self.minimum is not None:
+            bounds = {"minimum": self.minimum, "maximum": self.maximum, "default": self.default}
+            return {"type": "integer", **{k: v for k, v in bounds.items() if v is not None}}
+        return {"type": "string", "maxLength": self.max_length} if self.max_length else {"type": "string"}
+
+
+def documented(path: tuple[str, ...], query: tuple[QueryParam, ...]) -> dict[str, Any]:
+    """`openapi_extra` for a read route: its path and query parameters."""
+    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path]
+    parameters += [{"name": q.name, "in": "query", "required": False, "schema": q.schema()} for q in query]
+    return {"parameters": parameters}
+
+
+class LeanRoute(APIRoute):
+    """Documented from `openapi_extra`; handled by calling the endpoint with the request."""
+
+    def get_route_handler(self) -> Endpoint:
+        endpoint: Endpoint = self.endpoint
+        return endpoint
+
+
+def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(ENCODER.encode(payload), status, headers, JSON)

@@ -1,0 +1,99 @@
+"""Where the front ends are: each registers its region and URL in the cluster's state directory.
+
+Any instance can then send a client to the nearest front end of another geo. An
+entry is a small JSON file per instance, written atomically; one whose process has
+gone is skipped (an entry without a pid, as a deployment writes it, always counts).
+An entry naming a region the topology lacks is refused, naming the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from scale_units.errors import TopologyError
+from scale_units.geography import Cloud, Geo
+from scale_units.routing import distance_ms
+from scale_units.topology import Topology
+from scale_units.types import RegionName
+
+REGISTRY_DIR = "frontends"
+LOG_DIR = Path("logs") / "frontends"  # each instance's log: REGION-PORT.log, read by the residency audit
+
+
+def log_path(state_dir: Path, region: RegionName, port: int) -> Path:
+    return state_dir / LOG_DIR / f"{region}-{port}.log"
+
+
+def log_region(path: Path) -> RegionName:
+    """The region of a front end's log file, from its name."""
+    return path.stem.rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class FrontEndEntry:
+    region: RegionName
+    url: str
+    pid: int | None = None
+
+
+class FrontEndRegistry:
+    def __init__(self, state_dir: Path, topology: Topology) -> None:
+        self.directory = state_dir / REGISTRY_DIR
+        self.topology = topology
+
+    def register(self, entry: FrontEndEntry) -> Path:
+        """Add `entry` (refused if its region is unknown); the path is what `unregister` takes."""
+        name = f"{entry.region}-{uuid.uuid4().hex[:12]}.json"
+        self._check(entry, name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(entry)))
+        tmp.replace(path)
+        return path
+
+    def unregister(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def entries(self) -> list[FrontEndEntry]:
+        """The live front ends, in file order."""
+        found = []
+        for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
+            try:
+                raw = json.loads(path.read_text())
+                entry = FrontEndEntry(str(raw["region"]), str(raw["url"]), raw.get("pid"))
+            except (OSError, ValueError, KeyError, TypeError):
+                raise TopologyError(f"{REGISTRY_DIR}/{path.name}", "is not a front-end entry") from None
+            self._check(entry, path.name)
+            if entry.pid is None or _alive(entry.pid):
+                found.append(entry)
+        return found
+
+    def nearest(self, cloud: Cloud, geo: Geo, from_region: RegionName) -> FrontEndEntry | None:
+        """The live front end of `cloud`/`geo` nearest to `from_region`, if any."""
+        here = self.topology.regions[from_region]
+        serving = [
+            e
+            for e in self.entries()
+            if self.topology.regions[e.region].cloud is cloud and self.topology.regions[e.region].geo is geo
+        ]
+        return min(serving, key=lambda e: distance_ms(here, self.topology.regions[e.region]), default=None)
+
+    def _check(self, entry: FrontEndEntry, name: str) -> None:
+        if entry.region not in self.topology.regions:
+            known = ", ".join(sorted(self.topology.regions))
+            raise TopologyError(f"{REGISTRY_DIR}/{name}.region", f"unknown region {entry.region!r} ({known})")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,107 @@
+"""Geo-confined front ends: another geo's tenant is sent where it belongs; nothing of it is processed.
+
+Two fresh front ends, westeurope (EMEA) and eastus (North America), so that what
+westeurope holds is only what these tests made it do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from auth_service.client import CreatedTenant, password_grant
+from auth_service.process import FrontEndProcess, front_ends
+from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.wan import application_name
+from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
+
+
+@pytest.fixture(scope="module")
+def pair(cluster: ClusterState) -> Iterator[tuple[FrontEndProcess, FrontEndProcess]]:
+    with front_ends(cluster.directory, ["westeurope", "eastus"]) as (europe, america):
+        yield europe, america
+
+
+@pytest.fixture
+def american(
+    http: httpx.Client, pair: tuple[FrontEndProcess, FrontEndProcess], cluster: ClusterState
+) -> CreatedTenant:
+    """A US tenant, asked of the European front end: created by the American one (307 followed)."""
+    tenant = create_tenant(http, pair[0].url, cluster.credentials.operator, country="US")
+    assert tenant.geo == "north-america"
+    return tenant
+
+
+async def _directory_connections_from(cluster: ClusterState, unit: str, region: str) -> int:
+    """Connections a front end of `region` holds to the directory database on `unit`'s servers."""
+    total = 0
+    for server in cluster.topology.scale_units[unit].servers:
+        conn = await asyncpg.connect(cluster.dsn(server, "superuser", "postgres"))
+        try:
+            total += await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",
+                application_name(region),
+                DIRECTORY_DB,
+            )
+        finally:
+            await conn.close()
+    return total
+
+
+async def test_a_token_request_for_another_geo_is_redirected_untouched(
+    http: httpx.Client,
+    pair: tuple[FrontEndProcess, FrontEndProcess],
+    american: CreatedTenant,
+    cluster: ClusterState,
+) -> None:
+    europe, america = pair
+    path = f"/{american.domain}/oauth2/v2.0/token?x=1"
+    wrong = password_grant(american.admin, "wrong-password")
+    for _ in range(12):  # more than lockout allows, had Europe counted them
+        answer = await asyncio.to_thread(http.post, europe.url + path, data=wrong)
+        assert answer.status_code == 307
+        assert answer.headers["location"] == america.url + path
+    tokens = await asyncio.to_thread(sign_in, http, europe.url, american.domain, american.admin)
+    assert tokens["access_token"]
+    assert await _directory_connections_from(cluster, "na-1", "westeurope") == 0
+    conn = await asyncpg.connect(cluster.dsn(cluster.topology.scale_units["na-1"].primary, "superuser"))
+    try:
+        regions = await conn.fetch(
+            "SELECT DISTINCT region FROM sign_ins WHERE tenant_id = $1::uuid", american.id
+        )
+    finally:
+        await conn.close()
+    assert {r["region"] for r in regions} <= {"eastus"}, "only America logged (and processed) its sign-ins"
+
+
+async def test_a_graph_call_with_another_geos_token_is_misdirected(
+    http: httpx.Client,
+    pair: tuple[FrontEndProcess, FrontEndProcess],
+    american: CreatedTenant,
+    cluster: ClusterState,
+) -> None:
+    europe, america = pair
+    tokens = await asyncio.to_thread(sign_in, http, america.url, american.domain, american.admin)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    answer = await asyncio.to_thread(http.get, f"{europe.url}/v1.0/users", headers=headers)
+    assert answer.status_code == 421
+    assert answer.json()["error"]["code"] == "Request_MisdirectedRequest"
+    assert america.url in answer.json()["error"]["message"]
+    home = await asyncio.to_thread(http.get, f"{america.url}/v1.0/users", headers=headers)
+    assert home.status_code == 200
+    assert await _directory_connections_from(cluster, "na-1", "westeurope") == 0
+
+
+def test_the_home_geo_is_served_as_before(
+    http: httpx.Client, pair: tuple[FrontEndProcess, FrontEndProcess], cluster: ClusterState
+) -> None:
+    europe, _ = pair
+    french = create_tenant(http, europe.url, cluster.credentials.operator, country="FR")
+    answer = http.post(
+        f"{europe.url}/{french.domain}/oauth2/v2.0/token", data=password_grant(french.admin, PASSWORD)
+    )
+    assert answer.status_code == 200

@@ -1,0 +1,74 @@
+"""After a sign-in: its log row, written in the background and kept through SIGTERM, and a rehash."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import asyncpg
+import httpx
+from argon2 import PasswordHasher
+
+from auth_service.client import connect
+from auth_service.process import FrontEndProcess, free_port
+from corestore.passwords import needs_rehash
+from corestore.store import CoreStore
+from scale_units.state import ClusterState
+from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
+
+GRANTS = 40
+VISIBLE_WITHIN_S = 10.0
+
+
+async def _logged(store: CoreStore, tenant_id: str, principal: str, wanted: int) -> int:
+    """Rows of `principal`, read (a replica may trail its primary) until `wanted` or the deadline."""
+    session = await store.operator.session(uuid.UUID(tenant_id))
+    deadline = time.monotonic() + VISIBLE_WITHIN_S
+    while True:
+        page = await session.sign_ins.list(top=999)
+        found = sum(1 for s in page.items if s.principal == principal and s.result == "success")
+        if found >= wanted or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.1)
+
+
+async def test_sigterm_keeps_the_rows_of_every_answered_grant(
+    cluster: ClusterState, store: CoreStore
+) -> None:
+    # No periodic flush within the test: only the drain on SIGTERM can write the rows.
+    options = ("--sign-in-flush-ms", "600000")
+    frontend = FrontEndProcess("westeurope", cluster.directory, free_port(), options)
+    frontend.start()
+    try:
+        with connect(cluster.directory) as http:
+            tenant = create_tenant(http, frontend.url, cluster.credentials.operator)
+
+            def grant(_: int) -> None:
+                sign_in(http, frontend.url, tenant.id, tenant.admin, PASSWORD)
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(grant, range(GRANTS)))
+    finally:
+        frontend.stop()  # SIGTERM
+    assert await _logged(store, tenant.id, tenant.admin, GRANTS) == GRANTS
+
+
+async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
+    cluster: ClusterState, store: CoreStore, http: httpx.Client, west: FrontEndProcess
+) -> None:
+    tenant = create_tenant(http, west.url, cluster.credentials.operator)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    unit = cluster.topology.scale_units[tenant.scale_unit]
+    conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
+    try:
+        upn = tenant.admin
+        await conn.execute("UPDATE users SET password_hash = $1 WHERE user_principal_name = $2", weaker, upn)
+        sign_in(http, west.url, tenant.id, upn, PASSWORD)
+        stored = await conn.fetchval("SELECT password_hash FROM users WHERE user_principal_name = $1", upn)
+    finally:
+        await conn.close()
+    assert stored != weaker
+    assert not needs_rehash(stored), "stored again with today's parameters"
+    sign_in(http, west.url, tenant.id, upn, PASSWORD)

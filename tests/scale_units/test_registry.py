@@ -1,0 +1,49 @@
+"""The front-end registry: live entries only, nearest of a geo, unknown regions refused by name."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from scale_units.errors import TopologyError
+from scale_units.geography import Cloud, Geo
+from scale_units.loader import default_topology_path, load_topology
+from scale_units.registry import FrontEndEntry, FrontEndRegistry
+
+TOPOLOGY = load_topology(default_topology_path())
+
+
+def test_nearest_front_end_of_a_geo_among_live_ones(tmp_path: Path) -> None:
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry.register(FrontEndEntry("westus2", "https://127.0.0.1:9002", os.getpid()))
+    east = registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", os.getpid()))
+    registry.register(FrontEndEntry("westeurope", "https://127.0.0.1:9003"))
+    found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
+    assert found is not None
+    assert found.region == "eastus", "eastus is nearer to Europe than westus2"
+    registry.unregister(east)
+    found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
+    assert found is not None
+    assert found.region == "westus2"
+    assert registry.nearest(Cloud.USGOV, Geo.USGOV, "westeurope") is None
+
+
+def test_a_gone_front_end_is_not_offered(tmp_path: Path) -> None:
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", pid=2**22 + 12345))
+    assert registry.entries() == []
+
+
+def test_an_entry_in_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> None:
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    with pytest.raises(TopologyError, match="unknown region 'mars'"):
+        registry.register(FrontEndEntry("mars", "https://127.0.0.1:9001"))
+    planted = tmp_path / "frontends" / "planted.json"
+    planted.parent.mkdir(exist_ok=True)
+    planted.write_text(json.dumps({"region": "atlantis", "url": "https://127.0.0.1:1"}))
+    with pytest.raises(TopologyError) as refused:
+        registry.entries()
+    assert refused.value.key == "frontends/planted.json.region"
