@@ -13,7 +13,7 @@ from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.geo_fence import GeoFence
-from auth_service.routes import directory, oauth, operator
+from auth_service.routes import authorize, directory, oauth, oidc, operator
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -44,4 +44,6 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(operator.router)
     app.include_router(oauth.router)
+    app.include_router(authorize.router)
+    app.include_router(oidc.router)
     return app

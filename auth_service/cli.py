@@ -25,6 +25,7 @@ from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
 from scale_units.registry import log_path
+from scale_units.tls import server_certificate
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -53,8 +54,11 @@ def serve_command(
         int, typer.Option(min=1, help="How often queued sign-in log rows are committed.")
     ] = round(SIGN_IN_FLUSH_S * 1000),
     public_url: Annotated[
-        str | None, typer.Option(help="Where clients reach it (default http://HOST:PORT); registered.")
+        str | None, typer.Option(help="Where clients reach it (default https://HOST:PORT); registered.")
     ] = None,
+    tls: Annotated[
+        bool, typer.Option(help="https with the cluster's certificate; --no-tls only behind a TLS proxy.")
+    ] = True,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -63,12 +67,21 @@ def serve_command(
     # shared 2-core machine (bench asgi-read, two runs each): within the noise, so one server stack.
     with cli_errors():
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
-        url = public_url or f"http://{host}:{port}"
+        url = public_url or f"{'https' if tls else 'http'}://{host}:{port}"
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
         frontend = FrontEnd(config)
+        certificate = server_certificate(directory, frontend.region) if tls else None
     _log_to(log_path(directory, region, port))
-    app_ = create_app(frontend)
-    uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False, log_config=None)
+    uvicorn.run(
+        create_app(frontend),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        ssl_certfile=certificate.certfile if certificate else None,
+        ssl_keyfile=certificate.keyfile if certificate else None,
+    )
 
 
 def _log_to(path: Path) -> None:

@@ -1,15 +1,24 @@
 """A small client of the front end's operator and sign-in endpoints.
 
 The demo, the tests and the bench all create tenants and sign in this one way.
+Front ends serve https under the cluster's own CA: `connect` trusts it (and only it).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from scale_units.tls import trust
+
+
+def connect(directory: Path, timeout: float = 30.0) -> httpx.Client:
+    """An HTTP client for the front ends of the cluster in `directory`."""
+    return httpx.Client(verify=trust(directory), timeout=timeout)
 
 
 @dataclass(frozen=True)

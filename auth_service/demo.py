@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from auth_service.client import password_grant, tenant_request
+from auth_service.client import connect, password_grant, tenant_request
 from auth_service.deps import CONSISTENCY_HEADER, REGION_HEADER, SERVER_HEADER
 from auth_service.process import front_ends
 from scale_units.state import ClusterState
@@ -34,7 +34,7 @@ def run_demo(directory: Path) -> None:
     domain = f"{name}.example"
     with front_ends(directory, ["westeurope", "northeurope"]) as (west, north):
         print(f"front ends: westeurope at {west.url}, northeurope at {north.url}\n")
-        with httpx.Client(timeout=30) as http:
+        with connect(directory) as http:
             tenant = _show(
                 "operator creates tenant (country FR)",
                 http.post(

@@ -24,6 +24,10 @@ class InvalidGrant(AuthError):
         super().__init__(message)
 
 
+class InvalidClient(AuthError):
+    """Client authentication failed (OAuth `invalid_client`): a wrong, missing or expired secret."""
+
+
 class AccountLocked(AuthError):
     """Too many recent failures for this account; try again after `retry_after` seconds."""
 

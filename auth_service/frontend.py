@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auth_service.csrf import CsrfGuard
 from auth_service.errors import BadRequest, ServedElsewhere
+from auth_service.id_tokens import IdTokenIssuer
 from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
 from auth_service.permissions import ADMIN_SCOPES, APP_ROLES, USER_SCOPES
@@ -64,6 +66,8 @@ class FrontEnd:
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
         self.token_issuer = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)
         self.verifier = TokenVerifier(self.keys, self.cloud)
+        self.id_tokens = IdTokenIssuer(self.keys, self.cloud)
+        self.csrf = CsrfGuard(state.credentials.secret_hash_key)
         self.lockout = LockoutPolicy()
         self.throttle = Throttle(config.limits)
         self.operator_key = state.credentials.operator

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from scale_units.errors import ClusterError
+from scale_units.tls import trust
 
 READY_TIMEOUT_S = 30.0
 
@@ -33,11 +34,12 @@ class FrontEndProcess:
     directory: Path
     port: int
     options: tuple[str, ...] = ()
+    tls: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -57,15 +59,17 @@ class FrontEndProcess:
             str(self.port),
             "--dir",
             str(self.directory),
+            "--tls" if self.tls else "--no-tls",
             *self.options,
         ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT_S
+        verify = trust(self.directory) if self.tls else True
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ClusterError(f"front end {self.region} exited with {self.process.returncode}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/openapi.json", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/openapi.json", timeout=1.0, verify=verify).status_code == 200:
                     return
             time.sleep(0.1)
         self.stop()
@@ -90,13 +94,13 @@ class FrontEndProcess:
 
 @contextlib.contextmanager
 def front_ends(
-    directory: Path, regions: list[str], options: tuple[str, ...] = ()
+    directory: Path, regions: list[str], options: tuple[str, ...] = (), *, tls: bool = True
 ) -> Iterator[list[FrontEndProcess]]:
-    """One front end per region, on free loopback ports; all stopped on exit."""
+    """One front end per region, on free loopback ports (https unless `tls` is off); all stopped on exit."""
     started: list[FrontEndProcess] = []
     try:
         for region in regions:
-            process = FrontEndProcess(region, directory, free_port(), options)
+            process = FrontEndProcess(region, directory, free_port(), options, tls)
             process.start()
             started.append(process)
         yield started

@@ -62,7 +62,9 @@ class Plan:
 def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
     from auth_service.process import front_ends
 
-    with front_ends(state.directory, [plan.write_region, plan.read_region]) as (writer, reader):
+    # Plain HTTP until the bench's ASGI baseline runs under the same TLS.
+    regions = [plan.write_region, plan.read_region]
+    with front_ends(state.directory, regions, tls=False) as (writer, reader):
         with httpx.Client(base_url=writer.url, timeout=60) as http:
             env = _prepare(http, state, plan, reader.url, (writer.pid, reader.pid))
         yield env

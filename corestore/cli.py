@@ -87,3 +87,22 @@ def delete_command(
     """Purge every row of a tenant (run again to finish an interrupted purge)."""
     _with_store(directory, lambda s: s.operator.delete_tenant(tenant_id, cloud))
     typer.echo(f"deleted {tenant_id}")
+
+
+@tenant_app.command("redirect-uris")
+def redirect_uris_command(
+    tenant_id: uuid.UUID,
+    application_id: Annotated[uuid.UUID, typer.Argument(help="The application's object id.")],
+    platform: Annotated[str, typer.Option(help="web, spa or publicClient, as in Graph.")],
+    uri: Annotated[list[str] | None, typer.Option(help="A redirect URI (repeatable); none clears.")] = None,
+    cloud: Annotated[Cloud, typer.Option()] = Cloud.PUBLIC,
+    directory: DirOption = DEFAULT_DIR,
+) -> None:
+    """Replace an application's redirect URIs of one platform (Graph's properties for them come later)."""
+
+    async def work(store: CoreStore) -> None:
+        session = await store.operator.session(tenant_id, cloud)
+        await session.grants.set_redirect_uris(application_id, platform, uri or [])
+
+    _with_store(directory, work)
+    typer.echo(f"{platform}: {', '.join(uri or []) or '(none)'}")

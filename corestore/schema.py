@@ -213,3 +213,58 @@ class SignInRow(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(64))
     __table_args__ = (_tenant_parent(), Index("ix_sign_ins_created", "tenant_id", "created_at"))
+
+
+class RedirectUriRow(Base):
+    """A redirect URI registered on an application, under its platform as in Graph."""
+
+    __tablename__ = "redirect_uris"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    uri: Mapped[str] = mapped_column(String(256), primary_key=True)
+    __table_args__ = (
+        _tenant_fk("applications", "application_id"),
+        CheckConstraint("platform IN ('web', 'spa', 'publicClient')", name="platform"),
+    )
+
+
+class AuthorizationCodeRow(Base):
+    """An authorization code, kept as its SHA-256 until redeemed (once) or expired."""
+
+    __tablename__ = "authorization_codes"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    app_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    redirect_uri: Mapped[str] = mapped_column(String(256))
+    platform: Mapped[str] = mapped_column(String(16))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    nonce: Mapped[str | None] = mapped_column(String(256))
+    scope: Mapped[str] = mapped_column(String(1024))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("users", "user_id"),
+        Index("ix_authorization_codes_user", "tenant_id", "user_id"),
+    )
+
+
+class RefreshTokenRow(Base):
+    """A refresh token (its SHA-256) in its rotation family: redeemed once; a replay ends the family."""
+
+    __tablename__ = "refresh_tokens"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    family_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    confidential: Mapped[bool] = mapped_column(default=False)  # its client must authenticate to redeem
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("users", "user_id"),
+        Index("ix_refresh_tokens_family", "tenant_id", "family_id"),
+        Index("ix_refresh_tokens_user", "tenant_id", "user_id"),
+    )

@@ -22,6 +22,7 @@ import asyncpg
 
 from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.devices import Devices
+from corestore.directory.grants import Grants
 from corestore.directory.groups import Groups
 from corestore.directory.sign_ins import SignIns
 from corestore.directory.users import Users
@@ -98,6 +99,10 @@ class TenantSession:
     @cached_property
     def sign_ins(self) -> SignIns:
         return SignIns(self)
+
+    @cached_property
+    def grants(self) -> Grants:
+        return Grants(self)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Reads are idempotent: a server that cannot be reached, or dies mid-read, is

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from scale_units import launcher
+from scale_units import launcher, tls
 from scale_units.binaries import DEFAULT_SOURCE, BinarySource
 from scale_units.errors import ScaleUnitError
 from scale_units.loader import default_topology_path
@@ -77,7 +77,11 @@ def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str,
         entry: dict[str, object] = asdict(status)
         entry["dsn"] = {role: state.dsn(status.name, role) for role in ("owner", "app")}
         servers.append(entry)
-    return {"directory": str(state.directory), "servers": servers}
+    return {
+        "directory": str(state.directory),
+        "ca_bundle": str(tls.ca_bundle(state.directory)),
+        "servers": servers,
+    }
 
 
 def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:

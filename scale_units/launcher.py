@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from scale_units import tls
 from scale_units.binaries import (
     DEFAULT_SOURCE,
     BinarySource,
@@ -88,6 +89,7 @@ def up(
     """Start (or reuse) the cluster of `topology_path` in `directory`."""
     topology_text = Path(topology_path).read_text()
     topology = load_topology(topology_path)
+    tls.provision(directory, topology.regions)
     if (directory / STATE_FILE).exists():
         return _reuse(ClusterState.load(directory), topology_text)
     state = _prepare(topology, topology_text, directory, source, dict(settings or {}))

@@ -15,9 +15,13 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from auth_service.errors import AccountLocked, InvalidGrant, InvalidToken
+from auth_service import grants
+from auth_service.discovery import oidc_metadata
+from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
+from auth_service.grants import TokenRequest
 from auth_service.lean import LeanRoute, documented, json_response
 from corestore.errors import TenantNotFound
+from corestore.objects import User
 from corestore.passwords import needs_rehash, verify_password
 from corestore.session import TenantSession
 from corestore.sign_in_log import SignInRecord
@@ -36,6 +40,7 @@ FIELDS = {
     **dict.fromkeys(
         ("username", "password", "client_id", "client_secret", "refresh_token", "scope"), MAX_FIELD
     ),
+    **dict.fromkeys(("code", "redirect_uri", "code_verifier", "client_info"), MAX_FIELD),
 }
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -72,22 +77,38 @@ async def token(request: Request) -> Response:
         tenant_id = await resolve_tenant(frontend, request.path_params["tenant"])
     except TenantNotFound as exc:
         return oauth_error("invalid_request", str(exc))
+    client_id, client_secret = form.get("client_id"), form.get("client_secret")
+    try:
+        basic = grants.basic_credentials(request.headers.get("authorization"))
+    except InvalidClient as exc:
+        return oauth_error("invalid_client", str(exc), 401, {"WWW-Authenticate": "Basic"})
+    if basic is not None:
+        if client_secret is not None or (client_id is not None and client_id != basic[0]):
+            return oauth_error("invalid_request", "authenticate the client one way: Basic or the form")
+        client_id, client_secret = basic
     session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
     client = request.client.host if request.client else None
-    grants = {
+    asked = TokenRequest(client_id, client_secret, form.get("scope"), form.get("client_info") == "1")
+    flows = {
         "password": lambda: _password(
-            frontend, session, form.get("username"), form.get("password"), form.get("client_id"), client
+            frontend, session, form.get("username"), form.get("password"), asked, client
         ),
         "client_credentials": lambda: _client_credentials(
-            frontend, session, form.get("client_id"), form.get("client_secret"), client
+            frontend, session, client_id, client_secret, client
         ),
-        "refresh_token": lambda: _refresh(frontend, session, form.get("refresh_token")),
+        "refresh_token": lambda: grants.refresh(frontend, session, asked, form.get("refresh_token")),
+        "authorization_code": lambda: grants.authorization_code(
+            frontend, session, asked, form.get("code"), form.get("redirect_uri"), form.get("code_verifier")
+        ),
     }
-    grant = grants.get(grant_type)
+    grant = flows.get(grant_type)
+    challenge = {"WWW-Authenticate": "Basic"} if basic is not None else None
     if grant is None:
         return oauth_error("unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported")
     try:
         return json_response(await grant(), headers=NO_STORE)
+    except InvalidClient as exc:
+        return oauth_error("invalid_client", str(exc), 401, challenge)
     except AccountLocked as exc:
         return oauth_error(
             "invalid_grant",
@@ -100,6 +121,7 @@ async def token(request: Request) -> Response:
             "invalid_grant" if grant_type != "client_credentials" else "invalid_client",
             str(exc),
             400 if grant_type != "client_credentials" else 401,
+            challenge if grant_type == "client_credentials" else None,
         )
 
 
@@ -108,11 +130,20 @@ async def _password(
     session: TenantSession,
     username: str | None,
     password: str | None,
-    client_id: str | None,
+    asked: TokenRequest,
     client: str | None,
 ) -> dict[str, Any]:
     if not username or password is None:
         raise InvalidGrant("username and password are required")
+    user = await authenticate(frontend, session, username, password, client)
+    return await grants.issue_user_tokens(frontend, session, user, asked)
+
+
+async def authenticate(
+    frontend: FrontEnd, session: TenantSession, username: str, password: str, client: str | None
+) -> User:
+    """The enabled user whose password this is: the one check behind the password grant and
+    the sign-in page (same uniform failure, same lockout, same sign-in log)."""
     key = (session.tenant_id, username.lower())
     frontend.lockout.check(key)
     found = await session.users.credentials(username)
@@ -125,7 +156,7 @@ async def _password(
     if stored is not None and needs_rehash(stored):
         await session.users.update(user.id, {"password": password})
     _log(frontend, session, client, "success", user.user_principal_name, principal_id=user.id)
-    return frontend.user_tokens(session.tenant_id, user, client_id)
+    return user
 
 
 async def _client_credentials(
@@ -169,18 +200,6 @@ def _log(
             client_address=client,
         )
     )
-
-
-async def _refresh(frontend: FrontEnd, session: TenantSession, refresh_token: str | None) -> dict[str, Any]:
-    if not refresh_token:
-        raise InvalidGrant("refresh_token is required")
-    claims = frontend.verify_refresh(refresh_token)
-    if claims.tenant_id != session.tenant_id or claims.object_id is None:
-        raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
-    user = await session.users.get(claims.object_id)
-    if not user.account_enabled:
-        raise InvalidGrant("AADSTS50057: user account is disabled")
-    return frontend.user_tokens(session.tenant_id, user, claims.client_id)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -244,11 +263,7 @@ async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
             "issuer": frontend.issuer(tenant_id),
             "token_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
-            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-            "response_types_supported": ["token"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": frontend.algorithms(),
-            "token_endpoint_auth_methods_supported": ["client_secret_post"],
             "tenant_region_scope": frontend.cloud.value,
+            **oidc_metadata(base, tenant_id, frontend.algorithms()),
         }
     )

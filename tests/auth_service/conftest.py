@@ -33,9 +33,9 @@ def north(frontends: list[FrontEndProcess]) -> FrontEndProcess:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
+def http(cluster: ClusterState) -> Iterator[httpx.Client]:
+    with client.connect(cluster.directory) as http:
+        yield http
 
 
 def create_tenant(http: httpx.Client, url: str, operator_key: str, country: str = "FR") -> CreatedTenant:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from auth_service.client import connect
 from auth_service.process import FrontEndProcess, free_port, front_ends
 from scale_units import launcher
 from scale_units.loader import default_topology_path
@@ -28,7 +29,7 @@ def sovereign() -> Iterator[ClusterState]:
 def test_a_tenant_of_usgov_lives_in_usgov_and_its_tokens_stay_there(sovereign: ClusterState) -> None:
     with (
         front_ends(sovereign.directory, ["westeurope", "usgovvirginia"]) as (public, usgov),
-        httpx.Client() as http,
+        connect(sovereign.directory) as http,
     ):
         key = sovereign.credentials.operator
         ours = create_tenant(http, usgov.url, key, country="US")
@@ -64,7 +65,7 @@ def test_throttled_clients_get_429_with_retry_after(sovereign: ClusterState) -> 
     front = FrontEndProcess("westeurope", sovereign.directory, free_port(), limits)
     front.start()
     try:
-        with httpx.Client() as http:
+        with connect(sovereign.directory) as http:
             tenant = create_tenant(http, front.url, sovereign.credentials.operator)
             token = sign_in(http, front.url, tenant.domain, tenant.admin)["access_token"]
             headers = {"Authorization": f"Bearer {token}"}

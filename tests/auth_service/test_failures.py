@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, connect
 from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
 from scale_units.state import ClusterState
@@ -45,11 +45,12 @@ class Load:
     url: str
     headers: dict[str, str]
     seconds: float
+    directory: Path
     results: list[tuple[float, int, str]] = field(default_factory=list)
 
     def run(self) -> None:
         start = time.monotonic()
-        with httpx.Client(timeout=5) as http:
+        with connect(self.directory, timeout=5) as http:
             while (now := time.monotonic() - start) < self.seconds:
                 try:
                     response = http.get(self.url, headers=self.headers)
@@ -59,7 +60,7 @@ class Load:
 
 
 def _setup(own_cluster: ClusterState, front: FrontEndProcess) -> tuple[CreatedTenant, dict[str, str], str]:
-    with httpx.Client(timeout=30) as http:
+    with connect(own_cluster.directory, timeout=30) as http:
         tenant = create_tenant(http, front.url, own_cluster.credentials.operator)
         headers = {
             "Authorization": f"Bearer {sign_in(http, front.url, tenant.domain, tenant.admin)['access_token']}"
@@ -78,7 +79,7 @@ def test_replica_down_under_load_fails_over_within_the_geo_and_rejoins(
     west = own_front_ends[0]
     _, headers, url = _setup(own_cluster, west)
     unit = own_cluster.topology.scale_units["emea-1"]
-    load = Load(url, headers, seconds=8.0)
+    load = Load(url, headers, seconds=8.0, directory=own_cluster.directory)
     thread = threading.Thread(target=load.run)
     thread.start()
     time.sleep(2.0)
@@ -104,7 +105,7 @@ def test_replica_down_under_load_fails_over_within_the_geo_and_rejoins(
     assert len(failed) <= 5
 
     deadline = time.monotonic() + 20
-    with httpx.Client(timeout=5) as http:
+    with connect(own_cluster.directory, timeout=5) as http:
         while time.monotonic() < deadline:
             if http.get(url, headers=headers).headers.get(SERVER) == "emea-1-francecentral":
                 break
@@ -120,7 +121,7 @@ def test_front_end_down_loses_nothing(
     tenant, headers, url = _setup(own_cluster, north)
     spare = FrontEndProcess("northeurope", own_cluster.directory, north.port, north.options)
     north.kill()
-    with httpx.Client(timeout=10) as http:
+    with connect(own_cluster.directory, timeout=10) as http:
         assert http.get(url.replace(north.url, west.url), headers=headers).status_code == 200, (
             "token works elsewhere"
         )
@@ -147,7 +148,7 @@ def test_primary_down_failover_and_writes_resume_through_the_front_end(
     launcher.process(own_cluster, old).kill()
     killed = time.monotonic()  # Patroni promotes a replica by itself
     attempts, created = 0, None
-    with httpx.Client(timeout=10) as http:
+    with connect(own_cluster.directory, timeout=10) as http:
         while time.monotonic() - killed < 40:
             attempts += 1
             response = http.post(

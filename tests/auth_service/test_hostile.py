@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, connect
 from auth_service.process import FrontEndProcess
+from scale_units.state import ClusterState
 
 SQLISH = ["'; DROP TABLE users; --", "x' OR '1'='1", "\\' UNION SELECT * FROM pg_roles --", "Robert'); --"]
 
@@ -90,14 +91,18 @@ def test_odd_ids_are_simply_not_found(
 
 
 def test_two_creates_of_one_principal_name_at_once_one_wins(
-    west: FrontEndProcess, north: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
+    cluster: ClusterState,
+    west: FrontEndProcess,
+    north: FrontEndProcess,
+    http_tenant: CreatedTenant,
+    admin_headers: dict[str, str],
 ) -> None:
     import concurrent.futures
 
     body = {"userPrincipalName": http_tenant.upn("race"), "displayName": "Race"}
 
     def create(url: str) -> int:
-        with httpx.Client(timeout=30) as http:
+        with connect(cluster.directory) as http:
             return http.post(f"{url}/v1.0/users", headers=admin_headers, json=body).status_code
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from argon2 import PasswordHasher
 
+from auth_service.client import connect
 from auth_service.process import FrontEndProcess, free_port
 from auth_service.sign_in_writer import SignInWriter
 from corestore.passwords import needs_rehash
@@ -44,7 +45,7 @@ async def test_sigterm_keeps_the_rows_of_every_answered_grant(
     frontend = FrontEndProcess("westeurope", cluster.directory, free_port(), options)
     frontend.start()
     try:
-        with httpx.Client(timeout=30) as http:
+        with connect(cluster.directory) as http:
             tenant = create_tenant(http, frontend.url, cluster.credentials.operator)
 
             def grant(_: int) -> None:

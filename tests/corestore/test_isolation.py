@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from corestore.directory.grants import CodeGrant
 from corestore.errors import Conflict, NotFound
 from corestore.schema import Base
 from corestore.session import TenantSession
@@ -29,6 +31,11 @@ async def _fill(store: CoreStore, session: TenantSession, tag: str) -> dict[str,
     await session.applications.add_secret(app.id)
     device = await session.devices.create(display_name=tag, operating_system="iOS", owner_id=user.id)
     await log_sign_in(store, session, tag)
+    await session.grants.set_redirect_uris(app.id, "spa", [f"https://{tag}.example/cb"])
+    await session.grants.issue_code(
+        CodeGrant(app.app_id, user.id, f"https://{tag}.example/cb", "spa", None, None, "openid")
+    )
+    await session.grants.record_refresh(tag, user.id, str(app.app_id), timedelta(days=1))
     return {"user": user.id, "group": group.id, "application": app.id, "device": device.id}
 
 

@@ -1,0 +1,183 @@
+"""The token endpoint's user grants beyond the password: authorization code (with PKCE) and
+rotating refresh tokens, plus the one way user tokens are issued for all of them.
+
+Every refresh token issued is recorded in its family in the tenant's scale unit
+(`corestore.directory.grants`): redeeming one rotates it, and presenting it again
+revokes the whole family. Codes are checked in full on redemption: the client, the
+exact redirect URI, the PKCE verifier (S256), and for a `web` redirect URI the
+client's secret, which that client's refresh tokens then need too (a confidential
+client authenticates on every grant, RFC 6749 section 6).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from auth_service.errors import InvalidClient, InvalidGrant
+from corestore.directory.grants import CodeGrant, Refresh
+from corestore.errors import NotFound
+from corestore.objects import User
+from corestore.session import TenantSession
+
+if TYPE_CHECKING:
+    from auth_service.frontend import FrontEnd
+
+CONFIDENTIAL_PLATFORMS = frozenset({"web"})
+BAD_CODE = "AADSTS70008: The provided authorization code or refresh token has expired or was already used."
+REPLAYED = "AADSTS70043: The refresh token was already used; every token of its sign-in is now revoked."
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What the token endpoint was given, the client authenticated either way (post or basic)."""
+
+    client_id: str | None
+    client_secret: str | None
+    scope: str | None
+    client_info: bool
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def _client_info(tenant_id: uuid.UUID, user: User) -> str:
+    """MSAL's account key (`uid.utid`), as Entra returns it when asked with `client_info=1`."""
+    raw = json.dumps({"uid": str(user.id), "utid": str(tenant_id)}).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+async def issue_user_tokens(
+    frontend: FrontEnd,
+    session: TenantSession,
+    user: User,
+    request: TokenRequest,
+    *,
+    family: uuid.UUID | None = None,
+    nonce: str | None = None,
+    confidential: bool = False,
+) -> dict[str, Any]:
+    """Access and refresh token (the refresh token recorded in `family`, or a new one); with
+    `openid` in the scope and a client, an ID token; `client_info` when asked for."""
+    tokens = frontend.user_tokens(session.tenant_id, user, request.client_id)
+    lifetime = timedelta(seconds=frontend.token_issuer.refresh_lifetime_s)
+    await session.grants.record_refresh(
+        tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential
+    )
+    if request.client_id and "openid" in (request.scope or "").split():
+        tokens["id_token"] = frontend.id_tokens.issue(session.tenant_id, user, request.client_id, nonce)
+    if request.client_info:
+        tokens["client_info"] = _client_info(session.tenant_id, user)
+    return tokens
+
+
+async def authorization_code(
+    frontend: FrontEnd,
+    session: TenantSession,
+    request: TokenRequest,
+    code: str | None,
+    redirect_uri: str | None,
+    code_verifier: str | None,
+) -> dict[str, Any]:
+    if not code or not request.client_id or not redirect_uri:
+        raise InvalidGrant("code, client_id and redirect_uri are required")
+    if request.client_secret is not None:
+        await _authenticate_client(session, request)  # a wrong secret leaves the code unspent
+    grant = await session.grants.redeem_code(code)
+    if grant is None:
+        raise InvalidGrant(BAD_CODE)
+    if str(grant.app_id) != request.client_id:
+        raise InvalidGrant("AADSTS70000: the code was issued to another client")
+    if redirect_uri != grant.redirect_uri:
+        raise InvalidGrant("AADSTS50148: redirect_uri does not match the one the code was issued for")
+    _check_pkce(grant, code_verifier)
+    confidential = grant.platform in CONFIDENTIAL_PLATFORMS
+    if confidential and request.client_secret is None:
+        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
+    user = await _enabled_user(session, grant.user_id)
+    scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
+    return await issue_user_tokens(
+        frontend, session, user, scoped, nonce=grant.nonce, confidential=confidential
+    )
+
+
+def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
+    if grant.code_challenge is None:
+        if verifier is not None:
+            raise InvalidGrant("AADSTS50148: a code_verifier was sent for a code issued without PKCE")
+        return
+    if not verifier:
+        raise InvalidGrant("AADSTS50148: the code_verifier is missing")
+    if not 43 <= len(verifier) <= 128 or not verifier.isascii():
+        raise InvalidGrant("AADSTS50148: the code_verifier is malformed")
+    if not hmac.compare_digest(s256(verifier), grant.code_challenge):
+        raise InvalidGrant("AADSTS50148: the code_verifier does not match the code_challenge")
+
+
+async def _authenticate_client(session: TenantSession, request: TokenRequest) -> None:
+    if not request.client_id or not request.client_secret:
+        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
+    if await session.applications.verify_client_secret(request.client_id, request.client_secret) is None:
+        raise InvalidClient("AADSTS7000215: Invalid client secret provided.")
+
+
+async def _enabled_user(session: TenantSession, user_id: uuid.UUID) -> User:
+    try:
+        user = await session.users.get(user_id)
+    except NotFound:
+        raise InvalidGrant("AADSTS50057: the user no longer exists") from None
+    if not user.account_enabled:
+        raise InvalidGrant("AADSTS50057: user account is disabled")
+    return user
+
+
+async def refresh(
+    frontend: FrontEnd, session: TenantSession, request: TokenRequest, refresh_token: str | None
+) -> dict[str, Any]:
+    """Rotate: the presented token is used up, a new one joins its family."""
+    if not refresh_token:
+        raise InvalidGrant("refresh_token is required")
+    claims = frontend.verify_refresh(refresh_token)
+    if claims.tenant_id != session.tenant_id:
+        raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
+    if request.client_id is not None and request.client_id != claims.client_id:
+        raise InvalidGrant("AADSTS70000: refresh token was issued to another client")
+    if request.client_secret is not None:
+        await _authenticate_client(session, request)
+    outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
+    if outcome.result is Refresh.CLIENT_REQUIRED:
+        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
+    if outcome.result is Refresh.REPLAYED:
+        raise InvalidGrant(REPLAYED)
+    if outcome.result is Refresh.UNKNOWN:
+        raise InvalidGrant(BAD_CODE)
+    user = await _enabled_user(session, claims.object_id)
+    scoped = TokenRequest(claims.client_id, None, request.scope, request.client_info)
+    return await issue_user_tokens(
+        frontend, session, user, scoped, family=outcome.family_id, confidential=outcome.confidential
+    )
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """`client_secret_basic` (RFC 6749 2.3.1): both halves form-urlencoded, then base64."""
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidClient("the Basic credentials are not base64") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient("the Basic credentials have no ':'")
+    return unquote_plus(client_id), unquote_plus(secret)

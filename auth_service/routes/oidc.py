@@ -1,0 +1,115 @@
+"""OIDC beside the authorization endpoint: userinfo and end-session (sign-out).
+
+Sign-out has no browser session to end (the sign-in page keeps none); what it ends
+is the client's refresh tokens for the user its `id_token_hint` names. It redirects
+only to a redirect URI registered on that client, matched exactly; otherwise it
+shows a page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from auth_service import signin_page
+from auth_service.csrf import COOKIE
+from auth_service.errors import InvalidToken
+from auth_service.id_tokens import pairwise_subject
+from auth_service.routes.authorize import with_response
+from auth_service.routes.oauth import resolve_tenant
+from corestore.errors import NotFound, TenantNotFound
+
+if TYPE_CHECKING:
+    from auth_service.frontend import FrontEnd
+
+router = APIRouter()
+Text = Annotated[str, Query(max_length=4096)]
+
+
+def _unauthorized(description: str) -> JSONResponse:
+    challenge = f'Bearer error="invalid_token", error_description="{description}"'
+    return JSONResponse(
+        {"error": "invalid_token", "error_description": description},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+@router.get("/oidc/userinfo", operation_id="userinfo")
+@router.post("/oidc/userinfo", operation_id="userinfo_post")
+async def userinfo(
+    request: Request, authorization: Annotated[str | None, Header(max_length=8192)] = None
+) -> JSONResponse:
+    """The signed-in user's claims, for a user's access token (OIDC Core 5.3)."""
+    frontend: FrontEnd = request.app.state.frontend
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return _unauthorized("a Bearer access token is required")
+    try:
+        claims = frontend.verify(token.strip())
+    except InvalidToken as exc:
+        return _unauthorized(str(exc))
+    if not claims.scopes:
+        return _unauthorized("an application token has no user")
+    session = await frontend.store.authentication_session(claims.tenant_id, frontend.cloud)
+    frontend.confine(session.unit.geo)  # another geo's user is never read here (421)
+    try:
+        user = await session.users.get(claims.object_id)
+    except NotFound:
+        return _unauthorized("the user no longer exists")
+    body = {
+        "sub": pairwise_subject(claims.client_id or "", user.id),
+        "oid": str(user.id),
+        "tid": str(claims.tenant_id),
+        "name": user.display_name,
+        "preferred_username": user.user_principal_name,
+    }
+    if user.mail:
+        body["email"] = user.mail
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{tenant}/oauth2/v2.0/logout", response_model=None)
+async def logout(
+    request: Request,
+    tenant: str,
+    id_token_hint: Text = "",
+    post_logout_redirect_uri: Annotated[str, Query(max_length=256)] = "",
+    client_id: Annotated[str, Query(max_length=64)] = "",
+    state: Annotated[str, Query(max_length=2048)] = "",
+) -> Response:
+    frontend: FrontEnd = request.app.state.frontend
+    try:
+        tenant_id = await resolve_tenant(frontend, tenant)
+    except TenantNotFound as exc:
+        return signin_page.error_page(str(exc), 404)
+    session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
+    user_id: uuid.UUID | None = None
+    if id_token_hint:
+        try:
+            hint = frontend.id_tokens.read_hint(id_token_hint, tenant_id)
+        except InvalidToken as exc:
+            return signin_page.error_page(str(exc))
+        if client_id and client_id != hint.client_id:
+            return signin_page.error_page("client_id does not match the id_token_hint")
+        client_id, user_id = hint.client_id, hint.object_id
+    target: str | None = None
+    if post_logout_redirect_uri:
+        client = await session.grants.client(client_id) if client_id else None
+        if client is None or client.platform_of(post_logout_redirect_uri) is None:
+            return signin_page.error_page(
+                "AADSTS50011: post_logout_redirect_uri is not a redirect URI registered for the client."
+            )
+        target = with_response(post_logout_redirect_uri, "query", {"state": state})
+    if user_id is not None:
+        await session.grants.revoke_refresh(user_id, client_id)
+    response: Response = (
+        Response(status_code=303, headers={**signin_page.HEADERS, "Location": target})
+        if target
+        else signin_page.signed_out()
+    )
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response

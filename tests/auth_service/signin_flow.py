@@ -1,0 +1,91 @@
+"""Helpers for the sign-in flow tests: a registered application, and a user at the sign-in page."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from html import unescape
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from auth_service.client import CreatedTenant
+from corestore.store import CoreStore
+
+SPA_CALLBACK = "https://app.example/callback"
+WEB_CALLBACK = "https://web.example/signed-in"
+NATIVE_CALLBACK = "http://localhost"
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    tenant: CreatedTenant
+    object_id: str
+    client_id: str
+    secret: str
+
+
+def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dict[str, str]) -> RegisteredApp:
+    """An application with a client secret, over Graph."""
+    app = http.post(f"{url}/v1.0/applications", headers=headers, json={"displayName": "Web"}).json()
+    secret = http.post(f"{url}/v1.0/applications/{app['id']}/addPassword", headers=headers, json={}).json()
+    return RegisteredApp(tenant, app["id"], app["appId"], secret["secretText"])
+
+
+async def register_redirect_uris(store: CoreStore, app: RegisteredApp) -> RegisteredApp:
+    """One redirect URI of each platform (through the library: Graph's `web`/`spa`/`publicClient`
+    properties come with the Graph round)."""
+    session = await store.operator.session(uuid.UUID(app.tenant.id))
+    await session.grants.set_redirect_uris(app.object_id, "spa", [SPA_CALLBACK])
+    await session.grants.set_redirect_uris(app.object_id, "web", [WEB_CALLBACK])
+    await session.grants.set_redirect_uris(app.object_id, "publicClient", [NATIVE_CALLBACK])
+    return app
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def authorize_url(url: str, app: RegisteredApp, redirect_uri: str = SPA_CALLBACK, **extra: str) -> str:
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile offline_access User.Read",
+        "state": "st-123",
+        "nonce": "n-456",
+        **extra,
+    }
+    return f"{url}/{app.tenant.domain}/oauth2/v2.0/authorize?{urlencode(params)}"
+
+
+def form_fields(page: str) -> dict[str, str]:
+    return {name: unescape(value) for name, value in HIDDEN.findall(page)}
+
+
+def submit(http: httpx.Client, auth_uri: str, username: str, password: str) -> httpx.Response:
+    """What a user does: open the page, fill in the form, send it."""
+    page = http.get(auth_uri)
+    assert page.status_code == 200, page.text[:300]
+    action = auth_uri.split("?", 1)[0]
+    return http.post(action, data={**form_fields(page.text), "username": username, "password": password})
+
+
+def posted_params(response: httpx.Response) -> dict[str, str]:
+    """What a form_post page would post back to the client."""
+    assert response.status_code == 200, response.text[:300]
+    assert '<form method="post"' in response.text
+    return form_fields(response.text)
+
+
+def redirected_params(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 303, response.text[:300]
+    location = urlsplit(response.headers["location"])
+    return {k: v[0] for k, v in parse_qs(location.query).items()}
