@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 CONSISTENCY_HEADER = "x-corestore-consistency"
 SERVER_HEADER = "x-corestore-server"
 REGION_HEADER = "x-corestore-region"
+# Said while the tenant's unit has no replica confirming commits: its topology's no_quorum
+# policy, `degrade` (commits go on asynchronously) or `wait` (commits wait for a replica).
+QUORUM_HEADER = "x-corestore-quorum-lost"
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Caller:
             out[SERVER_HEADER] = self.session.last_server
         if self.session.consistency is not None:
             out[CONSISTENCY_HEADER] = str(self.session.consistency)
+        if self.session.quorum_lost:
+            out[QUORUM_HEADER] = self.session.unit.no_quorum.value
         return out
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from corestore.pools import Pools
 from scale_units.geography import Geo
-from scale_units.leaders import member_views, with_leaders
+from scale_units.leaders import leader, member_views, with_leaders
 from scale_units.routing import Router
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import ServerName, lsn_position
@@ -62,9 +62,13 @@ class ReplicaMonitor:
             await asyncio.sleep(self.interval_s)
 
     async def check_once(self) -> None:
-        current = with_leaders(self.router.topology, await member_views(self.api_ports))
+        views = await member_views(self.api_ports)
+        current = with_leaders(self.router.topology, views)
         if current != self.router.topology:
             self.router.use_topology(current)
+        self.router.health.quorum_lost = frozenset(
+            u.id for u in current.scale_units.values() if (head := leader(u, views)) and not head.quorum
+        )
         units = self.router.topology.scale_units.values()
         await asyncio.gather(*(self._check_unit(u) for u in units if self.geo in (None, u.geo)))
 

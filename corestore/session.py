@@ -73,6 +73,11 @@ class TenantSession:
         self.last_server: str | None = None
 
     @property
+    def quorum_lost(self) -> bool:
+        """Whether this tenant's primary commits with no replica confirming (last seen by the monitor)."""
+        return self.unit.id in self._router.health.quorum_lost
+
+    @property
     def placement(self) -> Placement:
         return Placement(self.unit.cloud, self.unit.geo, self.unit.id)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scale_units.topology import Region, ScaleUnit, Server, Topology
-from scale_units.types import RegionName, ServerName
+from scale_units.types import RegionName, ScaleUnitId, ServerName
 
 EARTH_RADIUS_KM = 6371.0
 KM_PER_MS = 100.0  # round trip in fibre: roughly 1 ms per 100 km of distance
@@ -40,6 +40,8 @@ class HealthBook:
     clock: Callable[[], float] = time.monotonic
     _down_until: dict[ServerName, float] = field(default_factory=dict)
     _failures: dict[ServerName, int] = field(default_factory=dict)
+    # Units whose primary has no replica confirming commits now (degraded, or commits waiting).
+    quorum_lost: frozenset[ScaleUnitId] = frozenset()
 
     def mark_down(self, name: ServerName) -> None:
         failures = self._failures.get(name, 0) + 1

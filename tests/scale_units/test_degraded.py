@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
+from auth_service.client import CreatedTenant, connect, create_tenant, sign_in
+from auth_service.deps import QUORUM_HEADER
+from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
 from scale_units.state import ClusterState
 from scale_units.status import ServerStatus, cluster_status
@@ -17,6 +22,7 @@ from tests.cluster import temp_cluster
 
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "degrade.toml"
 PRIMARY, REPLICA = "emea-1-westeurope", "emea-1-northeurope"
+PASSWORD = "Adm1n-passw0rd!"
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +40,25 @@ def _primary_sync(state: ClusterState, wanted: str, timeout: float = 20.0) -> Se
         time.sleep(0.2)
 
 
+def _create_user(front: FrontEndProcess, headers: dict[str, str], tenant: CreatedTenant) -> httpx.Response:
+    with connect(front.directory) as http:
+        body = {"userPrincipalName": tenant.upn(f"u{uuid.uuid4().hex[:8]}"), "displayName": "U"}
+        return http.post(f"{front.url}/v1.0/users", headers=headers, json=body)
+
+
 def test_replica_lost_commits_go_on_degraded_and_the_quorum_returns(degrade_cluster: ClusterState) -> None:
     assert _primary_sync(degrade_cluster, "quorum").sync == "quorum"
-    launcher.process(degrade_cluster, REPLICA).kill()
-    assert _primary_sync(degrade_cluster, "DEGRADED").sync == "DEGRADED", "status shows the unit degraded"
+    with front_ends(degrade_cluster.directory, ["westeurope"]) as (front,), connect(front.directory) as http:
+        tenant = create_tenant(http, front.url, degrade_cluster.credentials.operator, PASSWORD)
+        token = sign_in(http, front.url, tenant.domain, tenant.admin, PASSWORD)["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert QUORUM_HEADER not in _create_user(front, headers, tenant).headers
+        launcher.process(degrade_cluster, REPLICA).kill()
+        assert _primary_sync(degrade_cluster, "DEGRADED").sync == "DEGRADED", "status shows the unit degraded"
+        time.sleep(1.5)  # the front end's monitor looks every half second
+        created = _create_user(front, headers, tenant)
+        assert created.status_code == 201
+        assert created.headers[QUORUM_HEADER] == "degrade", "the front end says the commit was unconfirmed"
 
     async def commit() -> None:
         conn = await asyncpg.connect(degrade_cluster.dsn(PRIMARY, "superuser"))

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auth_service.cli import app
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, connect
 from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
 from scale_units.leaders import leader, member_views_now
@@ -57,12 +57,12 @@ def front(ha_cluster: ClusterState) -> Iterator[FrontEndProcess]:
 
 @pytest.fixture(scope="module")
 def tenant(ha_cluster: ClusterState, front: FrontEndProcess) -> CreatedTenant:
-    with httpx.Client(timeout=30) as http:
+    with connect(ha_cluster.directory) as http:
         return create_tenant(http, front.url, ha_cluster.credentials.operator)
 
 
 def _headers(front: FrontEndProcess, tenant: CreatedTenant) -> dict[str, str]:
-    with httpx.Client(timeout=30) as http:
+    with connect(front.directory) as http:
         token = sign_in(http, front.url, tenant.domain, tenant.admin)["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -84,7 +84,7 @@ class Traffic:
 
     def run(self) -> None:
         n = 0
-        with httpx.Client(timeout=10) as http:
+        with connect(self.front.directory, timeout=10) as http:
             while time.monotonic() - self.started < self.seconds and not self._stop.is_set():
                 n += 1
                 upn = self.tenant.upn(f"{self.prefix}-{n}")
@@ -232,7 +232,7 @@ def test_planned_switchover_moves_the_primary_home_and_writes_go_on(
     assert result.exit_code == 0, result.output
     assert f"primary is now {home}" in result.output
     headers = _headers(front, tenant)
-    with httpx.Client(timeout=10) as http:
+    with connect(ha_cluster.directory, timeout=10) as http:
         for attempt in range(50):
             created = http.post(
                 f"{front.url}/v1.0/users",
