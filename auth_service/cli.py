@@ -1,4 +1,9 @@
-"""The `corestore` command: the one place where the layers' commands are wired together."""
+"""The composition root: the `corestore` command, where the layers are wired together.
+
+Every layer's commands are registered here, and the steps that span layers are
+spelled out here: `cluster up` starts the servers (scale_units), then migrates
+them (corestore); `serve` builds the store, the front end and the app.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from auth_service.throttle import Limits
 from corestore.cli import migrate_command, migrate_state, tenant_app
 from corestore.residency_cli import audit_app, residency_app
 from scale_units import cli as cluster_cli
+from scale_units import launcher
+from scale_units.binaries import DEFAULT_SOURCE
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.geography import Cloud
 from scale_units.registry import log_path
@@ -38,7 +45,18 @@ app.add_typer(residency_app, name="residency")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 
-cluster_cli.after_up.append(migrate_state)
+
+@cluster_cli.cluster_app.command("up")
+def up_command(
+    topology: cluster_cli.TopologyOption = cluster_cli.DEFAULT_TOPOLOGY,
+    directory: DirOption = DEFAULT_DIR,
+    binaries: cluster_cli.BinariesOption = DEFAULT_SOURCE,
+) -> None:
+    """Start every scale unit's servers (or reuse a running cluster), then apply the migrations."""
+    with cli_errors():
+        state = launcher.up(topology, directory, binaries)
+        migrate_state(state)
+    typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
 
 
 @app.command("serve")

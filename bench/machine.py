@@ -10,8 +10,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from scale_units.state import ClusterState
 
 PACKAGES = (
@@ -83,13 +81,10 @@ def _version(name: str) -> str | None:
 
 async def _postgres(state: ClusterState) -> dict[str, Any]:
     primary = next(iter(state.topology.scale_units.values())).primary
-    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
-    try:
+    async with state.connect(primary) as conn:
         settings = {name: await conn.fetchval(f"SHOW {name}") for name in SERVER_SETTINGS}
         return {
             "version": await conn.fetchval("SELECT version()"),
             "settings": settings,
             "cluster_settings": state.settings,
         }
-    finally:
-        await conn.close()

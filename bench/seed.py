@@ -21,7 +21,7 @@ import asyncpg
 from bench.rows import Row
 from scale_units.geography import Cloud, Geo
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
-from scale_units.topology import Topology
+from scale_units.topology import Server, Topology
 from scale_units.types import ScaleUnitId
 
 TAG = "bench-"
@@ -94,11 +94,8 @@ async def ensure(state: ClusterState, tenants: int) -> int:
 async def seeded_count(state: ClusterState) -> int:
     total = 0
     for cloud in state.topology.clouds():
-        conn = await _catalog(state, cloud)
-        try:
+        async with state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn:
             total += await conn.fetchval("SELECT count(*) FROM domains WHERE name LIKE $1", SEED_TAG + "%")
-        finally:
-            await conn.close()
     return total
 
 
@@ -110,20 +107,16 @@ async def _add(state: ClusterState, indexes: range) -> None:
         unit = topology.scale_units[unit_id]
         mine = [i for i in indexes if i % len(units) == position]
         country = country_for(topology, unit.cloud, unit.geo)
-        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in mine]
-                )
-                await conn.copy_records_to_table(
-                    "tenants",
-                    records=[(tenant_id(i), f"{SEED_TAG}{i}", country, now) for i in mine],
-                    columns=("tenant_id", "display_name", "country", "created_at"),
-                )
-                await conn.copy_records_to_table("users", records=_users(mine, now), columns=USER_COLUMNS)
-        finally:
-            await conn.close()
+        async with state.connect(unit.primary, DIRECTORY_DB) as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in mine]
+            )
+            await conn.copy_records_to_table(
+                "tenants",
+                records=[(tenant_id(i), f"{SEED_TAG}{i}", country, now) for i in mine],
+                columns=("tenant_id", "display_name", "country", "created_at"),
+            )
+            await conn.copy_records_to_table("users", records=_users(mine, now), columns=USER_COLUMNS)
         await _register(state, unit.cloud, unit.geo, unit_id, mine, now)
 
 
@@ -152,25 +145,24 @@ async def _register(
     state: ClusterState, cloud: Cloud, geo: Geo, unit: ScaleUnitId, indexes: list[int], now: datetime
 ) -> None:
     """The catalog rows placement would write, `active` once the tenant's own rows exist."""
-    conn = await _catalog(state, cloud)
-    try:
-        async with conn.transaction():
-            await conn.execute(
-                "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in indexes]
-            )
-            await conn.copy_records_to_table(
-                "tenants",
-                records=[(tenant_id(i), cloud.value, geo.value, unit, "active", now) for i in indexes],
-                columns=("tenant_id", "cloud", "geo", "scale_unit", "state", "created_at"),
-            )
-            await conn.copy_records_to_table(
-                "domains",
-                records=[(f"{SEED_TAG}{i}.example", tenant_id(i)) for i in indexes],
-                columns=("name", "tenant_id"),
-            )
-            await _recount(conn)
-    finally:
-        await conn.close()
+    async with (
+        state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn,
+        conn.transaction(),
+    ):
+        await conn.execute(
+            "DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", [tenant_id(i) for i in indexes]
+        )
+        await conn.copy_records_to_table(
+            "tenants",
+            records=[(tenant_id(i), cloud.value, geo.value, unit, "active", now) for i in indexes],
+            columns=("tenant_id", "cloud", "geo", "scale_unit", "state", "created_at"),
+        )
+        await conn.copy_records_to_table(
+            "domains",
+            records=[(f"{SEED_TAG}{i}.example", tenant_id(i)) for i in indexes],
+            columns=("name", "tenant_id"),
+        )
+        await _recount(conn)
 
 
 async def _recount(conn: asyncpg.Connection) -> None:
@@ -185,30 +177,23 @@ async def delete_tenants(state: ClusterState, ids: list[uuid.UUID]) -> None:
     """Tenants and every row they own, in their scale units and in the catalog."""
     topology = state.topology
     for unit in topology.scale_units.values():
-        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
-        try:
+        async with state.connect(unit.primary, DIRECTORY_DB) as conn:
             await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
-        finally:
-            await conn.close()
     for cloud in topology.clouds():
-        conn = await _catalog(state, cloud)
-        try:
-            async with conn.transaction():
-                await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
-                await _recount(conn)
-        finally:
-            await conn.close()
+        async with (
+            state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn,
+            conn.transaction(),
+        ):
+            await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
+            await _recount(conn)
 
 
 async def remove_tagged(state: ClusterState) -> int:
     """Every tenant this harness made (seeded or through the API): display names start with `bench-`."""
     ids: list[uuid.UUID] = []
     for unit in state.topology.scale_units.values():
-        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
-        try:
+        async with state.connect(unit.primary, DIRECTORY_DB) as conn:
             rows = await conn.fetch("SELECT tenant_id FROM tenants WHERE display_name LIKE $1", TAG + "%")
-        finally:
-            await conn.close()
         ids += [r["tenant_id"] for r in rows]
     await delete_tenants(state, ids)
     await settle(state)
@@ -221,44 +206,29 @@ async def settle(state: ClusterState) -> None:
     until every replica has replayed it all (reads go to replicas)."""
     topology = state.topology
     for unit in topology.scale_units.values():
-        await _vacuum(state.dsn(unit.primary, "superuser", DIRECTORY_DB))
+        await _vacuum(state, unit.primary, DIRECTORY_DB)
     for cloud in topology.clouds():
-        await _vacuum(state.dsn(topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB))
+        await _vacuum(state, topology.catalog_unit(cloud).primary, CATALOG_DB)
     await wait_replayed(state)
 
 
-async def _vacuum(dsn: str) -> None:
+async def _vacuum(state: ClusterState, server: Server, database: str) -> None:
     """Every table of the database (the other workloads' writes leave work for autovacuum too)."""
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with state.connect(server, database) as conn:
         await conn.execute("VACUUM (ANALYZE)")
         await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
 
 
 async def wait_replayed(state: ClusterState) -> None:
     deadline = time.monotonic() + REPLAY_TIMEOUT_S
     for unit in state.topology.scale_units.values():
-        primary = await asyncpg.connect(state.dsn(unit.primary, "superuser", "postgres"))
-        try:
+        async with state.connect(unit.primary) as primary:
             lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
-        finally:
-            await primary.close()
         for replica in unit.replicas:
-            conn = await asyncpg.connect(state.dsn(replica, "superuser", "postgres"))
-            try:
+            async with state.connect(replica) as conn:
                 while not await conn.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
                     if time.monotonic() > deadline:
                         raise RuntimeError(
                             f"{replica.name} has not replayed the seed after {REPLAY_TIMEOUT_S:.0f}s"
                         )
                     await asyncio.sleep(0.1)
-            finally:
-                await conn.close()
-
-
-async def _catalog(state: ClusterState, cloud: Cloud) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        state.dsn(state.topology.catalog_unit(cloud).primary, "superuser", CATALOG_DB)
-    )

@@ -135,12 +135,9 @@ async def _homes(state: ClusterState, topology: Topology) -> dict[uuid.UUID, Pla
     homes: dict[uuid.UUID, Placement] = {}
     for cloud in topology.clouds():
         primary = topology.catalog_unit(cloud).primary
-        conn = await asyncpg.connect(state.dsn(primary, "superuser", CATALOG_DB), timeout=CONNECT_TIMEOUT_S)
-        try:
+        async with state.connect(primary, CATALOG_DB) as conn:
             for row in await conn.fetch("SELECT tenant_id, cloud, geo, scale_unit FROM tenants"):
                 homes[row["tenant_id"]] = Placement(Cloud(row["cloud"]), Geo(row["geo"]), row["scale_unit"])
-        finally:
-            await conn.close()
     return homes
 
 
@@ -169,34 +166,30 @@ async def _counts(
     state: ClusterState, server: Server, database: str, components: dict[str, Component]
 ) -> dict[tuple[Component, uuid.UUID], tuple[str, int]]:
     """Rows per (component, tenant) in `database`, with the tables they are in; none if it does not exist."""
-    try:
-        conn = await asyncpg.connect(state.dsn(server, "superuser", database), timeout=CONNECT_TIMEOUT_S)
-    except asyncpg.InvalidCatalogNameError:
-        return {}
     found: dict[tuple[Component, uuid.UUID], tuple[str, int]] = {}
     try:
-        present = {r["relname"] for r in await conn.fetch("SELECT relname FROM pg_class WHERE relkind = 'r'")}
-        for table, component in components.items():
-            if table not in present:
-                continue
-            sql = f"SELECT tenant_id, count(*) AS n FROM {table} GROUP BY tenant_id"  # noqa: S608 - our tables
-            for row in await conn.fetch(sql):
-                tables, rows = found.get((component, row["tenant_id"]), ("", 0))
-                joined = f"{tables}, {table}" if tables else table
-                found[(component, row["tenant_id"])] = (joined, rows + row["n"])
-    finally:
-        await conn.close()
+        async with state.connect(server, database, timeout=CONNECT_TIMEOUT_S) as conn:
+            present = {
+                r["relname"] for r in await conn.fetch("SELECT relname FROM pg_class WHERE relkind = 'r'")
+            }
+            for table, component in components.items():
+                if table not in present:
+                    continue
+                sql = f"SELECT tenant_id, count(*) AS n FROM {table} GROUP BY tenant_id"  # noqa: S608 - our tables
+                for row in await conn.fetch(sql):
+                    tables, rows = found.get((component, row["tenant_id"]), ("", 0))
+                    joined = f"{tables}, {table}" if tables else table
+                    found[(component, row["tenant_id"])] = (joined, rows + row["n"])
+    except asyncpg.InvalidCatalogNameError:
+        return {}
     return found
 
 
 async def _wal_consumers(state: ClusterState, server: Server) -> set[str]:
     """Who receives this server's WAL: its replication slots and its connected standbys."""
-    conn = await asyncpg.connect(state.dsn(server, "superuser", "postgres"), timeout=CONNECT_TIMEOUT_S)
-    try:
+    async with state.connect(server) as conn:
         slots = await conn.fetch("SELECT slot_name AS name FROM pg_replication_slots")
         standbys = await conn.fetch("SELECT application_name AS name FROM pg_stat_replication")
-    finally:
-        await conn.close()
     return {r["name"] for r in [*slots, *standbys] if r["name"]}
 
 

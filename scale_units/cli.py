@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from scale_units import launcher, tls
-from scale_units.binaries import DEFAULT_SOURCE, BinarySource
+from scale_units.binaries import BinarySource
 from scale_units.errors import ScaleUnitError
 from scale_units.loader import default_topology_path
 from scale_units.state import ClusterState, default_state_dir
@@ -21,11 +21,10 @@ from scale_units.status import ServerStatus, cluster_status
 
 cluster_app = typer.Typer(help="The local multi-region PostgreSQL cluster.", no_args_is_help=True)
 
-# Steps run after every successful `cluster up` (the composition root adds migrations).
-after_up: list[Callable[[ClusterState], None]] = []
-
 DEFAULT_DIR = default_state_dir()
 DEFAULT_TOPOLOGY = default_topology_path()
+TopologyOption = Annotated[Path, typer.Option(help="Topology TOML file.")]
+BinariesOption = Annotated[BinarySource, typer.Option(help="Server binaries.")]
 
 DirOption = Annotated[
     Path, typer.Option("--dir", help="State directory ($CORESTORE_HOME).", show_default=False)
@@ -40,20 +39,6 @@ def cli_errors() -> Iterator[None]:
     except ScaleUnitError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-
-
-@cluster_app.command("up")
-def up_command(
-    topology: Annotated[Path, typer.Option(help="Topology TOML file.")] = DEFAULT_TOPOLOGY,
-    directory: DirOption = DEFAULT_DIR,
-    binaries: Annotated[BinarySource, typer.Option(help="Server binaries.")] = DEFAULT_SOURCE,
-) -> None:
-    """Start every scale unit's primary and replicas (or reuse a running cluster)."""
-    with cli_errors():
-        state = launcher.up(topology, directory, binaries)
-        for step in after_up:
-            step(state)
-    typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
 
 
 @cluster_app.command("status")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
-
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 from scale_units.topology import Server, Topology
 
@@ -22,8 +20,7 @@ async def create_roles(state: ClusterState, topology: Topology) -> None:
 async def _bootstrap_roles(state: ClusterState, primary: Server, is_catalog: bool) -> None:
     """Owner (migrations) and app (owns nothing, no BYPASSRLS); Patroni made the replication role."""
     creds = state.credentials
-    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
-    try:
+    async with state.connect(primary) as conn:
         await conn.execute(f"""
             CREATE ROLE corestore_owner LOGIN PASSWORD {_literal(creds.owner)};
             CREATE ROLE corestore_app LOGIN PASSWORD {_literal(creds.app)}
@@ -33,8 +30,6 @@ async def _bootstrap_roles(state: ClusterState, primary: Server, is_catalog: boo
             await conn.execute(f"CREATE DATABASE {database} OWNER corestore_owner")
             await conn.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
             await conn.execute(f"GRANT CONNECT ON DATABASE {database} TO corestore_app")
-    finally:
-        await conn.close()
 
 
 def _literal(value: str) -> str:

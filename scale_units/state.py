@@ -12,8 +12,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+import asyncpg
 
 from scale_units.errors import ClusterError
 from scale_units.leaders import member_views_now, with_leaders
@@ -24,6 +28,7 @@ from scale_units.types import ServerName
 STATE_FILE = "cluster.json"
 DIRECTORY_DB = "corestore"
 CATALOG_DB = "corestore_catalog"
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,22 @@ class ClusterState:
 
     def _resolve_server(self, server: Server) -> Server:
         return server.with_address(Address("127.0.0.1", self.servers[server.name].port))
+
+    @asynccontextmanager
+    async def connect(
+        self,
+        server: Server | ServerName,
+        database: str = "postgres",
+        role: str = "superuser",
+        timeout: float = CONNECT_TIMEOUT_S,
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """One connection for a one-off job (tooling, audits, the launcher), always closed;
+        the store's hot path uses its pools instead."""
+        conn = await asyncpg.connect(self.dsn(server, role, database), timeout=timeout)
+        try:
+            yield conn
+        finally:
+            await conn.close()
 
     def dsn(self, server: Server | ServerName, role: str = "app", database: str = DIRECTORY_DB) -> str:
         """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""

@@ -81,17 +81,14 @@ def _sync(server: Server, head: MemberView | None, standby_names: str) -> str:
 
 async def _probe(state: ClusterState, server: Server) -> tuple[bool, str | None, bool, str]:
     try:
-        conn = await asyncpg.connect(state.dsn(server, "superuser", "postgres"), timeout=CONNECT_TIMEOUT_S)
+        async with state.connect(server, timeout=CONNECT_TIMEOUT_S) as conn:
+            row = await conn.fetchrow(
+                "SELECT pg_is_in_recovery() AS r, CASE WHEN pg_is_in_recovery() "
+                "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn, "
+                "current_setting('synchronous_standby_names') AS standby_names"
+            )
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False, None, False, ""
-    try:
-        row = await conn.fetchrow(
-            "SELECT pg_is_in_recovery() AS r, CASE WHEN pg_is_in_recovery() "
-            "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn, "
-            "current_setting('synchronous_standby_names') AS standby_names"
-        )
-    finally:
-        await conn.close()
     assert row is not None
     return True, row["lsn"], bool(row["r"]), str(row["standby_names"])
 
