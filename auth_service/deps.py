@@ -48,6 +48,12 @@ class Caller:
         return out
 
 
+def front_end(request: Request) -> FrontEnd:
+    """The instance serving this request: every handler gets it here."""
+    found: FrontEnd = request.app.state.frontend
+    return found
+
+
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -68,8 +74,8 @@ def _consistency(request: Request) -> CommitPosition | None:
 
 async def caller(request: Request, permission: str) -> Caller:
     """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
-    frontend: FrontEnd = request.app.state.frontend
-    token = frontend.verify(bearer(request))
+    frontend = front_end(request)
+    token = frontend.verifier.verify_access(bearer(request))
     if not permitted(set(token.scopes) | set(token.roles), permission):
         raise Forbidden(f"this operation needs {permission}")
     session = await frontend.store.session(token, _consistency(request))

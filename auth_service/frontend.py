@@ -22,7 +22,7 @@ from auth_service.permissions import ADMIN_SCOPES, APP_ROLES, USER_SCOPES
 from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from auth_service.sign_in_writer import SignInWriter
 from auth_service.throttle import Limits, Throttle
-from auth_service.tokens import TokenIssuer, TokenVerifier, VerifiedToken, issuer_for
+from auth_service.tokens import TokenIssuer, TokenVerifier
 from corestore.errors import TenantNotFound
 from corestore.monitor import ReplicaMonitor
 from corestore.objects import ServicePrincipal, User
@@ -121,19 +121,8 @@ class FrontEnd:
         except UnknownCountry as exc:
             raise BadRequest(str(exc)) from None
 
-    def verify(self, token: str) -> VerifiedToken:
-        return self.verifier.verify_access(token)
-
-    def verify_refresh(self, token: str) -> VerifiedToken:
-        return self.verifier.verify_refresh(token)
-
-    def issuer(self, tenant_id: uuid.UUID) -> str:
-        return issuer_for(self.cloud, tenant_id)
-
-    def jwks(self) -> dict[str, Any]:
-        return self.keys.jwks()
-
     def algorithms(self) -> list[str]:
+        """The signing algorithms of this cloud's live keys, as discovery lists them."""
         return sorted({k["alg"] for k in self.keys.jwks()["keys"]})
 
     def user_tokens(self, tenant_id: uuid.UUID, user: User, client_id: str | None) -> dict[str, Any]:

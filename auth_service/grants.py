@@ -145,7 +145,7 @@ async def refresh(
     """Rotate: the presented token is used up, a new one joins its family."""
     if not refresh_token:
         raise InvalidGrant("refresh_token is required")
-    claims = frontend.verify_refresh(refresh_token)
+    claims = frontend.verifier.verify_refresh(refresh_token)
     if claims.tenant_id != session.tenant_id:
         raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
     if request.client_id is not None and request.client_id != claims.client_id:

@@ -1,5 +1,8 @@
 """Access and refresh tokens: JWTs that any OIDC library verifies from our JWKS alone.
 
+One module over 300 lines on purpose: issuing and verifying share the claim shapes,
+and the verifier's checks are read beside what the issuer writes.
+
 Verification trusts nothing in a token before its signature: the algorithm comes
 from our key for the `kid` (never from the header, so neither `none` nor an HMAC
 keyed with a public key gets in), the kid must be live in this cloud's ring, and

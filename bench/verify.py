@@ -54,7 +54,7 @@ class _Verifier:
 
     async def call(self, task: int) -> str | None:
         self.calls += 1
-        self.frontend.verify(self.tokens[self.calls % len(self.tokens)])
+        self.frontend.verifier.verify_access(self.tokens[self.calls % len(self.tokens)])
         return None
 
     async def close(self) -> None:

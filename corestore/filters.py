@@ -3,6 +3,8 @@
 Text is tokenized, parsed into a small frozen AST, then compiled against the columns a kind
 declares filterable (its indexed ones). Every literal becomes a bound parameter, never SQL text,
 and limits on length, nesting and conditions make hostile input cheap to refuse.
+One module over 300 lines on purpose: tokenizer, parser, compiler and renderer are one
+small language, and each is read against the others.
 """
 
 from __future__ import annotations

@@ -40,10 +40,6 @@ class PgBinaries:
     def __call__(self, name: str) -> str:
         return str(self.bindir / name)
 
-    def version(self) -> str:
-        out = subprocess.run([self("postgres"), "--version"], capture_output=True, text=True)
-        return out.stdout.strip()
-
 
 def _embedded() -> list[Path]:
     """The wheel's files, found without importing it (its import has side effects)."""

@@ -27,10 +27,6 @@ class NoScaleUnitAvailable(ScaleUnitError):
     """Every scale unit of the geo is full (or the geo has none)."""
 
 
-class NoHealthyServer(ScaleUnitError):
-    """No server of a scale unit can serve the request right now."""
-
-
 class ClusterError(ScaleUnitError):
     """The local cluster could not be started, found, or stopped."""
 

@@ -88,12 +88,6 @@ class ScaleUnit:
     def replicas(self) -> tuple[Server, ...]:
         return tuple(s for s in self.servers if s.role is Role.REPLICA)
 
-    def server(self, name: ServerName) -> Server:
-        for candidate in self.servers:
-            if candidate.name == name:
-                return candidate
-        raise KeyError(name)
-
 
 @dataclass(frozen=True)
 class Topology:
@@ -107,12 +101,6 @@ class Topology:
 
     def servers(self) -> tuple[Server, ...]:
         return tuple(s for unit in self.scale_units.values() for s in unit.servers)
-
-    def server(self, name: ServerName) -> Server:
-        for candidate in self.servers():
-            if candidate.name == name:
-                return candidate
-        raise KeyError(name)
 
     def units_in_cloud(self, cloud: Cloud) -> tuple[ScaleUnit, ...]:
         return tuple(u for u in self.scale_units.values() if u.cloud is cloud)

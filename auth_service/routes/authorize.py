@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from auth_service import signin_page
 from auth_service.csrf import COOKIE
+from auth_service.deps import front_end
 from auth_service.errors import AccountLocked, InvalidGrant
 from auth_service.routes.oauth import authenticate, resolve_tenant
 from corestore.directory.grants import CodeGrant
@@ -144,7 +145,7 @@ def _form(
 
 @router.get("/{tenant}/oauth2/v2.0/authorize", response_model=None)
 async def authorize(request: Request, tenant: str, params: Annotated[AuthorizeParams, Query()]) -> Response:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     accepted = await _accept(frontend, tenant, params)
     if isinstance(accepted, Response):
         return accepted
@@ -153,7 +154,7 @@ async def authorize(request: Request, tenant: str, params: Annotated[AuthorizePa
 
 @router.post("/{tenant}/oauth2/v2.0/authorize", response_model=None)
 async def sign_in(request: Request, tenant: str, form: Annotated[SignInForm, Form()]) -> Response:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     params = AuthorizeParams.model_validate(form.model_dump(include=set(AuthorizeParams.model_fields)))
     accepted = await _accept(frontend, tenant, params)
     if isinstance(accepted, Response):

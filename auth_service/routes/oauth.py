@@ -16,10 +16,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth_service import grants
+from auth_service.deps import front_end
 from auth_service.discovery import oidc_metadata
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
 from auth_service.grants import TokenRequest
 from auth_service.lean import LeanRoute, documented, json_response
+from auth_service.tokens import issuer_for
 from corestore.errors import TenantNotFound
 from corestore.objects import User
 from corestore.passwords import needs_rehash, verify_password
@@ -67,7 +69,7 @@ async def resolve_tenant(frontend: FrontEnd, tenant: str) -> uuid.UUID:
 
 
 async def token(request: Request) -> Response:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     try:
         form = await _form(request)
     except ValueError as exc:
@@ -248,19 +250,19 @@ router.add_api_route(
 
 @router.get("/{tenant}/discovery/v2.0/keys")
 async def keys(request: Request, tenant: str) -> JSONResponse:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     await resolve_tenant(frontend, tenant)
-    return JSONResponse(frontend.jwks())
+    return JSONResponse(frontend.keys.jwks())
 
 
 @router.get("/{tenant}/v2.0/.well-known/openid-configuration")
 async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     tenant_id = await resolve_tenant(frontend, tenant)
     base = str(request.base_url).rstrip("/")
     return JSONResponse(
         {
-            "issuer": frontend.issuer(tenant_id),
+            "issuer": issuer_for(frontend.cloud, tenant_id),
             "token_endpoint": f"{base}/{tenant_id}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
             "tenant_region_scope": frontend.cloud.value,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from auth_service import signin_page
 from auth_service.csrf import COOKIE
+from auth_service.deps import front_end
 from auth_service.errors import InvalidToken
 from auth_service.id_tokens import pairwise_subject
 from auth_service.routes.authorize import with_response
@@ -23,7 +24,7 @@ from auth_service.routes.oauth import resolve_tenant
 from corestore.errors import NotFound, TenantNotFound
 
 if TYPE_CHECKING:
-    from auth_service.frontend import FrontEnd
+    pass
 
 router = APIRouter()
 Text = Annotated[str, Query(max_length=4096)]
@@ -44,12 +45,12 @@ async def userinfo(
     request: Request, authorization: Annotated[str | None, Header(max_length=8192)] = None
 ) -> JSONResponse:
     """The signed-in user's claims, for a user's access token (OIDC Core 5.3)."""
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return _unauthorized("a Bearer access token is required")
     try:
-        claims = frontend.verify(token.strip())
+        claims = frontend.verifier.verify_access(token.strip())
     except InvalidToken as exc:
         return _unauthorized(str(exc))
     if not claims.scopes:
@@ -81,7 +82,7 @@ async def logout(
     client_id: Annotated[str, Query(max_length=64)] = "",
     state: Annotated[str, Query(max_length=2048)] = "",
 ) -> Response:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     try:
         tenant_id = await resolve_tenant(frontend, tenant)
     except TenantNotFound as exc:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from auth_service.deps import bearer
+from auth_service.deps import bearer, front_end
 from auth_service.errors import InvalidToken
 from auth_service.frontend import FrontEnd
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/operator")
 
 
 def operator(request: Request) -> FrontEnd:
-    frontend: FrontEnd = request.app.state.frontend
+    frontend = front_end(request)
     if not hmac.compare_digest(bearer(request).encode(), frontend.operator_key.encode()):
         raise InvalidToken("the operator credential is required")
     return frontend
