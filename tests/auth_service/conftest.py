@@ -11,7 +11,9 @@ import pytest
 from auth_service import client
 from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess, front_ends
+from corestore.store import CoreStore
 from scale_units.state import ClusterState
+from tests.auth_service.signin_flow import RegisteredApp, create_app, register_redirect_uris
 
 PASSWORD = "Adm1n-passw0rd!"
 
@@ -57,3 +59,17 @@ def http_tenant(http: httpx.Client, west: FrontEndProcess, cluster: ClusterState
 def admin_headers(http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant) -> dict[str, str]:
     token = sign_in(http, west.url, http_tenant.domain, http_tenant.admin)
     return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+@pytest.fixture
+def web_app(
+    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
+) -> RegisteredApp:
+    """An application of the test's tenant, made through Graph (with its service principal)."""
+    return create_app(http, west.url, http_tenant, admin_headers)
+
+
+@pytest.fixture
+async def registered(store: CoreStore, web_app: RegisteredApp) -> RegisteredApp:
+    """`web_app` with redirect URIs registered on every platform."""
+    return await register_redirect_uris(store, web_app)

@@ -17,7 +17,6 @@ import pytest
 
 from auth_service.client import CreatedTenant, connect
 from auth_service.process import FrontEndProcess
-from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, sign_in
 from tests.auth_service.signin_flow import (
@@ -26,25 +25,11 @@ from tests.auth_service.signin_flow import (
     WEB_CALLBACK,
     RegisteredApp,
     authorize_url,
-    create_app,
     form_fields,
     pkce,
     redirected_params,
-    register_redirect_uris,
     submit,
 )
-
-
-@pytest.fixture
-def web_app(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
-) -> RegisteredApp:
-    return create_app(http, west.url, http_tenant, admin_headers)
-
-
-@pytest.fixture
-async def registered(store: CoreStore, web_app: RegisteredApp) -> RegisteredApp:
-    return await register_redirect_uris(store, web_app)
 
 
 def _token(http: httpx.Client, url: str, app: RegisteredApp, **form: str) -> httpx.Response:

@@ -22,9 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Route, sync_playwright
 
-from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess
-from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from scale_units.tls import server_certificate
 from tests.auth_service.conftest import PASSWORD
@@ -32,9 +30,7 @@ from tests.auth_service.signin_flow import (
     SPA_CALLBACK,
     RegisteredApp,
     authorize_url,
-    create_app,
     pkce,
-    register_redirect_uris,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,18 +65,6 @@ def spki_pin(certfile: Path) -> str:
     certificate = x509.load_pem_x509_certificates(certfile.read_bytes())[0]
     spki = certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
-
-
-@pytest.fixture
-def web_app(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
-) -> RegisteredApp:
-    return create_app(http, west.url, http_tenant, admin_headers)
-
-
-@pytest.fixture
-async def registered(store: CoreStore, web_app: RegisteredApp) -> RegisteredApp:
-    return await register_redirect_uris(store, web_app)
 
 
 def test_a_browser_signs_in_through_the_page(

@@ -10,18 +10,14 @@ import httpx
 import msal  # type: ignore[import-untyped]
 import pytest
 
-from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess
-from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from scale_units.tls import ca_bundle
 from tests.auth_service.conftest import PASSWORD
 from tests.auth_service.signin_flow import (
     NATIVE_CALLBACK,
     RegisteredApp,
-    create_app,
     posted_params,
-    register_redirect_uris,
     submit,
 )
 
@@ -34,18 +30,6 @@ def _session_verify_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     hands its `verify` to a session: without them, the CA bundle we pass is the one used."""
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-
-
-@pytest.fixture
-def web_app(
-    http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
-) -> RegisteredApp:
-    return create_app(http, west.url, http_tenant, admin_headers)
-
-
-@pytest.fixture
-async def registered(store: CoreStore, web_app: RegisteredApp) -> RegisteredApp:
-    return await register_redirect_uris(store, web_app)
 
 
 def public_client(cluster: ClusterState, authority: str, client_id: str) -> msal.PublicClientApplication:
