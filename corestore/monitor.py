@@ -11,9 +11,11 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
+import httpx
+
 from corestore.pools import Pools
 from scale_units.geography import Geo
-from scale_units.leaders import leader, member_views, with_leaders
+from scale_units.leaders import API_TIMEOUT_S, leader, member_views, with_leaders
 from scale_units.routing import Router
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import ServerName, lsn_position
@@ -43,6 +45,7 @@ class ReplicaMonitor:
         self.max_lag_bytes = max_lag_bytes
         self.geo = geo
         self._task: asyncio.Task[None] | None = None
+        self._client = httpx.AsyncClient(timeout=API_TIMEOUT_S)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -52,6 +55,14 @@ class ReplicaMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._client.aclose()
+
+    def _watched(self) -> dict[ServerName, int]:
+        """The members this caller routes to: its geo's units and its clouds' catalog units."""
+        topology = self.router.topology
+        catalogs = set(topology.catalogs.values())
+        units = [u for u in topology.scale_units.values() if self.geo in (None, u.geo) or u.id in catalogs]
+        return {s.name: self.api_ports[s.name] for u in units for s in u.servers if s.name in self.api_ports}
 
     async def _run(self) -> None:
         while True:
@@ -62,7 +73,7 @@ class ReplicaMonitor:
             await asyncio.sleep(self.interval_s)
 
     async def check_once(self) -> None:
-        views = await member_views(self.api_ports)
+        views = await member_views(self._watched(), self._client)
         current = with_leaders(self.router.topology, views)
         if current != self.router.topology:
             self.router.use_topology(current)

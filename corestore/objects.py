@@ -87,5 +87,12 @@ class Page(Generic[R]):
     next_after: uuid.UUID | None
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
 def field_names(record: type[Any]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(record))
+    """A record type's field names, worked out once per type (every read converts rows)."""
+    found = _FIELD_NAMES.get(record)
+    if found is None:
+        found = _FIELD_NAMES[record] = tuple(f.name for f in fields(record))
+    return found

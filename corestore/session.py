@@ -35,7 +35,7 @@ from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
 
 CONSISTENCY_WAIT_S = 1.0
-READ_TIMEOUT_S = 5.0  # then the server counts as unreachable and the next one is asked
+READ_TIMEOUT_S = 5.0  # a connection and a read: past it the server counts as unreachable
 WRITE_DEADLINE_S = 5.0  # connecting, BEGIN and the caller's statements
 COMMIT_WAIT_S = 5.0  # the commit, which waits for a quorum replica
 # A server gone, going, or out of reach; never an error in the statement or its data.
@@ -133,12 +133,15 @@ class TenantSession:
     async def _fetch_on(
         self, server: Server, is_primary: bool, sql: str, args: tuple[Any, ...]
     ) -> list[asyncpg.Record] | None:
-        """The rows, or None if this replica has not replayed our last write in time."""
+        """The rows, or None if this replica has not replayed our last write in time.
+
+        One deadline covers taking a connection and the read: one timer per read, not one
+        per step (timers cost more than the statement's own Python on this path)."""
         pool = await self._pools.get(server.name)
-        async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+        async with asyncio.timeout(READ_TIMEOUT_S), pool.acquire() as conn:
             if not is_primary and not await self._caught_up(conn):
                 return None
-            return await conn.fetch(sql, *args, timeout=READ_TIMEOUT_S)
+            return await conn.fetch(sql, *args)
 
     async def _caught_up(self, conn: Connection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""

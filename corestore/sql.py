@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -90,6 +91,7 @@ def insert_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+@cache
 def call(function: str, arity: int) -> str:
     """`SELECT * FROM corestore.<function>($1, ..., $arity)`: a tenant read function
     (migration directory_0002) as one prepared statement; the name is ours, never a caller's."""

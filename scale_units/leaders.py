@@ -54,18 +54,23 @@ def url(api_port: int, path: str = "patroni") -> str:
     return f"http://127.0.0.1:{api_port}/{path}"
 
 
-async def member_views(api_ports: Mapping[ServerName, int]) -> dict[ServerName, MemberView]:
-    """Every member that answers, asked at once; a member that does not answer is left out."""
-    async with httpx.AsyncClient(timeout=API_TIMEOUT_S) as client:
+async def member_views(
+    api_ports: Mapping[ServerName, int], client: httpx.AsyncClient | None = None
+) -> dict[ServerName, MemberView]:
+    """Every member that answers, asked at once; a member that does not answer is left out.
+    A caller that asks often passes its own `client`, whose connections stay open."""
+    if client is None:
+        async with httpx.AsyncClient(timeout=API_TIMEOUT_S) as own:
+            return await member_views(api_ports, own)
 
-        async def ask(name: ServerName, port: int) -> MemberView | None:
-            try:
-                answer = await client.get(url(port))
-                return _view(name, answer.json())
-            except (httpx.HTTPError, ValueError):
-                return None
+    async def ask(name: ServerName, port: int) -> MemberView | None:
+        try:
+            answer = await client.get(url(port))
+            return _view(name, answer.json())
+        except (httpx.HTTPError, ValueError):
+            return None
 
-        views = await asyncio.gather(*(ask(n, p) for n, p in api_ports.items()))
+    views = await asyncio.gather(*(ask(n, p) for n, p in api_ports.items()))
     return {v.name: v for v in views if v is not None}
 
 

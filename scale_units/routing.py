@@ -53,6 +53,11 @@ class HealthBook:
         self._failures.pop(name, None)
         self._down_until.pop(name, None)
 
+    @property
+    def any_down(self) -> bool:
+        """Whether any server was ever marked down and not yet seen up again."""
+        return bool(self._down_until)
+
     def is_up(self, name: ServerName) -> bool:
         return self._down_until.get(name, 0.0) <= self.clock()
 
@@ -65,21 +70,30 @@ class Router:
     region: RegionName | None = None
     health: HealthBook = field(default_factory=HealthBook)
 
+    _orders: dict[ScaleUnitId, tuple[Server, ...]] = field(default_factory=dict, repr=False)
+
     def write_target(self, unit: ScaleUnit) -> Server:
         """The unit's leader as last reported (a session may hold the unit from before a failover)."""
-        return self._current(unit).primary
+        return self._order(unit)[-1]
 
     def read_order(self, unit: ScaleUnit) -> list[Server]:
         """Healthy replicas nearest first, then the primary; servers marked down go last."""
-        unit = self._current(unit)
-        replicas = sorted(unit.replicas, key=lambda s: (self._distance(s), s.name))
-        ordered = [*replicas, unit.primary]
+        ordered = self._order(unit)
+        if not self.health.any_down:
+            return list(ordered)
         return [s for s in ordered if self.health.is_up(s.name)] + [
             s for s in ordered if not self.health.is_up(s.name)
         ]
 
-    def _current(self, unit: ScaleUnit) -> ScaleUnit:
-        return self.topology.scale_units.get(unit.id, unit)
+    def _order(self, unit: ScaleUnit) -> tuple[Server, ...]:
+        """Replicas nearest first, then the primary: worked out once per unit and topology (it
+        is on every read's path), as last reported (a session may hold an older unit)."""
+        found = self._orders.get(unit.id)
+        if found is None:
+            current = self.topology.scale_units.get(unit.id, unit)
+            replicas = sorted(current.replicas, key=lambda s: (self._distance(s), s.name))
+            found = self._orders[unit.id] = (*replicas, current.primary)
+        return found
 
     def _distance(self, server: Server) -> float:
         if self.region is None:
@@ -89,3 +103,4 @@ class Router:
     def use_topology(self, topology: Topology) -> None:
         """The same caller and health book over a new topology (after a failover)."""
         self.topology = topology
+        self._orders = {}

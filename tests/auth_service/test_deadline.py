@@ -6,9 +6,12 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from auth_service import http_errors
 from auth_service.deadline import Deadline
+from corestore.errors import CommitUncertain, Unavailable
 
 
 async def _stuck(scope: Scope, receive: Receive, send: Send) -> None:
@@ -34,3 +37,28 @@ async def test_a_handlers_own_timeout_is_not_taken_for_the_deadline() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
         with pytest.raises(TimeoutError, match="handler's own"):
             await client.get("/v1.0/me")
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (Unavailable("primary of emea-1 is unreachable; nothing was written"), "nothing was written"),
+        (CommitUncertain("the commit on emea-1 did not complete in time; it may have committed"), "may have"),
+    ],
+)
+async def test_a_write_without_its_commit_answers_503_saying_what_it_knows(
+    error: Exception, says: str
+) -> None:
+    app = FastAPI()
+    http_errors.install(app)
+
+    @app.post("/v1.0/users")
+    async def create() -> None:
+        raise error
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
+        answer = await client.post("/v1.0/users", json={})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"]
+    assert says in answer.json()["error"]["message"]

@@ -23,6 +23,8 @@ from typer.testing import CliRunner
 from auth_service.cli import app
 from auth_service.client import CreatedTenant, connect
 from auth_service.process import FrontEndProcess, front_ends
+from corestore.errors import CommitUncertain
+from corestore.store import CoreStore
 from scale_units import launcher
 from scale_units.leaders import leader, member_views_now
 from scale_units.loader import default_topology_path
@@ -290,12 +292,16 @@ def _lock_holder(etcd_url: str) -> str | None:
 
 def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: ClusterState) -> None:
     """The default `no_quorum = "wait"`: with every replica of na-1 down, a commit is not
-    acknowledged (status says WAITING) until a replica is back; then it is."""
+    acknowledged (status says WAITING) until a replica is back; then it is. The store does
+    not hang on it: its write gives up, saying it may have committed, and it had."""
     unit = ha_cluster.planned_topology.scale_units["na-1"]
     head = leader(unit, member_views_now(ha_cluster.api_ports))
     assert head is not None
 
     async def scenario() -> None:
+        store = CoreStore(ha_cluster)
+        tenant = await store.operator.create_tenant("waits", "US")
+        session = await store.operator.session(tenant.id)
         conn = await asyncpg.connect(ha_cluster.dsn(head.name, "superuser"))
         try:
             await conn.execute("CREATE TABLE waits (n int)")
@@ -307,9 +313,14 @@ def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: Cluste
             assert not done, "the commit was acknowledged with no replica to confirm it"
             statuses = {s.name: s for s in await cluster_status(ha_cluster)}
             assert statuses[head.name].sync == "WAITING"
+            upn = "stuck@waits.example"
+            with pytest.raises(CommitUncertain, match="may have committed"):
+                await session.users.create(user_principal_name=upn, display_name="Stuck")
             await asyncio.to_thread(launcher.up, default_topology_path(), ha_cluster.directory)
             await asyncio.wait_for(insert, 30)
+            assert (await session.users.resolve(upn)).display_name == "Stuck", "it had committed"
         finally:
             await conn.close()
+            await store.close()
 
     asyncio.run(scenario())
