@@ -15,6 +15,7 @@ from auth_service.keys import KeyRing
 from corestore.cli import audit_app, migrate_command, migrate_state, tenant_app
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
+from scale_units.compose_cli import compose_app
 from scale_units.geography import Cloud
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(audit_app, name="audit")
+app.add_typer(compose_app, name="compose")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 
@@ -55,12 +57,17 @@ def serve_command(
 
 
 @app.command("demo")
-def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
+def demo_command(
+    directory: DirOption = DEFAULT_DIR,
+    front_end: Annotated[
+        list[str] | None, typer.Option(help="A running front end: westeurope's, then northeurope's.")
+    ] = None,
+) -> None:
     """Start two front ends (two regions), create a tenant, sign in, write, read your write elsewhere."""
     from auth_service.demo import run_demo
 
     with cli_errors():
-        run_demo(directory)
+        run_demo(directory, front_end or ())
 
 
 keys_app = typer.Typer(help="Token signing keys, per cloud: publish, activate, retire.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from scale_units.errors import ClusterError
@@ -46,6 +46,7 @@ ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "cores
 class ServerState:
     port: int
     role: Role
+    host: str = "127.0.0.1"  # a compose service's name inside a compose network
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,15 @@ class ClusterState:
 
     def _resolve_server(self, server: Server) -> Server:
         known = self.servers[server.name]
-        return server.with_address(Address("127.0.0.1", known.port)).with_role(known.role)
+        return server.with_address(Address(known.host, known.port)).with_role(known.role)
 
     def dsn(self, server: Server | ServerName, role: str = "app", database: str = DIRECTORY_DB) -> str:
         """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""
         name = server if isinstance(server, str) else server.name
         password = getattr(self.credentials, role)
-        port = self.servers[name].port
-        return f"postgresql://{ROLE_USERS[role]}:{password}@127.0.0.1:{port}/{database}"
+        server_state = self.servers[name]
+        where = f"{server_state.host}:{server_state.port}"
+        return f"postgresql://{ROLE_USERS[role]}:{password}@{where}/{database}"
 
     def data_dir(self, name: ServerName) -> Path:
         return self.directory / "data" / name
@@ -89,7 +91,7 @@ class ClusterState:
         return self.directory / "logs" / f"{name}.log"
 
     def with_roles(self, roles: dict[ServerName, Role]) -> ClusterState:
-        servers = {n: ServerState(s.port, roles.get(n, s.role)) for n, s in self.servers.items()}
+        servers = {n: replace(s, role=roles.get(n, s.role)) for n, s in self.servers.items()}
         return ClusterState(
             self.directory,
             self.topology_toml,
@@ -119,7 +121,7 @@ class ClusterState:
         return cls(
             directory=Path(data["directory"]),
             topology_toml=data["topology_toml"],
-            servers={n: ServerState(s["port"], Role(s["role"])) for n, s in data["servers"].items()},
+            servers={n: ServerState(**{**s, "role": Role(s["role"])}) for n, s in data["servers"].items()},
             credentials=Credentials(**data["credentials"]),
             bindir=data["bindir"],
             os_user=data["os_user"],

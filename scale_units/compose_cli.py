@@ -1,0 +1,46 @@
+"""`corestore compose`: print a topology's compose file; inside containers, its state and wait."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scale_units.cli import DEFAULT_TOPOLOGY, DirOption, cli_errors
+from scale_units.compose import render, topology_mount
+from scale_units.compose_state import wait_ready, write_state
+from scale_units.loader import load_topology
+from scale_units.state import ClusterState
+
+compose_app = typer.Typer(help="The cluster as a compose file (Docker, or podman).")
+TopologyOption = Annotated[Path, typer.Option(help="Topology TOML file.")]
+
+
+@compose_app.callback(invoke_without_command=True)
+def compose_command(ctx: typer.Context, topology: TopologyOption = DEFAULT_TOPOLOGY) -> None:
+    """Print the compose file of TOPOLOGY's cluster (docker-compose.yml is the default's)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with cli_errors():
+        loaded = load_topology(topology)
+    mount = topology_mount(topology, Path.cwd())
+    typer.echo(render(loaded, mount, source=mount.removeprefix("./")), nl=False)
+
+
+@compose_app.command("state")
+def state_command(topology: TopologyOption, directory: DirOption) -> None:
+    """(In the `config` service.) Write cluster.json and server.env from the environment."""
+    with cli_errors():
+        state = write_state(topology, directory, os.environ)
+    typer.echo(f"compose state for {len(state.servers)} servers written to {directory}")
+
+
+@compose_app.command("wait")
+def wait_command(directory: DirOption) -> None:
+    """(In the `migrate` service.) Until every server answers and every replica streams."""
+    with cli_errors():
+        asyncio.run(wait_ready(ClusterState.load(directory)))
+    typer.echo("every server up, every replica streaming")
