@@ -1,9 +1,10 @@
 """scripts/compose-smoke: the checked-in docker-compose.yml, run for real under podman.
 
 It builds a Debian base image (debootstrap, `podman import`) and both images from the
-wheelhouse, brings the default topology up with podman-compose, waits for health, runs
-the demo through the compose front ends, stops a replica's container and shows reads
-carry on from another server, then runs `down -v`.  Everything it made (containers,
+wheelhouse, brings the default topology up with podman-compose (each server a Patroni
+member, one etcd per cloud), waits for health, runs the demo through the compose front
+ends, stops a replica's container and shows reads carry on from another server and
+writes still commit, then runs `down -v`.  Everything it made (containers,
 network, volumes, image tags, the root file system) is removed on the way out, failure
 or not.  Exit status 77 means skipped: the tools are missing and we are not root.
 """
@@ -136,7 +137,7 @@ class Smoke:
         timed("compose up", lambda: self.compose_command("up", "-d", "--no-build", "--no-deps"))
         timed("wait for migrations and health", self.wait_healthy)
         timed("demo through the compose front ends", self.demo)
-        timed("stop a replica, reads carry on", self.reads_survive_a_replica)
+        timed("stop a replica: reads and writes carry on", self.a_replica_stops)
         timed("compose down -v", lambda: self.compose_command("down", "-v"))
 
     def build_base(self) -> None:
@@ -216,7 +217,7 @@ class Smoke:
         corestore = Path(sys.executable).parent / "corestore"
         subprocess.run([str(corestore), "demo", "--dir", str(state), *urls], check=True)
 
-    def reads_survive_a_replica(self) -> None:
+    def a_replica_stops(self) -> None:
         west, north = self.url("westeurope"), self.url("northeurope")
         operator = self.secrets[SECRET_VARIABLES["operator"]]
         with httpx.Client(timeout=30) as http:
@@ -238,6 +239,17 @@ class Smoke:
                     raise RuntimeError(f"reads did not carry on within {FAILOVER_READ_TIMEOUT_S:.0f}s")
                 time.sleep(0.5)
             print(f"  GET /v1.0/me via northeurope: 200, served by {after.headers[SERVER_HEADER]}")
+            # The quorum is any one replica: the other one confirms the commit.
+            created = http.post(
+                f"{west}/v1.0/users",
+                headers=auth,
+                json={"userPrincipalName": tenant.upn("bob"), "displayName": "Bob", "password": PASSWORD},
+            )
+            if created.status_code != 201:
+                raise RuntimeError(
+                    f"a write failed with a replica down: {created.status_code} {created.text}"
+                )
+            print(f"  POST /v1.0/users via westeurope: 201, served by {created.headers[SERVER_HEADER]}")
 
     def cleanup(self) -> None:
         """`down -v` may not have run, or may have failed: remove by label, then our image tags."""

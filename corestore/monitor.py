@@ -1,6 +1,7 @@
 """Background health checks: replicas that are down or lag too far leave routing until they recover.
 
-Also notices a new topology (roles changed by `corestore failover`) and reloads it.
+Also follows each scale unit's leader as Patroni reports it, so writes go to the new
+primary soon after a failover or switchover.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from scale_units.state import STATE_FILE
+from scale_units.leaders import member_views, with_leaders
 from scale_units.topology import ScaleUnit, Server
 from scale_units.types import lsn_position
 
@@ -32,7 +33,6 @@ class ReplicaMonitor:
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes
         self._task: asyncio.Task[None] | None = None
-        self._state_mtime = self._mtime()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -52,10 +52,11 @@ class ReplicaMonitor:
             await asyncio.sleep(self.interval_s)
 
     async def check_once(self) -> None:
-        if self._mtime() != self._state_mtime:
-            self._state_mtime = self._mtime()
-            self.store.reload_topology()
-        await asyncio.gather(*(self._check_unit(u) for u in self.store.router.topology.scale_units.values()))
+        views = await member_views(self.store.state.apis)
+        current = with_leaders(self.store.topology, views)
+        if current != self.store.topology:
+            self.store.reload_topology(current)
+        await asyncio.gather(*(self._check_unit(u) for u in self.store.topology.scale_units.values()))
 
     async def _check_unit(self, unit: ScaleUnit) -> None:
         primary_lsn = await self._lsn(unit.primary)
@@ -78,9 +79,3 @@ class ReplicaMonitor:
         except Exception:
             return None
         return None if value is None else lsn_position(str(value))
-
-    def _mtime(self) -> float:
-        try:
-            return (self.store.state.directory / STATE_FILE).stat().st_mtime
-        except FileNotFoundError:
-            return 0.0

@@ -78,10 +78,9 @@ class CoreStore:
         scale_unit = self.router.topology.scale_units[unit]
         return TenantSession(tenant_id, scale_unit, self.pools, self.router, self._secret_key, consistency)
 
-    def reload_topology(self) -> None:
-        """Pick up roles changed by a failover (the state file is the source of truth)."""
-        self.state = ClusterState.load(self.state.directory)
-        self.router.use_topology(self.state.topology)
+    def reload_topology(self, topology: Topology) -> None:
+        """Follow roles changed by a failover, as Patroni reports them (the monitor asks)."""
+        self.router.use_topology(topology)
 
     async def close(self) -> None:
         await self.pools.close()

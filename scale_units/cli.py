@@ -90,7 +90,7 @@ def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> st
 
 
 def format_table(statuses: list[ServerStatus]) -> str:
-    header = ("SERVER", "CLOUD", "GEO", "REGION", "ROLE", "PORT", "ALIVE", "LAG(bytes)")
+    header = ("SERVER", "CLOUD", "GEO", "REGION", "ROLE", "PORT", "ALIVE", "LAG(bytes)", "SYNC")
     rows = [
         (
             s.name,
@@ -101,6 +101,7 @@ def format_table(statuses: list[ServerStatus]) -> str:
             str(s.port),
             "yes" if s.alive else "DOWN",
             "-" if s.lag_bytes is None else str(s.lag_bytes),
+            s.sync,
         )
         for s in statuses
     ]
@@ -120,22 +121,15 @@ def down_command(
 
 def failover_command(
     scale_unit: str,
-    force: Annotated[bool, typer.Option(help="Stop a still-running primary first.")] = False,
+    to: Annotated[
+        str | None, typer.Option(help="The replica to promote (default: Patroni's choice).")
+    ] = None,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
-    """Promote the most advanced replica of SCALE_UNIT; front ends pick up the new primary."""
-    from scale_units.failover import failover
+    """Planned switchover of SCALE_UNIT through Patroni: the primary steps down, a replica in the
+    quorum takes over, and the old primary follows it. (A primary that dies fails over by itself.)"""
+    from scale_units.switchover import switchover
 
     with cli_errors():
-        state = asyncio.run(failover(ClusterState.load(directory), scale_unit, force))
-    typer.echo(f"{scale_unit}: primary is now {state.topology.scale_units[scale_unit].primary.name}")
-
-
-@cluster_app.command("rejoin")
-def rejoin_command(server: str, directory: DirOption = DEFAULT_DIR) -> None:
-    """Bring a stopped former primary back as a replica (pg_rewind, else a fresh base backup)."""
-    from scale_units.failover import rejoin
-
-    with cli_errors():
-        rejoin(ClusterState.load(directory), server)
-    typer.echo(f"{server} rejoined as a replica")
+        new = switchover(ClusterState.load(directory), scale_unit, to)
+    typer.echo(f"{scale_unit}: primary is now {new}")

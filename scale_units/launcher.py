@@ -1,7 +1,8 @@
-"""The local cluster: every scale unit's primary and streaming replicas on loopback.
+"""The local cluster: one etcd per cloud, and a Patroni member per server of every scale unit.
 
 `up` either brings the whole cluster to streaming or leaves nothing running;
-a second `up` reuses (or restarts) the cluster recorded in the state directory.
+a second `up` reuses the cluster recorded in the state directory and restarts the
+members that are down (Patroni rewinds a former primary and rejoins it as a replica).
 """
 
 from __future__ import annotations
@@ -13,27 +14,36 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import asyncpg
-
-from scale_units.binaries import DEFAULT_SOURCE, BinarySource, find_binaries, runnable_by
+from scale_units.binaries import (
+    DEFAULT_SOURCE,
+    BinarySource,
+    find_binaries,
+    python_runnable_by,
+    runnable_by,
+)
 from scale_units.errors import ClusterError
+from scale_units.etcd import Etcd, etcd_binary
+from scale_units.leaders import MemberView, leader, member_views_now
 from scale_units.loader import load_topology
+from scale_units.patroni import write_config
+from scale_units.roles import create_roles
 from scale_units.server import ServerProcess
 from scale_units.state import (
-    CATALOG_DB,
-    DIRECTORY_DB,
     STATE_FILE,
     ClusterState,
     Credentials,
+    EtcdState,
     ServerState,
 )
-from scale_units.topology import Role, ScaleUnit, Server, Topology
+from scale_units.topology import Topology
 from scale_units.types import ServerName
 
 STREAMING_TIMEOUT_S = 60.0
+SUBDIRS = ("data", "logs", "run")
 
 
 def server_os_user() -> str | None:
@@ -44,14 +54,27 @@ def server_os_user() -> str | None:
 
 
 def process(state: ClusterState, name: ServerName) -> ServerProcess:
-    from scale_units.binaries import PgBinaries
-
     return ServerProcess(
         name=name,
         datadir=state.data_dir(name),
         logfile=state.log_file(name),
-        port=state.servers[name].port,
-        binaries=PgBinaries(Path(state.bindir)),
+        config=state.run_dir / f"{name}.yml",
+        pidfile=state.run_dir / f"{name}.pid",
+        os_user=state.os_user,
+        python=python_runnable_by(state.os_user),
+    )
+
+
+def etcd(state: ClusterState, cloud: str) -> Etcd:
+    ports = state.etcd[cloud]
+    return Etcd(
+        cloud=cloud,
+        client_port=ports.client_port,
+        peer_port=ports.peer_port,
+        binary=etcd_binary(state.os_user),
+        datadir=state.directory / "data" / f"etcd-{cloud}",
+        rundir=state.run_dir,
+        logdir=state.directory / "logs",
         os_user=state.os_user,
     )
 
@@ -69,7 +92,7 @@ def up(
         return _reuse(ClusterState.load(directory), topology_text)
     state = _prepare(topology, topology_text, directory, source, dict(settings or {}))
     try:
-        asyncio.run(_create(state, topology))
+        _create(state, topology)
     except BaseException:
         _destroy(state)
         raise
@@ -83,12 +106,13 @@ def _reuse(state: ClusterState, topology_text: str) -> ClusterState:
             f"a cluster of another topology is at {state.directory}; "
             "run `corestore cluster down --purge` first or choose another --dir"
         )
-    stopped = [n for n in state.servers if process(state, n).pid() is None]
+    _start_etcd(state)
+    stopped = [n for n in state.servers if process(state, n).patroni.pid() is None]
     for name in stopped:
         _check_port_free(name, state.servers[name].port)
-    for name in sorted(stopped, key=lambda n: state.servers[n].role is not Role.PRIMARY):
-        process(state, name).start()
-    asyncio.run(wait_streaming(state))
+        _check_port_free(name, state.servers[name].api_port)
+    _start_members(state, stopped)
+    wait_streaming(state)
     return state
 
 
@@ -97,17 +121,21 @@ def _prepare(
 ) -> ClusterState:
     os_user = server_os_user()
     binaries = runnable_by(find_binaries(source), os_user)
-    for sub in ("data", "logs"):
+    etcd_binary(os_user)
+    python_runnable_by(os_user)
+    for sub in SUBDIRS:
         if (directory / sub).exists():
             raise ClusterError(f"{directory / sub} exists but holds no cluster state; remove it")
     directory.mkdir(parents=True, exist_ok=True)
     _own_subdirs(directory, os_user)
-    ports = _free_ports(len(topology.servers()))
-    servers = {s.name: ServerState(port, s.role) for s, port in zip(topology.servers(), ports, strict=True)}
+    names = [s.name for s in topology.servers()]
+    clouds = [c.value for c in topology.clouds()]
+    ports = iter(_free_ports(2 * len(names) + 2 * len(clouds)))
     return ClusterState(
         directory=directory,
         topology_toml=text,
-        servers=servers,
+        servers={name: ServerState(next(ports), next(ports)) for name in names},
+        etcd={cloud: EtcdState(next(ports), next(ports)) for cloud in clouds},
         credentials=Credentials.generate(),
         bindir=str(binaries.bindir),
         os_user=os_user,
@@ -116,7 +144,7 @@ def _prepare(
 
 
 def _own_subdirs(directory: Path, os_user: str | None) -> None:
-    for sub in ("data", "logs"):
+    for sub in SUBDIRS:
         path = directory / sub
         path.mkdir(mode=0o700)
         if os_user is not None:
@@ -126,8 +154,8 @@ def _own_subdirs(directory: Path, os_user: str | None) -> None:
     os.chmod(directory, 0o711)  # noqa: S103 - traverse only, for the server user
     probe = subprocess.run(["test", "-w", str(directory / "data")], user=os_user)
     if probe.returncode != 0:
-        shutil.rmtree(directory / "data")
-        shutil.rmtree(directory / "logs")
+        for sub in SUBDIRS:
+            shutil.rmtree(directory / sub)
         raise ClusterError(
             f"user {os_user} (servers never run as root) cannot reach {directory}; "
             "choose a --dir it can traverse, e.g. under /tmp"
@@ -163,94 +191,85 @@ def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-async def _create(state: ClusterState, topology: Topology) -> None:
-    await asyncio.gather(*(_create_unit(state, topology, u) for u in topology.scale_units.values()))
-    await wait_streaming(state)
-
-
-async def _create_unit(state: ClusterState, topology: Topology, unit: ScaleUnit) -> None:
-    primary = process(state, unit.primary.name)
-    await asyncio.to_thread(primary.init_primary, state.credentials.superuser, state.settings)
-    await asyncio.to_thread(primary.start)
-    is_catalog = unit.id in topology.catalogs.values()
-    await _bootstrap_roles(state, unit.primary.name, is_catalog)
-    for replica in unit.replicas:
-        server = process(state, replica.name)
-        await asyncio.to_thread(server.clone_from, primary, state.credentials.replication)
-        await asyncio.to_thread(server.start)
-    await set_quorum(state, unit, unit.primary)
-
-
-def quorum(unit: ScaleUnit, primary: Server, available: set[ServerName] | None = None) -> str:
-    """`synchronous_standby_names` for `primary`: any one available replica outside its region.
-
-    Empty (asynchronous, degraded) when no such replica is available, e.g. just after
-    a failover of a two-server unit; `rejoin` restores the quorum.
-    """
-    others = [
-        f'"{s.name}"'
-        for s in unit.servers
-        if s is not primary and s.region != primary.region and (available is None or s.name in available)
-    ]
-    return f"ANY 1 ({', '.join(others)})" if others else ""
-
-
-async def set_quorum(
-    state: ClusterState, unit: ScaleUnit, primary: Server, available: set[ServerName] | None = None
-) -> None:
-    """Commits wait for one replica in another region: an acknowledged write survives a region."""
-    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
-    try:
-        setting = quorum(unit, primary, available)
-        await conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{setting}'")
-        await conn.execute("SELECT pg_reload_conf()")
-    finally:
-        await conn.close()
-
-
-async def _bootstrap_roles(state: ClusterState, primary: ServerName, is_catalog: bool) -> None:
-    """Owner (migrations), app (owns nothing, no BYPASSRLS) and replication roles."""
-    creds = state.credentials
-    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
-    try:
-        await conn.execute(f"""
-            CREATE ROLE corestore_owner LOGIN PASSWORD {_literal(creds.owner)};
-            CREATE ROLE corestore_app LOGIN PASSWORD {_literal(creds.app)}
-                NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;
-            CREATE ROLE corestore_repl LOGIN REPLICATION PASSWORD {_literal(creds.replication)};
-        """)
-        for database in [DIRECTORY_DB] + ([CATALOG_DB] if is_catalog else []):
-            await conn.execute(f"CREATE DATABASE {database} OWNER corestore_owner")
-            await conn.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
-            await conn.execute(f"GRANT CONNECT ON DATABASE {database} TO corestore_app")
-    finally:
-        await conn.close()
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-async def wait_streaming(state: ClusterState, timeout: float = STREAMING_TIMEOUT_S) -> None:
-    """Until every running replica streams from its primary (bounded by `timeout`)."""
-    topology = state.topology
-    deadline = time.monotonic() + timeout
+def _create(state: ClusterState, topology: Topology) -> None:
+    """etcd, then each unit's planned primary (it bootstraps), then the replicas and our roles."""
+    _start_etcd(state)
     for unit in topology.scale_units.values():
-        wanted = {r.name for r in unit.replicas}
-        conn = await asyncpg.connect(state.dsn(unit.primary, "superuser", "postgres"))
-        try:
-            while True:
-                rows = await conn.fetch(
-                    "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'"
-                )
-                missing = wanted - {r["application_name"] for r in rows}
-                if not missing:
-                    break
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"replicas not streaming after {timeout:.0f}s: {sorted(missing)}")
-                await asyncio.sleep(0.1)
-        finally:
-            await conn.close()
+        for server in unit.servers:
+            write_config(state, unit, server)
+    primaries = [u.primary.name for u in topology.scale_units.values()]
+    _start_members(state, primaries)
+    _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
+    # Replicas clone while our roles are created: they replay them like any other write.
+    _start_members(state, [s.name for u in topology.scale_units.values() for s in u.replicas])
+    asyncio.run(create_roles(state, topology))
+    wait_streaming(state)
+
+
+def _start_etcd(state: ClusterState) -> None:
+    for cloud in state.etcd:
+        etcd(state, cloud).start()
+    for cloud in state.etcd:
+        etcd(state, cloud).wait_healthy()
+
+
+def _start_members(state: ClusterState, names: Iterable[ServerName]) -> None:
+    for name in names:
+        process(state, name).start()
+
+
+Views = Mapping[ServerName, MemberView]
+
+
+def _leads(views: Views, name: ServerName) -> bool:
+    return name in views and views[name].leads
+
+
+def wait_streaming(state: ClusterState, timeout: float = STREAMING_TIMEOUT_S) -> None:
+    """Until every unit has a leader and every other member streams from it and is in its quorum."""
+    topology = state.planned_topology
+
+    def missing(views: Views) -> list[str]:
+        found: list[str] = []
+        for unit in topology.scale_units.values():
+            head = leader(unit, views)
+            if head is None:
+                found.append(f"{unit.id} (no leader)")
+                continue
+            joined = set(head.replicas) & set(head.quorum)
+            found += [s.name for s in unit.servers if s.name != head.name and s.name not in joined]
+        return found
+
+    _wait(state, "not streaming in the quorum", missing, timeout)
+
+
+def _wait(
+    state: ClusterState,
+    what: str,
+    missing: Callable[[Views], list[str]],
+    timeout: float = STREAMING_TIMEOUT_S,
+) -> None:
+    """Poll the members' REST APIs until `missing(views)` is empty; a Patroni that exits fails fast."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = missing(member_views_now(state.apis))
+        if not left:
+            return
+        for name in state.servers:
+            member = process(state, name)
+            if member.pidfile.exists() and member.patroni.pid() is None:
+                raise ClusterError(f"{name}: Patroni exited: {_tail(member.logfile)}")
+        if time.monotonic() > deadline:
+            raise ClusterError(f"{what} after {timeout:.0f}s: {sorted(left)}")
+        time.sleep(0.1)
+
+
+def _tail(logfile: Path, lines: int = 3) -> str:
+    try:
+        text = logfile.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no log"
+    return " | ".join(text[-lines:])
 
 
 def down(directory: Path, purge: bool = False) -> bool:
@@ -258,19 +277,25 @@ def down(directory: Path, purge: bool = False) -> bool:
     if not (directory / STATE_FILE).exists():
         return False
     state = ClusterState.load(directory)
-    _stop_all(state)
     if purge:
+        _destroy(state)  # the data goes too: no clean shutdown to wait for
         shutil.rmtree(directory)
+    else:
+        _stop_all(state)
     return True
 
 
 def _stop_all(state: ClusterState) -> None:
-    for name in state.servers:
-        server = process(state, name)
-        try:
-            server.stop()
-        except ClusterError:
-            server.kill()
+    """Replicas first, so no replica takes over from a primary that is only shutting down."""
+    topology = state.topology
+    replicas = [s.name for s in topology.servers() if s.role.value == "replica"]
+    primaries = [s.name for s in topology.servers() if s.name not in replicas]
+    with ThreadPoolExecutor(max_workers=max(1, len(state.servers))) as pool:
+        for group in (replicas, primaries):
+            list(pool.map(lambda name: process(state, name).stop(), group))
+    for cloud in state.etcd:
+        with contextlib.suppress(ClusterError):
+            etcd(state, cloud).daemon.stop()
 
 
 def _destroy(state: ClusterState) -> None:
@@ -278,7 +303,9 @@ def _destroy(state: ClusterState) -> None:
     for name in state.servers:
         with contextlib.suppress(Exception):
             process(state, name).kill()
-    time.sleep(0.2)
-    for sub in ("data", "logs"):
+    for cloud in state.etcd:
+        with contextlib.suppress(Exception):
+            etcd(state, cloud).daemon.kill()
+    for sub in SUBDIRS:
         shutil.rmtree(state.directory / sub, ignore_errors=True)
     (state.directory / STATE_FILE).unlink(missing_ok=True)

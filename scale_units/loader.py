@@ -17,12 +17,12 @@ from typing import Any
 from scale_units.countries import CountryTable, default_country_table, parse_country_table
 from scale_units.errors import TopologyError, checked
 from scale_units.geography import Cloud, parse_cloud, parse_geo
-from scale_units.topology import Region, Role, ScaleUnit, Server, Topology
+from scale_units.topology import NoQuorum, Region, Role, ScaleUnit, Server, Topology
 from scale_units.types import RegionName, ScaleUnitId
 
 TOP_KEYS = {"regions", "scale_units", "catalogs", "countries"}
-REGION_KEYS = {"cloud", "geo", "latitude", "longitude", "latency_ms"}
-UNIT_KEYS = {"cloud", "geo", "capacity", "primary", "replicas"}
+REGION_KEYS = {"cloud", "geo", "latitude", "longitude", "latency_ms", "datacenters"}
+UNIT_KEYS = {"cloud", "geo", "capacity", "primary", "replicas", "no_quorum"}
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
@@ -93,6 +93,7 @@ def _parse_regions(raw: Mapping[str, Any]) -> dict[RegionName, Region]:
             latitude=_coordinate(spec, "latitude", 90.0, key),
             longitude=_coordinate(spec, "longitude", 180.0, key),
             latency_ms=_latencies(spec.get("latency_ms", {}), f"{key}.latency_ms"),
+            datacenters=_datacenters(spec.get("datacenters", 1), f"{key}.datacenters"),
         )
     for region in regions.values():
         for other in region.latency_ms:
@@ -108,6 +109,12 @@ def _coordinate(spec: Mapping[str, Any], name: str, bound: float, key: str) -> f
     if not math.isfinite(value) or abs(value) > bound:
         raise TopologyError(f"{key}.{name}", f"must be between -{bound:g} and {bound:g}")
     return float(value)
+
+
+def _datacenters(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9:
+        raise TopologyError(key, "must be a whole number of datacenters from 1 to 9")
+    return value
 
 
 def _latencies(raw: Any, key: str) -> dict[RegionName, float]:
@@ -156,7 +163,25 @@ def _parse_unit(
     if len({region for region, _, _ in placed}) < 2:
         raise TopologyError(f"{key}.replicas", "a scale unit's servers must span two or more regions")
     servers = _name_servers(unit_id, [(region, role) for region, role, _ in placed])
-    return ScaleUnit(id=unit_id, cloud=cloud, geo=geo, capacity=capacity, servers=servers)
+    _check_datacenters(servers, regions, f"{key}.replicas")
+    no_quorum = checked(f"{key}.no_quorum", NoQuorum, str(spec.get("no_quorum", NoQuorum.WAIT.value)))
+    return ScaleUnit(
+        id=unit_id, cloud=cloud, geo=geo, capacity=capacity, servers=servers, no_quorum=no_quorum
+    )
+
+
+def _check_datacenters(servers: tuple[Server, ...], regions: Mapping[RegionName, Region], key: str) -> None:
+    """The durability rule: a commit waits for any one replica, so that replica must stand in
+    another datacenter than the primary, whichever server is primary: one server per datacenter."""
+    for server in servers:
+        region = regions[server.region]
+        placed = sum(1 for s in servers if s.region == region.name)
+        if placed > region.datacenters:
+            raise TopologyError(
+                key,
+                f"{placed} servers in {region.name}, which has {region.datacenters} datacenter(s): "
+                "a replica sharing the primary's datacenter would let a commit live in one datacenter only",
+            )
 
 
 def _check_region(
@@ -174,14 +199,16 @@ def _check_region(
 
 
 def _name_servers(unit_id: str, placed: list[tuple[RegionName, Role]]) -> tuple[Server, ...]:
-    """`eu-1-westeurope`, and `eu-1-westeurope-2` for a second server in the same region."""
+    """`eu-1-westeurope` in datacenter `westeurope-1`, and `eu-1-westeurope-2` in `westeurope-2`
+    for a second server in the same region."""
     counts: dict[str, int] = {}
     servers = []
     for region, role in placed:
         counts[region] = counts.get(region, 0) + 1
         suffix = "" if counts[region] == 1 else f"-{counts[region]}"
         name = f"{unit_id}-{region}{suffix}"
-        servers.append(Server(name=name, scale_unit=unit_id, region=region, role=role))
+        datacenter = f"{region}-{counts[region]}"
+        servers.append(Server(name=name, scale_unit=unit_id, region=region, datacenter=datacenter, role=role))
     return tuple(servers)
 
 

@@ -64,15 +64,20 @@ class Router:
     health: HealthBook = field(default_factory=HealthBook)
 
     def write_target(self, unit: ScaleUnit) -> Server:
-        return unit.primary
+        """The unit's leader as last reported (a session may hold the unit from before a failover)."""
+        return self._current(unit).primary
 
     def read_order(self, unit: ScaleUnit) -> list[Server]:
         """Healthy replicas nearest first, then the primary; servers marked down go last."""
+        unit = self._current(unit)
         replicas = sorted(unit.replicas, key=lambda s: (self._distance(s), s.name))
         ordered = [*replicas, unit.primary]
         return [s for s in ordered if self.health.is_up(s.name)] + [
             s for s in ordered if not self.health.is_up(s.name)
         ]
+
+    def _current(self, unit: ScaleUnit) -> ScaleUnit:
+        return self.topology.scale_units.get(unit.id, unit)
 
     def _distance(self, server: Server) -> float:
         if self.region is None:
@@ -80,5 +85,5 @@ class Router:
         return distance_ms(self.topology.regions[self.region], self.topology.regions[server.region])
 
     def use_topology(self, topology: Topology) -> None:
-        """The same caller and health book over a new topology (after a failover)."""
+        """The same caller and health book over a new topology (a new leader after a failover)."""
         self.topology = topology

@@ -1,8 +1,10 @@
 """A running local cluster's state: the file every later command and process reads.
 
-It keeps the topology file's text (so the country table and regions come back the
-same), each server's port and current role (roles change on failover), the
-per-cluster passwords, and how servers are run.  Written atomically, mode 0600.
+It keeps only what is ours: the topology file's text (so the country table and regions
+come back the same), each server's ports, each cloud's etcd ports, the per-cluster
+passwords, and how servers are run.  Roles are not here: Patroni holds each scale
+unit's leader lock in etcd and reports it through its REST API (`scale_units.leaders`).
+Written atomically, mode 0600.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from scale_units.errors import ClusterError
+from scale_units.leaders import member_views_now, with_leaders
 from scale_units.loader import parse_topology
-from scale_units.topology import Address, Role, ScaleUnit, Server, Topology
+from scale_units.topology import Address, ScaleUnit, Server, Topology
 from scale_units.types import ServerName
 
 STATE_FILE = "cluster.json"
@@ -33,10 +36,11 @@ class Credentials:
     replication: str
     operator: str  # the front end's operator credential (tenant creation, first administrator)
     secret_hash_key: str  # keys the hash that client secrets are stored under
+    patroni: str  # Patroni's REST API: switchover, reinit and restart need it
 
     @classmethod
     def generate(cls) -> Credentials:
-        return cls(*(secrets.token_urlsafe(32) for _ in range(6)))
+        return cls(*(secrets.token_urlsafe(32) for _ in range(7)))
 
 
 ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "corestore_app"}
@@ -44,9 +48,15 @@ ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "cores
 
 @dataclass(frozen=True)
 class ServerState:
-    port: int
-    role: Role
+    port: int  # PostgreSQL
+    api_port: int  # Patroni's REST API
     host: str = "127.0.0.1"  # a compose service's name inside a compose network
+
+
+@dataclass(frozen=True)
+class EtcdState:
+    client_port: int
+    peer_port: int
 
 
 @dataclass(frozen=True)
@@ -54,27 +64,38 @@ class ClusterState:
     directory: Path
     topology_toml: str
     servers: dict[ServerName, ServerState]
+    etcd: dict[str, EtcdState]  # by cloud
     credentials: Credentials
     bindir: str
     os_user: str | None
     settings: dict[str, str]
 
     @property
-    def topology(self) -> Topology:
-        """The topology with addresses and current roles filled in."""
+    def planned_topology(self) -> Topology:
+        """Addresses filled in, roles as the topology file planned them (its primaries bootstrap)."""
         import tomllib
 
         base = parse_topology(tomllib.loads(self.topology_toml))
         units = {uid: self._resolve(unit) for uid, unit in base.scale_units.items()}
         return Topology(base.regions, units, base.countries, base.catalogs)
 
+    @property
+    def topology(self) -> Topology:
+        """Roles as Patroni reports them now (asks every member's REST API); a unit whose
+        leader nobody reports keeps its planned primary."""
+        return with_leaders(self.planned_topology, member_views_now(self.apis))
+
+    @property
+    def apis(self) -> dict[ServerName, str]:
+        """Each member's Patroni REST API, as host:port."""
+        return {name: f"{server.host}:{server.api_port}" for name, server in self.servers.items()}
+
     def _resolve(self, unit: ScaleUnit) -> ScaleUnit:
-        servers = tuple(self._resolve_server(s) for s in unit.servers)
-        return ScaleUnit(unit.id, unit.cloud, unit.geo, unit.capacity, servers)
+        return replace(unit, servers=tuple(self._resolve_server(s) for s in unit.servers))
 
     def _resolve_server(self, server: Server) -> Server:
         known = self.servers[server.name]
-        return server.with_address(Address(known.host, known.port)).with_role(known.role)
+        return server.with_address(Address(known.host, known.port))
 
     def dsn(self, server: Server | ServerName, role: str = "app", database: str = DIRECTORY_DB) -> str:
         """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""
@@ -90,17 +111,10 @@ class ClusterState:
     def log_file(self, name: ServerName) -> Path:
         return self.directory / "logs" / f"{name}.log"
 
-    def with_roles(self, roles: dict[ServerName, Role]) -> ClusterState:
-        servers = {n: replace(s, role=roles.get(n, s.role)) for n, s in self.servers.items()}
-        return ClusterState(
-            self.directory,
-            self.topology_toml,
-            servers,
-            self.credentials,
-            self.bindir,
-            self.os_user,
-            self.settings,
-        )
+    @property
+    def run_dir(self) -> Path:
+        """Pid files, Patroni configurations and password files (private to the server user)."""
+        return self.directory / "run"
 
     def save(self) -> None:
         data = asdict(self)
@@ -118,10 +132,15 @@ class ClusterState:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             raise ClusterError(f"no cluster at {directory} (run `corestore cluster up`)") from None
+        if "etcd" not in data:
+            raise ClusterError(
+                f"the cluster at {directory} predates Patroni; run `corestore cluster down --purge`"
+            )
         return cls(
             directory=Path(data["directory"]),
             topology_toml=data["topology_toml"],
-            servers={n: ServerState(**{**s, "role": Role(s["role"])}) for n, s in data["servers"].items()},
+            servers={n: ServerState(**s) for n, s in data["servers"].items()},
+            etcd={c: EtcdState(**e) for c, e in data["etcd"].items()},
             credentials=Credentials(**data["credentials"]),
             bindir=data["bindir"],
             os_user=data["os_user"],

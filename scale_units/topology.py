@@ -20,6 +20,13 @@ class Role(StrEnum):
     REPLICA = "replica"
 
 
+class NoQuorum(StrEnum):
+    """What a primary does while no replica of its quorum is alive to confirm a commit."""
+
+    WAIT = "wait"  # commits wait for a replica: no acknowledged write is ever lost (RPO 0)
+    DEGRADE = "degrade"  # commits go on asynchronously; `cluster status` shows the unit DEGRADED
+
+
 @dataclass(frozen=True)
 class Region:
     """An Azure-style region: a place inside one geo of one cloud."""
@@ -30,6 +37,7 @@ class Region:
     latitude: float
     longitude: float
     latency_ms: Mapping[RegionName, float] = field(default_factory=dict)
+    datacenters: int = 1  # physical datacenters (availability zones) in the region
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Server:
     name: ServerName
     scale_unit: ScaleUnitId
     region: RegionName
+    datacenter: str
     role: Role
     address: Address | None = None
 
@@ -57,13 +66,18 @@ class Server:
 
 @dataclass(frozen=True)
 class ScaleUnit:
-    """A primary and its streaming replicas, all inside one geo of one cloud."""
+    """A primary and its streaming replicas, all inside one geo of one cloud.
+
+    Each server stands in a datacenter of its own, so a commit confirmed by any one
+    replica (the quorum) is in two datacenters before it is acknowledged.
+    """
 
     id: ScaleUnitId
     cloud: Cloud
     geo: Geo
     capacity: int
     servers: tuple[Server, ...]
+    no_quorum: NoQuorum = NoQuorum.WAIT
 
     @property
     def primary(self) -> Server:

@@ -5,12 +5,14 @@ Also: a front end answers 429 with Retry-After once a client exceeds its bucket.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from auth_service.process import FrontEndProcess, free_port, front_ends
+from scale_units import launcher
 from scale_units.loader import default_topology_path
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
@@ -74,3 +76,19 @@ def test_throttled_clients_get_429_with_retry_after(sovereign: ClusterState) -> 
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "TooManyRequests"
     assert int(throttled.headers["Retry-After"]) >= 1
+
+
+def test_each_cloud_has_an_etcd_of_its_own_holding_only_its_scale_units(sovereign: ClusterState) -> None:
+    """Patroni's leader locks: a sovereign cloud's consensus store shares nothing with another."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    topology = sovereign.planned_topology
+    assert set(sovereign.etcd) == {c.value for c in topology.clouds()}
+    for cloud in topology.clouds():
+        store = launcher.etcd(sovereign, cloud.value)
+        body = {"key": b64("/corestore/"), "range_end": b64("/corestore0"), "keys_only": True}
+        kvs = httpx.post(f"{store.url}/v3/kv/range", json=body, timeout=5).json()["kvs"]
+        scopes = {base64.b64decode(kv["key"]).decode().split("/")[2] for kv in kvs}
+        assert scopes == {u.id for u in topology.units_in_cloud(cloud)}

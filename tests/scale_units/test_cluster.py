@@ -19,7 +19,6 @@ from scale_units.errors import BinariesNotFound, ClusterError
 from scale_units.loader import default_topology_path
 from scale_units.state import ClusterState
 from scale_units.status import cluster_status
-from scale_units.topology import Role
 
 
 async def _wait_for_row(dsn: str, table: str, value: str, timeout: float = 10.0) -> str | None:
@@ -117,18 +116,20 @@ def directory() -> Iterator[Path]:
 
 
 def test_half_started_cluster_leaves_nothing_running(directory: Path) -> None:
-    with pytest.raises(ClusterError, match="pg_ctl failed"):
-        launcher.up(default_topology_path(), directory, settings={"shared_buffers": "'1TB'"})
+    with pytest.raises(ClusterError, match="Patroni exited"):
+        launcher.up(default_topology_path(), directory, settings={"shared_buffers": "1TB"})
     assert not (directory / "cluster.json").exists()
     assert not (directory / "data").exists()
+    assert not (directory / "run").exists()
 
 
 def test_busy_port_on_restart_is_a_clear_error(directory: Path) -> None:
     state = launcher.up(default_topology_path(), directory)
     try:
-        name = next(n for n, s in state.servers.items() if s.role is Role.REPLICA)
+        name = state.planned_topology.scale_units["na-1"].replicas[0].name
         launcher.process(state, name).stop()
         with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT leftovers
             squatter.bind(("127.0.0.1", state.servers[name].port))
             squatter.listen()
             with pytest.raises(ClusterError, match=f"port {state.servers[name].port} of {name}"):

@@ -1,10 +1,10 @@
 """The compose file is generated from the topology, and it runs.
 
 docker-compose.yml must be `corestore compose`'s output for the default topology; other
-topologies give a file with every server and one front end per region; a compose
-environment without its secrets stops at start-up with the variables named; and
-scripts/compose-smoke brings the whole file up under podman (root only: it installs
-podman, runc and debootstrap when they are missing).
+topologies give a file with every server (a Patroni member), one etcd per cloud and one
+front end per region; a compose environment without its secrets stops at start-up with
+the variables named; and scripts/compose-smoke brings the whole file up under podman
+(root only: it installs podman, runc and debootstrap when they are missing).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 
 from auth_service.cli import app
 from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES
+from scale_units.compose_member import container_config
+from scale_units.compose_state import write_state
 from scale_units.loader import default_topology_path, load_topology
 from scale_units.state import ClusterState
-from scale_units.topology import Role
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_SKIPPED = 77
@@ -42,19 +43,22 @@ def test_checked_in_compose_file_is_the_default_topologys_output(monkeypatch: py
 
 
 @pytest.mark.parametrize("name", ["default", "sovereign", "large"])
-def test_every_server_and_one_front_end_per_region(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+def test_every_member_one_etcd_per_cloud_one_front_end_per_region(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     path = default_topology_path(name)
     topology = load_topology(path)
     document: dict[str, Any] = yaml.safe_load(_compose(monkeypatch, "--topology", str(path)))
     services = document["services"]
     expected = {s.name for s in topology.servers()} | {f"frontend-{r}" for r in topology.regions}
+    expected |= {f"etcd-{c.value}" for c in topology.clouds()}
     assert set(services) == expected | {"config", "migrate"}
     for server in topology.servers():
         spec = services[server.name]
-        assert f"--cluster_name={server.name}" in spec["command"]
-        if server.role is Role.REPLICA:
-            primary = topology.scale_units[server.scale_unit].primary.name
-            assert spec["environment"]["CORESTORE_PRIMARY_HOST"] == primary
+        assert spec["command"][:4] == ["corestore", "compose", "member", server.name]
+        cloud = topology.scale_units[server.scale_unit].cloud.value
+        assert f"etcd-{cloud}" in spec["depends_on"], "a member waits for its own cloud's etcd"
+        assert spec["labels"]["corestore.datacenter"] == server.datacenter
     published = [port for spec in services.values() for port in spec.get("ports", [])]
     assert len(published) == len(set(published)), "two services publish the same port"
     assert all(port.startswith("127.0.0.1:") for port in published), "a port is published beyond loopback"
@@ -78,6 +82,20 @@ def test_missing_secrets_stop_the_config_service_with_their_names(
     state = ClusterState.load(tmp_path)
     assert state.credentials.app == "given"
     assert state.dsn("emea-1-northeurope").endswith("@emea-1-northeurope:5432/corestore")
+
+
+def test_a_member_reaches_only_its_own_clouds_etcd_and_advertises_its_service_name(
+    tmp_path: Path,
+) -> None:
+    topology_path = default_topology_path("sovereign")
+    state = write_state(topology_path, tmp_path, {INSECURE_DEFAULTS: "1"})
+    for server in state.planned_topology.servers():
+        config = container_config(state, server.name)
+        cloud = state.planned_topology.scale_units[server.scale_unit].cloud.value
+        assert config["etcd3"]["hosts"] == [f"etcd-{cloud}:2379"]
+        assert config["postgresql"]["connect_address"] == f"{server.name}:5432"
+        assert config["restapi"]["connect_address"] == f"{server.name}:8008"
+        assert config["scope"] == server.scale_unit
 
 
 @pytest.mark.slow

@@ -1,86 +1,315 @@
-"""Primary down: every acknowledged write survives failover, writes resume, the old primary rejoins."""
+"""High availability through real front ends: Patroni fails over by itself, nothing acknowledged is lost.
+
+One cluster of the default topology (three servers per scale unit, one etcd) and a
+westeurope front end, shared by the tests of this module in order: a replica dies, the
+primary dies, the old primary rejoins, a planned switchover, etcd dies.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
+import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 import pytest
+from typer.testing import CliRunner
 
+from auth_service.cli import app
+from auth_service.client import CreatedTenant
+from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
-from scale_units.failover import failover, rejoin
+from scale_units.leaders import leader, member_views_now
+from scale_units.loader import default_topology_path
+from scale_units.patroni import LOOP_WAIT_S, TTL_S
 from scale_units.state import ClusterState
 from scale_units.status import cluster_status
+from tests.auth_service.conftest import create_tenant, sign_in
 from tests.cluster import temp_cluster
+
+SERVER = "x-corestore-server"
+PASSWORD = "Adm1n-passw0rd!"  # what tests.auth_service.conftest.create_tenant gives the administrator
+UNIT = "emea-1"
+# After the lock expires: a replica's promotion and the front end's next look at the leaders.
+PROMOTION_GRACE_S = 5.0
 
 
 @pytest.fixture(scope="module")
-def own_cluster() -> Iterator[ClusterState]:
-    """Failover rearranges roles: it gets a cluster of its own."""
+def ha_cluster() -> Iterator[ClusterState]:
     with temp_cluster() as state:
         yield state
 
 
-async def _write_until_failure(dsn: str, acked: list[int], stop_after: float, enough: asyncio.Event) -> None:
-    conn = await asyncpg.connect(dsn)
-    deadline = time.monotonic() + stop_after
-    n = 0
-    # A dying server can break the protocol mid-message (asyncpg: InternalClientError).
-    with contextlib.suppress(
-        OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError
-    ):
-        while time.monotonic() < deadline:
-            n += 1
-            await conn.execute("INSERT INTO seq VALUES ($1)", n)
-            acked.append(n)
-            if len(acked) == 300:
-                enough.set()
+@pytest.fixture(scope="module")
+def front(ha_cluster: ClusterState) -> Iterator[FrontEndProcess]:
+    unthrottled = (
+        *("--requests-per-second", "100000", "--request-burst", "100000"),
+        *("--writes-per-second", "100000", "--write-burst", "100000"),
+    )
+    with front_ends(ha_cluster.directory, ["westeurope"], unthrottled) as started:
+        yield started[0]
 
 
-async def test_sigkill_primary_mid_stream_loses_no_acknowledged_write(own_cluster: ClusterState) -> None:
-    state = own_cluster
-    unit = state.topology.scale_units["emea-1"]
-    old_primary = unit.primary
-    conn = await asyncpg.connect(state.dsn(old_primary, "superuser"))
-    assert await conn.fetchval("SHOW synchronous_standby_names") == 'ANY 1 ("emea-1-northeurope")'
-    await conn.execute("CREATE TABLE seq (n int PRIMARY KEY)")
-    await conn.close()
+@pytest.fixture(scope="module")
+def tenant(ha_cluster: ClusterState, front: FrontEndProcess) -> CreatedTenant:
+    with httpx.Client(timeout=30) as http:
+        return create_tenant(http, front.url, ha_cluster.credentials.operator)
 
-    acked: list[int] = []
-    enough = asyncio.Event()
-    writer = asyncio.create_task(_write_until_failure(state.dsn(old_primary, "superuser"), acked, 30, enough))
-    await asyncio.wait_for(enough.wait(), 30)
-    launcher.process(state, old_primary.name).kill()
-    await writer
-    assert len(acked) >= 300
 
-    started = time.monotonic()
-    promoted = await failover(state, "emea-1")
-    new_primary = promoted.topology.scale_units["emea-1"].primary
-    assert new_primary.name == "emea-1-northeurope"
-    conn = await asyncpg.connect(promoted.dsn(new_primary, "superuser"))
+def _headers(front: FrontEndProcess, tenant: CreatedTenant) -> dict[str, str]:
+    with httpx.Client(timeout=30) as http:
+        token = sign_in(http, front.url, tenant.domain, tenant.admin)["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Traffic:
+    """A bounded loop in a thread: create a user, sign in, read the user back; every answer kept."""
+
+    front: FrontEndProcess
+    tenant: CreatedTenant
+    headers: dict[str, str]
+    seconds: float
+    sign_ins: bool = True
+    acked: list[str] = field(default_factory=list)  # users whose creation answered 201
+    results: list[tuple[float, str, int, str]] = field(default_factory=list)  # (t, kind, status, server)
+    started: float = field(default_factory=time.monotonic)
+    prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # user names of this run only
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        n = 0
+        with httpx.Client(timeout=10) as http:
+            while time.monotonic() - self.started < self.seconds and not self._stop.is_set():
+                n += 1
+                upn = self.tenant.upn(f"{self.prefix}-{n}")
+                created = self._call(
+                    http,
+                    "write",
+                    "POST",
+                    "/v1.0/users",
+                    json={"userPrincipalName": upn, "displayName": "U"},
+                )
+                if created is not None and created.status_code == 201:
+                    self.acked.append(upn)
+                    self._call(http, "read", "GET", f"/v1.0/users/{upn}")
+                if self.sign_ins:
+                    token = "/".join(["", self.tenant.domain, "oauth2", "v2.0", "token"])
+                    grant = {"grant_type": "password", "username": self.tenant.admin, "password": PASSWORD}
+                    self._call(http, "sign-in", "POST", token, data=grant)
+
+    def _call(
+        self, http: httpx.Client, kind: str, method: str, path: str, **kwargs: object
+    ) -> httpx.Response | None:
+        """One request, recorded at the time it was sent; a refusal pauses the loop a little."""
+        headers = {} if kind == "sign-in" else self.headers
+        sent = time.monotonic() - self.started
+        try:
+            response = http.request(method, self.front.url + path, headers=headers, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError:
+            self.results.append((sent, kind, 0, ""))
+            time.sleep(0.05)
+            return None
+        self.results.append((sent, kind, response.status_code, response.headers.get(SERVER, "")))
+        if response.status_code >= 500:
+            time.sleep(0.05)
+        return response
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _run(traffic: Traffic) -> threading.Thread:
+    thread = threading.Thread(target=traffic.run)
+    thread.start()
+    return thread
+
+
+def _leader(state: ClusterState) -> str:
+    unit = state.planned_topology.scale_units[UNIT]
+    found = leader(unit, member_views_now(state.apis))
+    assert found is not None, f"{UNIT} has no leader"
+    return found.name
+
+
+async def _users_on(state: ClusterState, server: str, tenant: CreatedTenant) -> set[str]:
+    conn = await asyncpg.connect(state.dsn(server, "superuser"))
     try:
-        found = {r["n"] for r in await conn.fetch("SELECT n FROM seq")}
-        assert set(acked) <= found, f"lost acknowledged writes: {sorted(set(acked) - found)[:10]}"
-        await conn.execute("INSERT INTO seq VALUES (-1)")
+        rows = await conn.fetch("SELECT user_principal_name FROM users WHERE tenant_id = $1::uuid", tenant.id)
     finally:
         await conn.close()
-    print(f"failover: {len(acked)} acknowledged writes kept, {time.monotonic() - started:.2f}s to promote")
-    assert ClusterState.load(state.directory).servers[new_primary.name].role.value == "primary"
-
-    await asyncio.to_thread(rejoin, promoted, old_primary.name)
-    await launcher.wait_streaming(promoted)
-    statuses = {s.name: s for s in await cluster_status(promoted)}
-    assert statuses[old_primary.name].alive
-    assert statuses[old_primary.name].role == "replica"
-    assert statuses[new_primary.name].role == "primary"
+    return {r["user_principal_name"] for r in rows}
 
 
-async def test_failover_refuses_while_the_primary_runs(own_cluster: ClusterState) -> None:
-    from scale_units.errors import ClusterError
+def test_replica_killed_writes_and_sign_ins_carry_on_within_the_geo(
+    ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
+) -> None:
+    unit = ha_cluster.planned_topology.scale_units[UNIT]
+    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=8.0)
+    thread = _run(traffic)
+    time.sleep(2.0)
+    victim = "emea-1-northeurope"
+    launcher.process(ha_cluster, victim).kill()
+    killed_at = time.monotonic() - traffic.started
+    thread.join()
 
-    with pytest.raises(ClusterError, match="still running"):
-        await failover(ClusterState.load(own_cluster.directory), "na-1")
+    after = [r for r in traffic.results if r[0] > killed_at]
+    writes = [r for r in after if r[1] == "write"]
+    sign_ins = [r for r in after if r[1] == "sign-in"]
+    print(
+        f"\nreplica down: {len(writes)} writes and {len(sign_ins)} sign-ins after the kill, statuses "
+        f"{sorted({r[2] for r in after})}"
+    )
+    assert writes, "writes went on after the kill"
+    assert {r[2] for r in writes} == {201}, "every write after the kill succeeded"
+    assert sign_ins, "sign-ins went on after the kill"
+    assert {r[2] for r in sign_ins} == {200}, "every sign-in after the kill succeeded"
+    answered = {r[3] for r in traffic.results if r[1] == "read" and r[2] == 200}
+    assert answered <= {s.name for s in unit.servers}, "no read left the geo's scale unit"
+    launcher.up(default_topology_path(), ha_cluster.directory)  # restarts it; it streams again
+
+
+def test_primary_killed_under_writes_fails_over_by_itself_and_keeps_every_acknowledged_write(
+    ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
+) -> None:
+    old = _leader(ha_cluster)
+    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=TTL_S + 20.0, sign_ins=False)
+    thread = _run(traffic)
+    time.sleep(2.0)
+    launcher.process(ha_cluster, old).kill()
+    killed_at = time.monotonic() - traffic.started
+    deadline = time.monotonic() + TTL_S + LOOP_WAIT_S + PROMOTION_GRACE_S + 5
+    while time.monotonic() < deadline:
+        resumed = [r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] == 201]
+        if len(resumed) >= 5:
+            break
+        time.sleep(0.2)
+    traffic.stop()
+    thread.join()
+
+    resumed = [r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] == 201]
+    assert resumed, "writes never resumed"
+    new = _leader(ha_cluster)
+    took = resumed[0][0] - killed_at
+    refused = len([r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] != 201])
+    present = asyncio.run(_users_on(ha_cluster, new, tenant))
+    lost = [u for u in traffic.acked if u not in present]
+    print(
+        f"\nprimary down: {old} -> {new}; writes resumed {took:.1f}s after the kill "
+        f"(ttl {TTL_S}s + loop_wait {LOOP_WAIT_S}s), {refused} refused meanwhile; "
+        f"{len(traffic.acked)} acknowledged, {len(lost)} lost"
+    )
+    assert new != old
+    assert {r[3] for r in resumed} == {new}
+    assert not lost, f"acknowledged writes lost: {lost[:5]}"
+    assert took <= TTL_S + LOOP_WAIT_S + PROMOTION_GRACE_S
+
+
+def test_old_primary_rejoins_as_a_replica(ha_cluster: ClusterState) -> None:
+    topology = ha_cluster.planned_topology
+    down = [s.name for s in topology.servers() if launcher.process(ha_cluster, s.name).pid() is None]
+    assert len(down) == 1, "the killed primary is still down"
+    launcher.up(default_topology_path(), ha_cluster.directory)  # Patroni rewinds it onto the new timeline
+    statuses = {s.name: s for s in asyncio.run(cluster_status(ha_cluster))}
+    assert statuses[down[0]].alive
+    assert statuses[down[0]].role == "replica"
+    assert statuses[down[0]].sync == "quorum"
+    assert statuses[_leader(ha_cluster)].sync == "quorum"
+
+
+def test_planned_switchover_moves_the_primary_home_and_writes_go_on(
+    ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
+) -> None:
+    home = ha_cluster.planned_topology.scale_units[UNIT].primary.name
+    if _leader(ha_cluster) == home:
+        pytest.skip("the failover promoted the home server")  # never: it was the one killed
+    result = CliRunner().invoke(app, ["failover", UNIT, "--to", home, "--dir", str(ha_cluster.directory)])
+    assert result.exit_code == 0, result.output
+    assert f"primary is now {home}" in result.output
+    headers = _headers(front, tenant)
+    with httpx.Client(timeout=10) as http:
+        for attempt in range(50):
+            created = http.post(
+                f"{front.url}/v1.0/users",
+                headers=headers,
+                json={"userPrincipalName": tenant.upn(f"s{attempt}"), "displayName": "S"},
+            )
+            if created.status_code == 201:
+                break
+            time.sleep(0.2)
+    assert created.status_code == 201
+    assert created.headers[SERVER] == home
+
+
+def test_etcd_killed_keeps_the_primary_without_split_brain_and_recovers(
+    ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
+) -> None:
+    before = _leader(ha_cluster)
+    store = launcher.etcd(ha_cluster, "public")
+    store.daemon.kill()
+    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=TTL_S + 5.0, sign_ins=False)
+    thread = _run(traffic)
+    primaries_seen: set[tuple[str, ...]] = set()
+    while thread.is_alive():
+        views = member_views_now(ha_cluster.apis)
+        unit = ha_cluster.planned_topology.scale_units[UNIT]
+        primaries_seen.add(
+            tuple(sorted(s.name for s in unit.servers if s.name in views and views[s.name].leads))
+        )
+        time.sleep(0.5)
+    thread.join()
+    writes = [r for r in traffic.results if r[1] == "write"]
+    print(
+        f"\netcd down {TTL_S + 5:.0f}s: primaries seen {primaries_seen}, "
+        f"{sum(r[2] == 201 for r in writes)}/{len(writes)} writes succeeded"
+    )
+    assert primaries_seen == {(before,)}, "one primary, the same, all along"
+    assert writes, "writes went on while etcd was down"
+    assert {r[2] for r in writes} == {201}, "failsafe mode: the primary kept taking writes"
+
+    launcher.up(default_topology_path(), ha_cluster.directory)  # etcd back; Patroni writes its keys again
+    assert store.healthy()
+    assert _leader(ha_cluster) == before
+    for _ in range(100):
+        if _lock_holder(store.url) == before:
+            break
+        time.sleep(0.1)
+    assert _lock_holder(store.url) == before, "the leader holds its lock in etcd again"
+
+
+def _lock_holder(etcd_url: str) -> str | None:
+    key = base64.b64encode(f"/corestore/{UNIT}/leader".encode()).decode()
+    kvs = httpx.post(f"{etcd_url}/v3/kv/range", json={"key": key}, timeout=2).json().get("kvs", [])
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: ClusterState) -> None:
+    """The default `no_quorum = "wait"`: with every replica of na-1 down, a commit is not
+    acknowledged (status says WAITING) until a replica is back; then it is."""
+    unit = ha_cluster.planned_topology.scale_units["na-1"]
+    head = leader(unit, member_views_now(ha_cluster.apis))
+    assert head is not None
+
+    async def scenario() -> None:
+        conn = await asyncpg.connect(ha_cluster.dsn(head.name, "superuser"))
+        try:
+            await conn.execute("CREATE TABLE waits (n int)")
+            for server in unit.servers:
+                if server.name != head.name:
+                    await asyncio.to_thread(launcher.process(ha_cluster, server.name).kill)
+            insert = asyncio.create_task(conn.execute("INSERT INTO waits VALUES (1)"))
+            done, _ = await asyncio.wait({insert}, timeout=3)
+            assert not done, "the commit was acknowledged with no replica to confirm it"
+            statuses = {s.name: s for s in await cluster_status(ha_cluster)}
+            assert statuses[head.name].sync == "WAITING"
+            await asyncio.to_thread(launcher.up, default_topology_path(), ha_cluster.directory)
+            await asyncio.wait_for(insert, 30)
+        finally:
+            await conn.close()
+
+    asyncio.run(scenario())

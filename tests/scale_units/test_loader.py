@@ -11,7 +11,7 @@ from auth_service.cli import app
 from scale_units.errors import TopologyError
 from scale_units.geography import Cloud, Geo
 from scale_units.loader import default_topology_path, load_topology
-from scale_units.topology import Role
+from scale_units.topology import NoQuorum, Role
 
 GOOD = (default_topology_path()).read_text()
 
@@ -25,6 +25,15 @@ def test_default_topology_has_two_geos_two_regions_each() -> None:
         assert all(topology.regions[s.region].geo is unit.geo for s in unit.servers)
 
 
+def test_default_units_survive_any_one_server_with_a_copy_in_another_datacenter() -> None:
+    """Three servers, each in a datacenter of its own: whichever one is lost, a primary and a
+    replica in another datacenter remain, so writes go on and stay in two datacenters."""
+    for unit in load_topology(default_topology_path()).scale_units.values():
+        assert len(unit.servers) == 3
+        assert len({s.datacenter for s in unit.servers}) == 3
+        assert unit.no_quorum is NoQuorum.WAIT
+
+
 @pytest.mark.parametrize("name", ["sovereign", "large"])
 def test_shipped_examples_load(name: str) -> None:
     topology = load_topology(default_topology_path(name))
@@ -34,18 +43,32 @@ def test_shipped_examples_load(name: str) -> None:
 
 BAD = [
     (
-        'replicas = ["northeurope"]',
+        'replicas = ["westeurope", "northeurope"]',
         'replicas = ["westeurope"]',
         "scale_units.emea-1.replicas",
         "two or more regions",
     ),
-    ('replicas = ["westus2"]', 'replicas = ["eastus"]', "scale_units.na-1.replicas", "two or more"),
+    ('replicas = ["eastus", "westus2"]', 'replicas = ["eastus"]', "scale_units.na-1.replicas", "two or more"),
     (
-        'replicas = ["northeurope"]',
-        'replicas = ["westus2"]',
+        'replicas = ["westeurope", "northeurope"]',
+        'replicas = ["westeurope", "westus2"]',
         "scale_units.emea-1.replicas",
         "outside the scale unit",
     ),
+    # The durability rule: a commit waits for one replica, which must be in another datacenter.
+    (
+        'replicas = ["westeurope", "northeurope"]',
+        'replicas = ["westeurope", "westeurope", "westeurope", "northeurope"]',
+        "scale_units.emea-1.replicas",
+        "4 servers in westeurope, which has 3 datacenter(s)",
+    ),
+    (
+        'replicas = ["eastus", "westus2"]\nno_quorum = "wait"',
+        'replicas = ["eastus", "westus2"]\nno_quorum = "sometimes"',
+        "scale_units.na-1.no_quorum",
+        "'sometimes' is not a valid NoQuorum",
+    ),
+    ("datacenters = 3", "datacenters = 0", "regions.westeurope.datacenters", "from 1 to 9"),
     ('primary = "eastus"', 'primary = "mars"', "scale_units.na-1.primary", "unknown region"),
     ('geo = "emea"\ncapacity', 'geo = "atlantis"\ncapacity', "scale_units.emea-1.geo", "atlantis"),
     (

@@ -1,0 +1,104 @@
+"""Who leads each scale unit now, as Patroni's REST API tells it.
+
+Patroni holds the leader lock in etcd; every member answers `GET /patroni` with its
+role, state and timeline (the leader also lists its replicas and their sync state).
+Asking the members rather than etcd keeps the answer while etcd is down, when
+Patroni's failsafe mode keeps the primary running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from scale_units.topology import Role, ScaleUnit, Topology
+from scale_units.types import ServerName
+
+API_TIMEOUT_S = 0.5
+QUORUM_STATES = frozenset({"quorum", "sync"})
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """One Patroni member as it describes itself."""
+
+    name: ServerName
+    role: str  # Patroni's word: primary, replica, demoted, uninitialized...
+    state: str  # running, streaming, starting, stopped, crashed...
+    timeline: int
+    quorum: tuple[ServerName, ...] = ()  # on a primary: the replicas that confirm commits now
+    replicas: tuple[ServerName, ...] = ()  # on a primary: every replica streaming from it
+
+    @property
+    def leads(self) -> bool:
+        return self.role == "primary" and self.state == "running"
+
+
+def _view(name: ServerName, payload: Mapping[str, Any]) -> MemberView:
+    replication = payload.get("replication") or []
+    return MemberView(
+        name=name,
+        role=str(payload.get("role", "unknown")),
+        state=str(payload.get("state", "unknown")),
+        timeline=int(payload.get("timeline") or 0),
+        quorum=tuple(r["application_name"] for r in replication if r.get("sync_state") in QUORUM_STATES),
+        replicas=tuple(r["application_name"] for r in replication if r.get("state") == "streaming"),
+    )
+
+
+def url(api: str, path: str = "patroni") -> str:
+    """`api` is a member's REST API as host:port (`ClusterState.apis`)."""
+    return f"http://{api}/{path}"
+
+
+async def member_views(apis: Mapping[ServerName, str]) -> dict[ServerName, MemberView]:
+    """Every member that answers, asked at once; a member that does not answer is left out."""
+    async with httpx.AsyncClient(timeout=API_TIMEOUT_S) as client:
+
+        async def ask(name: ServerName, api: str) -> MemberView | None:
+            try:
+                answer = await client.get(url(api))
+                return _view(name, answer.json())
+            except (httpx.HTTPError, ValueError):
+                return None
+
+        views = await asyncio.gather(*(ask(n, a) for n, a in apis.items()))
+    return {v.name: v for v in views if v is not None}
+
+
+def member_views_now(apis: Mapping[ServerName, str]) -> dict[ServerName, MemberView]:
+    """`member_views` for synchronous callers (a command, opening a store)."""
+    found = {}
+    with httpx.Client(timeout=API_TIMEOUT_S) as client:
+        for name, api in apis.items():
+            try:
+                found[name] = _view(name, client.get(url(api)).json())
+            except (httpx.HTTPError, ValueError):
+                continue
+    return found
+
+
+def leader(unit: ScaleUnit, views: Mapping[ServerName, MemberView]) -> MemberView | None:
+    """The running primary of `unit`; after a failover the old one, should it still claim
+    the role for a moment, is on an older timeline."""
+    leading = [views[s.name] for s in unit.servers if s.name in views and views[s.name].leads]
+    return max(leading, key=lambda v: v.timeline, default=None)
+
+
+def with_leaders(topology: Topology, views: Mapping[ServerName, MemberView]) -> Topology:
+    """`topology` with each unit's roles as its members report them (unchanged where none leads)."""
+    units = {}
+    for unit_id, unit in topology.scale_units.items():
+        found = leader(unit, views)
+        if found is None:
+            units[unit_id] = unit
+            continue
+        servers = tuple(
+            s.with_role(Role.PRIMARY if s.name == found.name else Role.REPLICA) for s in unit.servers
+        )
+        units[unit_id] = replace(unit, servers=servers)
+    return replace(topology, scale_units=units)

@@ -1,0 +1,41 @@
+"""Our roles and databases on each unit's new primary; the replicas copy them like any write."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.topology import Server, Topology
+
+
+async def create_roles(state: ClusterState, topology: Topology) -> None:
+    await asyncio.gather(
+        *(
+            _bootstrap_roles(state, unit.primary, unit.id in topology.catalogs.values())
+            for unit in topology.scale_units.values()
+        )
+    )
+
+
+async def _bootstrap_roles(state: ClusterState, primary: Server, is_catalog: bool) -> None:
+    """Owner (migrations) and app (owns nothing, no BYPASSRLS); Patroni made the replication role."""
+    creds = state.credentials
+    conn = await asyncpg.connect(state.dsn(primary, "superuser", "postgres"))
+    try:
+        await conn.execute(f"""
+            CREATE ROLE corestore_owner LOGIN PASSWORD {_literal(creds.owner)};
+            CREATE ROLE corestore_app LOGIN PASSWORD {_literal(creds.app)}
+                NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;
+        """)
+        for database in [DIRECTORY_DB] + ([CATALOG_DB] if is_catalog else []):
+            await conn.execute(f"CREATE DATABASE {database} OWNER corestore_owner")
+            await conn.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
+            await conn.execute(f"GRANT CONNECT ON DATABASE {database} TO corestore_app")
+    finally:
+        await conn.close()
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
