@@ -30,6 +30,7 @@ from scale_units import cli as cluster_cli
 from scale_units import launcher
 from scale_units.binaries import DEFAULT_SOURCE
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
+from scale_units.compose_cli import compose_app
 from scale_units.geography import Cloud
 from scale_units.registry import log_path
 from scale_units.tls import server_certificate
@@ -42,6 +43,7 @@ app.add_typer(cluster_cli.cluster_app, name="cluster")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(audit_app, name="audit")
 app.add_typer(residency_app, name="residency")
+app.add_typer(compose_app, name="compose")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 
@@ -111,10 +113,15 @@ def _log_to(path: Path) -> None:
 
 
 @app.command("demo")
-def demo_command(directory: DirOption = DEFAULT_DIR) -> None:
+def demo_command(
+    directory: DirOption = DEFAULT_DIR,
+    front_end: Annotated[
+        list[str] | None, typer.Option(help="A running front end: westeurope's, then northeurope's.")
+    ] = None,
+) -> None:
     """Start two front ends (two regions), create a tenant, sign in, write, read your write elsewhere."""
     with cli_errors():
-        run_demo(directory)
+        run_demo(directory, front_end or ())
 
 
 keys_app = typer.Typer(help="Token signing keys, per cloud: publish, activate, retire.", no_args_is_help=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +30,27 @@ def _show(step: str, response: httpx.Response, keys: tuple[str, ...] = ()) -> di
     return body
 
 
-def run_demo(directory: Path) -> None:
+@contextmanager
+def _front_end_urls(directory: Path, urls: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Running front ends' URLs (westeurope, northeurope), else two started here."""
+    if urls:
+        yield urls[0], urls[1]
+        return
+    with front_ends(directory, ["westeurope", "northeurope"]) as (west, north):
+        yield west.url, north.url
+
+
+def run_demo(directory: Path, urls: Sequence[str] = ()) -> None:
     state = ClusterState.load(directory)
     name = f"contoso-{uuid.uuid4().hex[:6]}"
     domain = f"{name}.example"
-    with front_ends(directory, ["westeurope", "northeurope"]) as (west, north):
-        print(f"front ends: westeurope at {west.url}, northeurope at {north.url}\n")
+    with _front_end_urls(directory, urls) as (west_url, north_url):
+        print(f"front ends: westeurope at {west_url}, northeurope at {north_url}\n")
         with connect(directory) as http:
             tenant = _show(
                 "operator creates tenant (country FR)",
                 http.post(
-                    f"{west.url}/operator/tenants",
+                    f"{west_url}/operator/tenants",
                     headers={"Authorization": f"Bearer {state.credentials.operator}"},
                     json=tenant_request(name, "FR", domain, PASSWORD),
                 ),
@@ -47,14 +59,14 @@ def run_demo(directory: Path) -> None:
             token = _show(
                 "admin signs in (password grant, by domain)",
                 http.post(
-                    f"{west.url}/{domain}/oauth2/v2.0/token",
+                    f"{west_url}/{domain}/oauth2/v2.0/token",
                     data=password_grant(f"admin@{domain}", PASSWORD),
                 ),
                 ("token_type", "expires_in", "scope"),
             )
             auth = {"Authorization": f"Bearer {token['access_token']}"}
             created = http.post(
-                f"{west.url}/v1.0/users",
+                f"{west_url}/v1.0/users",
                 headers=auth,
                 json={
                     "userPrincipalName": f"alice@{domain}",
@@ -66,14 +78,14 @@ def run_demo(directory: Path) -> None:
             consistency = {**auth, CONSISTENCY_HEADER: created.headers[CONSISTENCY_HEADER]}
             _show(
                 "read alice via northeurope (its replica)",
-                http.get(f"{north.url}/v1.0/users/{user['id']}", headers=consistency),
+                http.get(f"{north_url}/v1.0/users/{user['id']}", headers=consistency),
                 ("displayName",),
             )
-            _show("GET /v1.0/me", http.get(f"{north.url}/v1.0/me", headers=auth), ("userPrincipalName",))
-            _show("sign-in logs (admin)", http.get(f"{west.url}/v1.0/auditLogs/signIns", headers=auth))
+            _show("GET /v1.0/me", http.get(f"{north_url}/v1.0/me", headers=auth), ("userPrincipalName",))
+            _show("sign-in logs (admin)", http.get(f"{west_url}/v1.0/auditLogs/signIns", headers=auth))
             wrong = http.post(
-                f"{west.url}/{tenant['id']}/oauth2/v2.0/token",
+                f"{west_url}/{tenant['id']}/oauth2/v2.0/token",
                 data=password_grant(f"alice@{domain}", "nope"),
             )
             print(f"{'wrong password':<48} {wrong.status_code}  {wrong.json()['error']}")
-    print("\ndone: front ends stopped; the cluster keeps running (`corestore cluster down` to stop it)")
+    print("\ndone: the cluster keeps running (`corestore cluster down` to stop it)")

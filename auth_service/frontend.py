@@ -61,7 +61,7 @@ class FrontEnd:
         self.registry = FrontEndRegistry(config.directory, state.topology)
         self._registration: Path | None = None
         self.store = CoreStore(state, region.name, config.pool_size)
-        self.monitor = ReplicaMonitor(self.store.router, self.store.pools, state.api_ports, geo=region.geo)
+        self.monitor = ReplicaMonitor(self.store.router, self.store.pools, state.apis, geo=region.geo)
         self.sign_ins = SignInWriter(self.store, config.sign_in_flush_s)
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
         self.token_issuer = TokenIssuer(self.keys, self.cloud, lifetime_s=config.access_token_lifetime_s)

@@ -32,7 +32,7 @@ class ReplicaMonitor:
         self,
         router: Router,
         pools: Pools,
-        api_ports: Mapping[ServerName, int],
+        apis: Mapping[ServerName, str],
         interval_s: float = 0.5,
         max_lag_bytes: int = 16 * 1024 * 1024,
         geo: Geo | None = None,
@@ -40,7 +40,7 @@ class ReplicaMonitor:
         """`geo`: probe only that geo's scale units (a geo-confined front end connects to no other)."""
         self.router = router
         self.pools = pools
-        self.api_ports = api_ports
+        self.apis = apis
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes
         self.geo = geo
@@ -57,12 +57,12 @@ class ReplicaMonitor:
                 await self._task
         await self._client.aclose()
 
-    def _watched(self) -> dict[ServerName, int]:
+    def _watched(self) -> dict[ServerName, str]:
         """The members this caller routes to: its geo's units and its clouds' catalog units."""
         topology = self.router.topology
         catalogs = set(topology.catalogs.values())
         units = [u for u in topology.scale_units.values() if self.geo in (None, u.geo) or u.id in catalogs]
-        return {s.name: self.api_ports[s.name] for u in units for s in u.servers if s.name in self.api_ports}
+        return {s.name: self.apis[s.name] for u in units for s in u.servers if s.name in self.apis}
 
     async def _run(self) -> None:
         while True:

@@ -256,7 +256,7 @@ def _wait(
     """Poll the members' REST APIs until `missing(views)` is empty; a Patroni that exits fails fast."""
     deadline = time.monotonic() + timeout
     while True:
-        left = missing(member_views_now(state.api_ports))
+        left = missing(member_views_now(state.apis))
         if not left:
             return
         for name in state.servers:

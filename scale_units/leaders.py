@@ -50,37 +50,38 @@ def _view(name: ServerName, payload: Mapping[str, Any]) -> MemberView:
     )
 
 
-def url(api_port: int, path: str = "patroni") -> str:
-    return f"http://127.0.0.1:{api_port}/{path}"
+def url(api: str, path: str = "patroni") -> str:
+    """`api` is a member's REST API as host:port (`ClusterState.apis`)."""
+    return f"http://{api}/{path}"
 
 
 async def member_views(
-    api_ports: Mapping[ServerName, int], client: httpx.AsyncClient | None = None
+    apis: Mapping[ServerName, str], client: httpx.AsyncClient | None = None
 ) -> dict[ServerName, MemberView]:
     """Every member that answers, asked at once; a member that does not answer is left out.
     A caller that asks often passes its own `client`, whose connections stay open."""
     if client is None:
         async with httpx.AsyncClient(timeout=API_TIMEOUT_S) as own:
-            return await member_views(api_ports, own)
+            return await member_views(apis, own)
 
-    async def ask(name: ServerName, port: int) -> MemberView | None:
+    async def ask(name: ServerName, api: str) -> MemberView | None:
         try:
-            answer = await client.get(url(port))
+            answer = await client.get(url(api))
             return _view(name, answer.json())
         except (httpx.HTTPError, ValueError):
             return None
 
-    views = await asyncio.gather(*(ask(n, p) for n, p in api_ports.items()))
+    views = await asyncio.gather(*(ask(n, a) for n, a in apis.items()))
     return {v.name: v for v in views if v is not None}
 
 
-def member_views_now(api_ports: Mapping[ServerName, int]) -> dict[ServerName, MemberView]:
+def member_views_now(apis: Mapping[ServerName, str]) -> dict[ServerName, MemberView]:
     """`member_views` for synchronous callers (a command, opening a store)."""
     found = {}
     with httpx.Client(timeout=API_TIMEOUT_S) as client:
-        for name, port in api_ports.items():
+        for name, api in apis.items():
             try:
-                found[name] = _view(name, client.get(url(port)).json())
+                found[name] = _view(name, client.get(url(api)).json())
             except (httpx.HTTPError, ValueError):
                 continue
     return found

@@ -55,6 +55,7 @@ ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "cores
 class ServerState:
     port: int  # PostgreSQL
     api_port: int  # Patroni's REST API
+    host: str = "127.0.0.1"  # a compose service's name inside a compose network
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,19 @@ class ClusterState:
     def topology(self) -> Topology:
         """Roles as Patroni reports them now (asks every member's REST API); a unit whose
         leader nobody reports keeps its planned primary."""
-        return with_leaders(self.planned_topology, member_views_now(self.api_ports))
+        return with_leaders(self.planned_topology, member_views_now(self.apis))
 
     @property
-    def api_ports(self) -> dict[ServerName, int]:
-        return {name: server.api_port for name, server in self.servers.items()}
+    def apis(self) -> dict[ServerName, str]:
+        """Each member's Patroni REST API, as host:port."""
+        return {name: f"{server.host}:{server.api_port}" for name, server in self.servers.items()}
 
     def _resolve(self, unit: ScaleUnit) -> ScaleUnit:
         return replace(unit, servers=tuple(self._resolve_server(s) for s in unit.servers))
 
     def _resolve_server(self, server: Server) -> Server:
-        return server.with_address(Address("127.0.0.1", self.servers[server.name].port))
+        known = self.servers[server.name]
+        return server.with_address(Address(known.host, known.port))
 
     @asynccontextmanager
     async def connect(
@@ -119,8 +122,9 @@ class ClusterState:
         """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""
         name = server if isinstance(server, str) else server.name
         password = getattr(self.credentials, role)
-        port = self.servers[name].port
-        return f"postgresql://{ROLE_USERS[role]}:{password}@127.0.0.1:{port}/{database}"
+        server_state = self.servers[name]
+        where = f"{server_state.host}:{server_state.port}"
+        return f"postgresql://{ROLE_USERS[role]}:{password}@{where}/{database}"
 
     def data_dir(self, name: ServerName) -> Path:
         return self.directory / "data" / name

@@ -37,7 +37,7 @@ class ServerStatus:
 
 
 async def cluster_status(state: ClusterState) -> list[ServerStatus]:
-    views = await member_views(state.api_ports)
+    views = await member_views(state.apis)
     topology = state.planned_topology
     servers = topology.servers()
     probes = await asyncio.gather(*(_probe(state, s) for s in servers))

@@ -25,7 +25,7 @@ def switchover(state: ClusterState, unit_id: ScaleUnitId, candidate: ServerName 
         raise ClusterError(f"no scale unit {unit_id!r}")
     if candidate is not None and candidate not in {s.name for s in unit.servers}:
         raise ClusterError(f"{candidate} is not a server of {unit_id}")
-    current = leader(unit, member_views_now(state.api_ports))
+    current = leader(unit, member_views_now(state.apis))
     if current is None:
         raise ClusterError(f"{unit_id} has no running primary to hand over from")
     if candidate == current.name:
@@ -33,7 +33,7 @@ def switchover(state: ClusterState, unit_id: ScaleUnitId, candidate: ServerName 
     body = {"leader": current.name, **({"candidate": candidate} if candidate else {})}
     try:
         answer = httpx.post(
-            url(state.servers[current.name].api_port, "switchover"),
+            url(state.apis[current.name], "switchover"),
             json=body,
             auth=(REST_USER, state.credentials.patroni),
             timeout=SWITCHOVER_TIMEOUT_S,
@@ -43,7 +43,7 @@ def switchover(state: ClusterState, unit_id: ScaleUnitId, candidate: ServerName 
     if answer.status_code != 200:
         raise ClusterError(f"switchover of {unit_id} refused: {answer.text.strip()}")
     wait_streaming(state)
-    new = leader(unit, member_views_now(state.api_ports))
+    new = leader(unit, member_views_now(state.apis))
     if new is None or new.name == current.name:
         raise ClusterError(f"switchover of {unit_id} did not take place")
     return new.name

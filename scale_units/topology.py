@@ -102,6 +102,12 @@ class Topology:
     def servers(self) -> tuple[Server, ...]:
         return tuple(s for unit in self.scale_units.values() for s in unit.servers)
 
+    def server(self, name: ServerName) -> Server:
+        for candidate in self.servers():
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
     def units_in_cloud(self, cloud: Cloud) -> tuple[ScaleUnit, ...]:
         return tuple(u for u in self.scale_units.values() if u.cloud is cloud)
 

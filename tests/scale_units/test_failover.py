@@ -134,7 +134,7 @@ def _run(traffic: Traffic) -> threading.Thread:
 
 def _leader(state: ClusterState) -> str:
     unit = state.planned_topology.scale_units[UNIT]
-    found = leader(unit, member_views_now(state.api_ports))
+    found = leader(unit, member_views_now(state.apis))
     assert found is not None, f"{UNIT} has no leader"
     return found.name
 
@@ -258,7 +258,7 @@ def test_etcd_killed_keeps_the_primary_without_split_brain_and_recovers(
     thread = _run(traffic)
     primaries_seen: set[tuple[str, ...]] = set()
     while thread.is_alive():
-        views = member_views_now(ha_cluster.api_ports)
+        views = member_views_now(ha_cluster.apis)
         unit = ha_cluster.planned_topology.scale_units[UNIT]
         primaries_seen.add(
             tuple(sorted(s.name for s in unit.servers if s.name in views and views[s.name].leads))
@@ -295,7 +295,7 @@ def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: Cluste
     acknowledged (status says WAITING) until a replica is back; then it is. The store does
     not hang on it: its write gives up, saying it may have committed, and it had."""
     unit = ha_cluster.planned_topology.scale_units["na-1"]
-    head = leader(unit, member_views_now(ha_cluster.api_ports))
+    head = leader(unit, member_views_now(ha_cluster.apis))
     assert head is not None
 
     async def scenario() -> None:

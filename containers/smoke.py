@@ -1,0 +1,287 @@
+"""scripts/compose-smoke: the checked-in docker-compose.yml, run for real under podman.
+
+It builds a Debian base image (debootstrap, `podman import`) and both images from the
+wheelhouse, brings the default topology up with podman-compose (each server a Patroni
+member, one etcd per cloud), waits for health, runs the demo through the compose front
+ends, stops a replica's container and shows reads carry on from another server and
+writes still commit, then runs `down -v`.  Everything it made (containers,
+network, volumes, image tags, the root file system) is removed on the way out, failure
+or not.  Exit status 77 means skipped: the tools are missing and we are not root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import yaml
+
+from auth_service.client import connect, create_tenant, sign_in
+from auth_service.deps import SERVER_HEADER
+from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+SKIP = 77
+TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # command: Debian package
+SUITE = "bookworm"  # its python3 is the 3.11 that scripts/wheelhouse builds for
+HEALTH_TIMEOUT_S = 240.0
+FAILOVER_READ_TIMEOUT_S = 30.0
+PASSWORD = "smoke-Passw0rd!"
+# No systemd here, and raising limits is refused: runc, and small limits for every container.
+CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+"""
+T = TypeVar("T")
+
+
+def main() -> int:
+    missing = [command for command in TOOLS if shutil.which(command) is None]
+    if missing and os.geteuid() != 0:
+        print(f"compose-smoke: skipped: {', '.join(missing)} missing and not root to install them")
+        return SKIP
+    if missing:
+        timed("install " + " ".join(missing), lambda: install(missing))
+    signal.signal(signal.SIGTERM, _interrupt)
+    run = f"smoke{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="corestore-smoke-") as tmp:
+        smoke = Smoke(run, Path(tmp))
+        try:
+            smoke.run()
+        finally:
+            timed("cleanup", smoke.cleanup)
+            smoke.report()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install(commands: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    packages = [TOOLS[c] for c in commands]
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", *packages], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+
+
+TIMES: dict[str, float] = {}
+
+
+def timed(step: str, work: Callable[[], T]) -> T:
+    print(f"compose-smoke: {step} ...", flush=True)
+    start = time.monotonic()
+    try:
+        return work()
+    finally:
+        TIMES[step] = time.monotonic() - start
+
+
+class Smoke:
+    def __init__(self, run: str, tmp: Path) -> None:
+        self.project = f"corestore-{run}"
+        self.tag = run
+        self.tmp = tmp
+        self.state = tmp / "state"  # cluster.json and the CA, copied out of the compose cluster
+        self.compose: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+        (tmp / "containers.conf").write_text(CONTAINERS_CONF)
+        self.secrets = {variable: secrets.token_urlsafe(24) for variable in SECRET_VARIABLES.values()}
+        self.env = {
+            **os.environ,
+            **self.secrets,
+            "CONTAINERS_CONF": str(tmp / "containers.conf"),
+            "CORESTORE_IMAGE_TAG": self.tag,
+            INSECURE_DEFAULTS: "0",
+        }
+
+    def image(self, name: str) -> str:
+        return f"localhost/corestore-{name}:{self.tag}"
+
+    def container(self, service: str) -> str:
+        return f"{self.project}_{service}_1"
+
+    def podman(self, *args: str, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess[str]:
+        """`podman ARGS`; its errors are shown only when `check` finds it failed."""
+        out = subprocess.DEVNULL if quiet else None
+        done = subprocess.run(["podman", *args], env=self.env, text=True, stdout=out, stderr=subprocess.PIPE)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"podman {args[0]} exited with {done.returncode}: {done.stderr[-2000:]}")
+        return done
+
+    def compose_command(self, *args: str) -> None:
+        """podman-compose, its output shown only on failure (podman 4.3 logs noise without systemd)."""
+        command = [sys.executable, "-m", "podman_compose", "-p", self.project, "-f", str(COMPOSE_FILE)]
+        done = subprocess.run([*command, *args], env=self.env, cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+            raise RuntimeError(f"podman-compose {' '.join(args)} exited with {done.returncode}")
+
+    def run(self) -> None:
+        timed("base image (debootstrap, podman import)", self.build_base)
+        timed("images", self.build_images)
+        timed("compose up", lambda: self.compose_command("up", "-d", "--no-build", "--no-deps"))
+        timed("wait for migrations and health", self.wait_healthy)
+        timed("demo through the compose front ends", self.demo)
+        timed("stop a replica: reads and writes carry on", self.a_replica_stops)
+        timed("compose down -v", lambda: self.compose_command("down", "-v"))
+
+    def build_base(self) -> None:
+        rootfs = self.tmp / "rootfs"
+        mirror = os.environ.get("CORESTORE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+        subprocess.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python3-venv",
+                SUITE,
+                str(rootfs),
+                mirror,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["podman", "import", "-", self.image("base")],
+            stdin=tar.stdout,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        tar.wait()
+        shutil.rmtree(rootfs)
+
+    def build_images(self) -> None:
+        subprocess.run([str(REPO / "scripts" / "wheelhouse")], check=True)
+        for name in ("postgres", "frontend"):
+            self.podman(
+                "build",
+                "--layers=false",
+                "--build-arg",
+                f"BASE={self.image('base')}",
+                "-f",
+                f"containers/{name}.Containerfile",
+                "-t",
+                self.image(name),
+                str(REPO),
+            )
+
+    def wait_healthy(self) -> None:
+        """Migrations exit 0, then every healthcheck passes (podman runs none without systemd)."""
+        code = subprocess.run(
+            ["podman", "wait", self.container("migrate")],
+            env=self.env,
+            check=True,
+            text=True,
+            capture_output=True,
+        ).stdout.strip()
+        if code != "0":
+            self.podman("logs", self.container("migrate"), quiet=False, check=False)
+            raise RuntimeError(f"the migrate service exited with {code}")
+        checked = [s for s, spec in self.compose["services"].items() if "healthcheck" in spec]
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        for service in checked:
+            while self.podman("healthcheck", "run", self.container(service), check=False).returncode != 0:
+                if time.monotonic() > deadline:
+                    self.podman("logs", self.container(service), quiet=False, check=False)
+                    raise RuntimeError(f"{service} not healthy after {HEALTH_TIMEOUT_S:.0f}s")
+                time.sleep(1)
+
+    def url(self, region: str) -> str:
+        published = self.compose["services"][f"frontend-{region}"]["ports"][0]
+        host, port, _ = published.rsplit(":", 2)
+        return f"https://{host}:{port}"
+
+    def demo(self) -> None:
+        state = self.state
+        state.mkdir()
+        for name in ("cluster.json", "tls"):  # the cluster's state, and the CA its front ends serve under
+            self.podman(
+                "cp", f"{self.container('frontend-westeurope')}:/var/lib/corestore/{name}", str(state)
+            )
+        urls = [arg for region in ("westeurope", "northeurope") for arg in ("--front-end", self.url(region))]
+        corestore = Path(sys.executable).parent / "corestore"
+        subprocess.run([str(corestore), "demo", "--dir", str(state), *urls], check=True)
+
+    def a_replica_stops(self) -> None:
+        west, north = self.url("westeurope"), self.url("northeurope")
+        operator = self.secrets[SECRET_VARIABLES["operator"]]
+        with connect(self.state) as http:
+            tenant = create_tenant(http, west, operator, PASSWORD, country="FR")
+            tokens = sign_in(http, west, tenant.domain, tenant.admin, PASSWORD)
+            auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+            before = _me(http, north, auth)
+            replica = before.headers[SERVER_HEADER]
+            print(f"  GET /v1.0/me via northeurope: {before.status_code}, served by {replica}")
+            self.podman("stop", "-t", "10", self.container(replica))
+            print(f"  stopped container {self.container(replica)}")
+            deadline = time.monotonic() + FAILOVER_READ_TIMEOUT_S
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    after = _me(http, north, auth)
+                    if after.status_code == 200 and after.headers.get(SERVER_HEADER) != replica:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"reads did not carry on within {FAILOVER_READ_TIMEOUT_S:.0f}s")
+                time.sleep(0.5)
+            print(f"  GET /v1.0/me via northeurope: 200, served by {after.headers[SERVER_HEADER]}")
+            # The quorum is any one replica: the other one confirms the commit.
+            created = http.post(
+                f"{west}/v1.0/users",
+                headers=auth,
+                json={"userPrincipalName": tenant.upn("bob"), "displayName": "Bob", "password": PASSWORD},
+            )
+            if created.status_code != 201:
+                raise RuntimeError(
+                    f"a write failed with a replica down: {created.status_code} {created.text}"
+                )
+            print(f"  POST /v1.0/users via westeurope: 201, served by {created.headers[SERVER_HEADER]}")
+
+    def cleanup(self) -> None:
+        """`down -v` may not have run, or may have failed: remove by label, then our image tags."""
+        label = f"label=io.podman.compose.project={self.project}"
+        for kind, listing in (
+            ("container", ["ps", "-a"]),
+            ("volume", ["volume", "ls"]),
+            ("network", ["network", "ls"]),
+        ):
+            listed = subprocess.run(
+                ["podman", *listing, "-q", "--filter", label],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
+            if listed:
+                self.podman(kind, "rm", "-f", *listed, check=False)
+        for name in ("frontend", "postgres", "base"):
+            self.podman("rmi", "-f", self.image(name), check=False)
+
+    def report(self) -> None:
+        for step, seconds in TIMES.items():
+            print(f"compose-smoke: {seconds:6.1f} s  {step}")
+        print(f"compose-smoke: {sum(TIMES.values()):6.1f} s  in all")
+
+
+def _me(http: httpx.Client, url: str, auth: Mapping[str, str]) -> httpx.Response:
+    return http.get(f"{url}/v1.0/me", headers=auth)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
