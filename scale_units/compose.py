@@ -160,19 +160,20 @@ def _frontend(region: str, port: int) -> dict[str, Any]:
         "volumes": [f"state:{STATE_DIR}"],
         "ports": [f"127.0.0.1:{port}:{HTTP_PORT}"],
         "restart": "on-failure",
-        "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "openapi.json")),
+        "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "openapi.json", tls=True)),
         "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
     }
 
 
-def _http_probe(port: int, path: str) -> list[str]:
-    """Healthy when the path answers 2xx (urlopen raises otherwise); python3 is in both images."""
-    return [
-        "python3",
-        "-c",
-        "import ssl, urllib.request; urllib.request.urlopen("
-        f"'https://127.0.0.1:{port}/{path}', context=ssl.create_default_context(cafile='{CA_IN_STATE}'))",
-    ]
+def _http_probe(port: int, path: str, *, tls: bool = False) -> list[str]:
+    """Healthy when the path answers 2xx (urlopen raises otherwise); python3 is in both images.
+    A front end answers https only, under the config service's CA."""
+    if not tls:
+        opener = f"urllib.request.urlopen('http://127.0.0.1:{port}/{path}')"
+    else:
+        context = f"ssl.create_default_context(cafile='{CA_IN_STATE}')"
+        opener = f"urllib.request.urlopen('https://127.0.0.1:{port}/{path}', context={context})"
+    return ["python3", "-c", f"import ssl, urllib.request; {opener}"]
 
 
 def _healthcheck(test: list[str]) -> dict[str, Any]:
