@@ -165,7 +165,7 @@ class TenantSession:
         try:
             async with asyncio.timeout(WRITE_DEADLINE_S):
                 pool = await self._pools.get(primary.name)
-                conn = await pool.acquire(timeout=CONNECT_TIMEOUT_S)
+                conn = await pool.acquire()
         except UNREACHABLE:
             raise Unavailable(f"primary of {self.unit.id} is unreachable; nothing was written") from None
         try:
