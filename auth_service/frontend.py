@@ -86,8 +86,9 @@ class FrontEnd:
         await self.monitor.stop()
         await self.store.close()
 
-    async def locate(self, tenant: str) -> Placement | None:
-        """Where a tenant named by id or verified domain lives, if this cloud knows it."""
+    async def find_tenant(self, tenant: str) -> tuple[uuid.UUID, Placement] | None:
+        """A tenant named by id or verified domain (as in a path), and where it lives, if this
+        cloud serves it."""
         catalog = self.store.catalog(self.cloud)
         try:
             tenant_id: uuid.UUID | None = uuid.UUID(tenant)
@@ -96,8 +97,13 @@ class FrontEnd:
         if tenant_id is None:
             return None
         with contextlib.suppress(TenantNotFound):
-            return await catalog.served(tenant_id)
+            return tenant_id, await catalog.served(tenant_id)
         return None
+
+    async def locate(self, tenant: str) -> Placement | None:
+        """Where a tenant named by id or verified domain lives, if this cloud knows it."""
+        found = await self.find_tenant(tenant)
+        return None if found is None else found[1]
 
     def elsewhere(self, geo: Geo) -> str | None:
         """None if this instance serves tenants of `geo` (its own); else the URL of the nearest

@@ -57,15 +57,10 @@ def oauth_error(
 
 async def resolve_tenant(frontend: FrontEnd, tenant: str) -> uuid.UUID:
     """A tenant id from the path: a GUID, or a verified domain of this cloud."""
-    catalog = frontend.store.catalog(frontend.cloud)
-    try:
-        tenant_id: uuid.UUID | None = uuid.UUID(tenant)
-    except ValueError:
-        tenant_id = await catalog.resolve_domain(tenant) if len(tenant) <= 253 else None
-    if tenant_id is None:
+    found = await frontend.find_tenant(tenant)
+    if found is None:
         raise TenantNotFound(f"AADSTS90002: Tenant '{tenant[:64]}' not found")
-    await frontend.store.placement(tenant_id, frontend.cloud)
-    return tenant_id
+    return found[0]
 
 
 async def token(request: Request) -> Response:
