@@ -29,7 +29,7 @@ def frontend_pool_size() -> int:
 @contextlib.contextmanager
 def asgi_baseline(dsn: str, row: Row, pool_size: int) -> Iterator[tuple[str, int]]:
     """The baseline server on a free loopback port; its URL and pid, and it is stopped on exit."""
-    from auth_service.process import free_port
+    from scale_units.ports import free_port
 
     config = BaselineConfig(dsn, str(row.tenant_id), str(row.user_id), pool_size, free_port())
     env = {**os.environ, CONFIG_ENV: config.to_env()}

@@ -29,7 +29,8 @@ import yaml
 
 from auth_service.client import connect, create_tenant, sign_in
 from auth_service.deps import SERVER_HEADER
-from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES
+from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES, port_variable
+from scale_units.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -102,9 +103,13 @@ class Smoke:
         self.compose: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
         (tmp / "containers.conf").write_text(CONTAINERS_CONF)
         self.secrets = {variable: secrets.token_urlsafe(24) for variable in SECRET_VARIABLES.values()}
+        # Free ports, not the defaults: a developer's or a test's servers may hold those.
+        exposed = [name for name, spec in self.compose["services"].items() if "ports" in spec]
+        self.ports = dict(zip(exposed, free_ports(len(exposed)), strict=True))
         self.env = {
             **os.environ,
             **self.secrets,
+            **{port_variable(name): str(port) for name, port in self.ports.items()},
             "CONTAINERS_CONF": str(tmp / "containers.conf"),
             "CORESTORE_IMAGE_TAG": self.tag,
             INSECURE_DEFAULTS: "0",
@@ -204,9 +209,7 @@ class Smoke:
                 time.sleep(1)
 
     def url(self, region: str) -> str:
-        published = self.compose["services"][f"frontend-{region}"]["ports"][0]
-        host, port, _ = published.rsplit(":", 2)
-        return f"https://{host}:{port}"
+        return f"https://127.0.0.1:{self.ports[f'frontend-{region}']}"
 
     def demo(self) -> None:
         state = self.state

@@ -21,6 +21,10 @@ class TenantHandle(Protocol):
         """One statement on the nearest server that has every write this handle made."""
         ...
 
+    async def fetch_primary(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement on the primary, for a check a lagging replica must not fail."""
+        ...
+
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """One transaction on the primary, the tenant set first; committed when the block ends."""
         ...

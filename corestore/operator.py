@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 
 from corestore.catalog import Catalog, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
@@ -24,7 +23,6 @@ from scale_units.types import ScaleUnitId
 
 INSERT_TENANT = "INSERT INTO tenants (tenant_id, display_name, country) VALUES ($1, $2, $3)"
 DELETE_TENANT = "DELETE FROM tenants WHERE tenant_id = $1"  # every other row cascades
-MAKE_ADMIN = "UPDATE users SET admin = true WHERE tenant_id = $1 AND id = $2"
 SessionOpener = Callable[[uuid.UUID, ScaleUnitId], TenantSession]
 
 
@@ -99,12 +97,9 @@ class Operator:
     ) -> User:
         """The tenant's first administrator: the one user an operator creates."""
         session = await self.session(tenant_id, cloud)
-        user = await session.users.create(
+        return await session.users.create_administrator(
             user_principal_name=user_principal_name, display_name=display_name, password=password
         )
-        async with session.write() as conn:
-            await conn.execute(MAKE_ADMIN, session.tenant_id, user.id)
-        return replace(user, admin=True)
 
     async def add_domain(
         self, tenant_id: TenantId | uuid.UUID, name: str, cloud: Cloud = Cloud.PUBLIC

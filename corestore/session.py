@@ -126,9 +126,16 @@ class TenantSession:
                 return rows
         raise Unavailable(f"no server of {self.unit.id} can serve reads: {last_error}")
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
+    async def fetch_primary(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        primary = self._router.write_target(self.unit)
+        try:
+            rows = await self._fetch_on(primary, True, sql, args)
+        except UNREACHABLE:
+            self._router.health.mark_down(primary.name)
+            raise Unavailable(f"primary of {self.unit.id} is unreachable") from None
+        assert rows is not None  # the primary has every write
+        self.last_server = primary.name
+        return rows
 
     async def _fetch_on(
         self, server: Server, is_primary: bool, sql: str, args: tuple[Any, ...]

@@ -128,7 +128,7 @@ def _server(topology: Topology, server: Server, port: int) -> dict[str, Any]:
             "corestore.datacenter": server.datacenter,
         },
         "volumes": [f"{server.name}-data:/var/lib/postgresql", f"state:{STATE_DIR}:ro"],
-        "ports": [f"127.0.0.1:{port}:{PG_PORT}"],
+        "ports": [f"127.0.0.1:{published(server.name, port)}:{PG_PORT}"],
         "shm_size": "128mb",
         "stop_grace_period": "60s",
         "healthcheck": _healthcheck(_http_probe(API_PORT, "health")),
@@ -152,17 +152,27 @@ def _migrate(servers: tuple[Server, ...]) -> dict[str, Any]:
 def _frontend(region: str, port: int) -> dict[str, Any]:
     inside = "0.0.0.0"  # noqa: S104 - the container's own interface; published on 127.0.0.1 only
     serve = ["corestore", "serve", "--region", region, "--host", inside, "--port", str(HTTP_PORT)]
-    public = f"https://127.0.0.1:{port}"  # where a client on this machine reaches it, registered
+    service = f"frontend-{region}"
+    public = f"https://127.0.0.1:{published(service, port)}"  # where a client here reaches it, registered
     return {
         **_frontend_image(),
         "command": [*serve, "--public-url", public, "--dir", STATE_DIR],
         "labels": {"corestore.region": region},
         "volumes": [f"state:{STATE_DIR}"],
-        "ports": [f"127.0.0.1:{port}:{HTTP_PORT}"],
+        "ports": [f"127.0.0.1:{published(service, port)}:{HTTP_PORT}"],
         "restart": "on-failure",
         "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "openapi.json", tls=True)),
         "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
     }
+
+
+def port_variable(service: str) -> str:
+    """The environment variable that moves a service's published port, when its default is taken."""
+    return "CORESTORE_PORT_" + service.upper().replace("-", "_")
+
+
+def published(service: str, default: int) -> str:
+    return f"${{{port_variable(service)}:-{default}}}"
 
 
 def _http_probe(port: int, path: str, *, tls: bool = False) -> list[str]:

@@ -33,6 +33,7 @@ from scale_units.etcd import Etcd, etcd_binary
 from scale_units.leaders import MemberView, leader, member_views_now
 from scale_units.loader import load_topology
 from scale_units.patroni import write_config
+from scale_units.ports import free_ports
 from scale_units.roles import create_roles
 from scale_units.server import ServerProcess
 from scale_units.state import (
@@ -134,7 +135,7 @@ def _prepare(
     _own_subdirs(directory, os_user)
     names = [s.name for s in topology.servers()]
     clouds = [c.value for c in topology.clouds()]
-    ports = iter(_free_ports(2 * len(names) + 2 * len(clouds)))
+    ports = iter(free_ports(2 * len(names) + 2 * len(clouds)))
     return ClusterState(
         directory=directory,
         topology_toml=text,
@@ -164,19 +165,6 @@ def _own_subdirs(directory: Path, os_user: str | None) -> None:
             f"user {os_user} (servers never run as root) cannot reach {directory}; "
             "choose a --dir it can traverse, e.g. under /tmp"
         )
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:

@@ -144,8 +144,15 @@ async def authenticate(
     key = (session.tenant_id, username.lower())
     frontend.lockout.check(key)
     found = await session.users.credentials(username)
+    verified = await _verified(found, password)
+    if not verified:
+        # As AD sends a failed password to its PDC emulator: a user or password set moments
+        # ago may not have reached this replica. The primary's answer is final.
+        again = await session.users.credentials(username, on_primary=True)
+        if again != found:
+            found, verified = again, await _verified(again, password)
     user, stored = found if found is not None else (None, None)
-    if not await verify_password(stored, password) or user is None or not user.account_enabled:
+    if not verified or user is None or not user.account_enabled:
         frontend.lockout.record_failure(key)
         _log(frontend, session, client, "failure", username, reason="invalid credentials")
         raise InvalidGrant(BAD_CREDENTIALS)
@@ -264,3 +271,8 @@ async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
             **oidc_metadata(base, tenant_id, frontend.algorithms()),
         }
     )
+
+
+async def _verified(found: tuple[User, str | None] | None, password: str) -> bool:
+    """Whether `password` is the found user's (always hashing, so a missing user costs as much)."""
+    return await verify_password(None if found is None else found[1], password)

@@ -12,7 +12,7 @@ from corestore.objects import User
 from corestore.passwords import hash_password
 from corestore.schema import UserRow
 from corestore.sql import call
-from corestore.validation import DISPLAY_NAME, UPN, FieldRule
+from corestore.validation import DISPLAY_NAME, UPN, FieldRule, check
 
 MAX_EXTENSION_BYTES = 16 * 1024
 
@@ -46,9 +46,20 @@ class Users(Repository[User]):
             _check_extension(values["extension"])
         return values
 
-    async def credentials(self, user_principal_name: str) -> tuple[User, str | None] | None:
-        """The user and password hash for a sign-in, found by principal name."""
-        row = await self._one(call("user_by_upn", 2), user_principal_name)
+    async def create_administrator(self, **values: Any) -> User:
+        """A user who is an administrator from its first commit: no replica ever has it without."""
+        clean = await self._prepare(check(values, self.rules, self.required))
+        async with self.handle.write() as conn:
+            return await self._insert(conn, {**clean, "admin": True})
+
+    async def credentials(
+        self, user_principal_name: str, *, on_primary: bool = False
+    ) -> tuple[User, str | None] | None:
+        """The user and password hash for a sign-in, found by principal name; `on_primary` for a
+        second look past replication lag."""
+        fetch = self.handle.fetch_primary if on_primary else self.handle.fetch
+        rows = await fetch(call("user_by_upn", 2), self.handle.tenant_id, user_principal_name)
+        row = rows[0] if rows else None
         if row is None:
             return None
         return self.to_record(row), row["password_hash"]

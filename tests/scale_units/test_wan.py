@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import asyncpg
 import pytest
 
+from scale_units.ports import free_port
 from scale_units.state import ClusterState
 from scale_units.wan import Proxy, ProxySpec, Traffic, WanSpec, application_name
 
 RTT = {"eastus": {"westeurope": 80.0}, "westeurope": {"eastus": 80.0, "northeurope": 18.0}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _spec(cluster: ClusterState) -> tuple[WanSpec, ProxySpec]:
     primary = cluster.topology.scale_units["emea-1"].primary
-    proxy = ProxySpec(primary.name, _free_port(), cluster.servers[primary.name].port, primary.region)
+    proxy = ProxySpec(primary.name, free_port(), cluster.servers[primary.name].port, primary.region)
     regions = {s.name: s.region for s in cluster.topology.servers()}
     return WanSpec((proxy,), regions, RTT), proxy
 
