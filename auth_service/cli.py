@@ -53,10 +53,13 @@ def up_command(
     topology: cluster_cli.TopologyOption = cluster_cli.DEFAULT_TOPOLOGY,
     directory: DirOption = DEFAULT_DIR,
     binaries: cluster_cli.BinariesOption = DEFAULT_SOURCE,
+    wan: Annotated[
+        bool, typer.Option("--wan", help="Cross-region connections through delaying proxies.")
+    ] = False,
 ) -> None:
     """Start every scale unit's servers (or reuse a running cluster), then apply the migrations."""
     with cli_errors():
-        state = launcher.up(topology, directory, binaries)
+        state = launcher.up(topology, directory, binaries, wan=wan)
         migrate_state(state)
     typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
 

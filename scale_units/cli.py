@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from scale_units import launcher, tls
+from scale_units import launcher, tls, wan_cluster
 from scale_units.binaries import BinarySource
 from scale_units.errors import ScaleUnitError
 from scale_units.loader import default_topology_path
@@ -50,10 +50,11 @@ def status_command(
     with cli_errors():
         state = ClusterState.load(directory)
         statuses = asyncio.run(cluster_status(state))
+    wan = wan_cluster.stats(state)
     if as_json:
-        typer.echo(json.dumps(_status_json(state, statuses), indent=2))
+        typer.echo(json.dumps(_status_json(state, statuses) | {"wan": wan and wan.to_json()}, indent=2))
     else:
-        typer.echo(format_table(statuses))
+        typer.echo(format_table(statuses) + ("" if wan is None else f"\n{wan.line()}"))
 
 
 def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str, object]:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from scale_units import tls
+from scale_units import tls, wan_cluster
 from scale_units.binaries import (
     DEFAULT_SOURCE,
     BinarySource,
@@ -88,14 +88,17 @@ def up(
     directory: Path,
     source: BinarySource = DEFAULT_SOURCE,
     settings: Mapping[str, str] | None = None,
+    wan: bool = False,
 ) -> ClusterState:
-    """Start (or reuse) the cluster of `topology_path` in `directory`."""
+    """Start (or reuse) the cluster of `topology_path` in `directory`; `wan` (or the topology's
+    `[wan] enabled`) puts every server behind its WAN proxy."""
     topology_text = Path(topology_path).read_text()
     topology = load_topology(topology_path)
     tls.provision(directory, topology.regions)
     if (directory / STATE_FILE).exists():
         return _reuse(ClusterState.load(directory), topology_text)
-    state = _prepare(topology, topology_text, directory, source, dict(settings or {}))
+    wan = wan or topology.wan.enabled
+    state = _prepare(topology, topology_text, directory, source, dict(settings or {}), wan)
     try:
         _create(state, topology)
     except BaseException:
@@ -112,6 +115,7 @@ def _reuse(state: ClusterState, topology_text: str) -> ClusterState:
             "run `corestore cluster down --purge` first or choose another --dir"
         )
     _start_etcd(state)
+    wan_cluster.start(state)
     stopped = [n for n in state.servers if process(state, n).patroni.pid() is None]
     for name in stopped:
         _check_port_free(name, state.servers[name].port)
@@ -122,7 +126,7 @@ def _reuse(state: ClusterState, topology_text: str) -> ClusterState:
 
 
 def _prepare(
-    topology: Topology, text: str, directory: Path, source: BinarySource, settings: dict[str, str]
+    topology: Topology, text: str, directory: Path, source: BinarySource, settings: dict[str, str], wan: bool
 ) -> ClusterState:
     os_user = server_os_user()
     binaries = runnable_by(find_binaries(source), os_user)
@@ -135,11 +139,14 @@ def _prepare(
     _own_subdirs(directory, os_user)
     names = [s.name for s in topology.servers()]
     clouds = [c.value for c in topology.clouds()]
-    ports = iter(free_ports(2 * len(names) + 2 * len(clouds)))
+    ports = iter(free_ports((3 if wan else 2) * len(names) + 2 * len(clouds)))
     return ClusterState(
         directory=directory,
         topology_toml=text,
-        servers={name: ServerState(next(ports), next(ports)) for name in names},
+        servers={
+            name: ServerState(next(ports), next(ports), proxy_port=next(ports) if wan else None)
+            for name in names
+        },
         etcd={cloud: EtcdState(next(ports), next(ports)) for cloud in clouds},
         credentials=Credentials.generate(),
         bindir=str(binaries.bindir),
@@ -186,6 +193,8 @@ def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:
 def _create(state: ClusterState, topology: Topology) -> None:
     """etcd, then each unit's planned primary (it bootstraps), then the replicas and our roles."""
     _start_etcd(state)
+    wan_cluster.write_specs(state)
+    wan_cluster.start(state)
     for unit in topology.scale_units.values():
         for server in unit.servers:
             write_config(state, unit, server)
@@ -285,6 +294,7 @@ def _stop_all(state: ClusterState) -> None:
     with ThreadPoolExecutor(max_workers=max(1, len(state.servers))) as pool:
         for group in (replicas, primaries):
             list(pool.map(lambda name: process(state, name).stop(), group))
+    wan_cluster.stop(state)
     for cloud in state.etcd:
         with contextlib.suppress(ClusterError):
             etcd(state, cloud).daemon.stop()
@@ -295,6 +305,8 @@ def _destroy(state: ClusterState) -> None:
     for name in state.servers:
         with contextlib.suppress(Exception):
             process(state, name).kill()
+    with contextlib.suppress(Exception):
+        wan_cluster.kill(state)
     for cloud in state.etcd:
         with contextlib.suppress(Exception):
             etcd(state, cloud).daemon.kill()

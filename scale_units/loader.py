@@ -18,10 +18,11 @@ from scale_units.countries import CountryTable, default_country_table, parse_cou
 from scale_units.errors import TopologyError, checked
 from scale_units.geography import Cloud, parse_cloud, parse_geo
 from scale_units.residency import default_table
-from scale_units.topology import NoQuorum, Region, Role, ScaleUnit, Server, Topology
+from scale_units.topology import NoQuorum, Region, Role, ScaleUnit, Server, Topology, WanSettings
 from scale_units.types import RegionName, ScaleUnitId
 
-TOP_KEYS = {"regions", "scale_units", "catalogs", "countries", "residency"}
+TOP_KEYS = {"regions", "scale_units", "catalogs", "countries", "residency", "wan"}
+WAN_KEYS = {"enabled", "jitter_ms"}
 REGION_KEYS = {"cloud", "geo", "latitude", "longitude", "latency_ms", "datacenters"}
 UNIT_KEYS = {"cloud", "geo", "capacity", "primary", "replicas", "no_quorum"}
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -50,7 +51,19 @@ def parse_topology(raw: Mapping[str, Any]) -> Topology:
     countries = _parse_countries(raw)
     catalogs = _parse_catalogs(_table(raw, "catalogs", required=False), units)
     residency = default_table().merged(_table(raw, "residency", required=False))
-    return Topology(regions, units, countries, catalogs, residency)
+    wan = _parse_wan(_table(raw, "wan", required=False))
+    return Topology(regions, units, countries, catalogs, residency, wan)
+
+
+def _parse_wan(raw: Mapping[str, Any]) -> WanSettings:
+    _no_unknown_keys(raw, WAN_KEYS, "wan")
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise TopologyError("wan.enabled", "must be true or false")
+    jitter = raw.get("jitter_ms", 0.0)
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter < 1000:
+        raise TopologyError("wan.jitter_ms", "must be a number of milliseconds from 0 to 1000")
+    return WanSettings(enabled, float(jitter))
 
 
 def _table(raw: Mapping[str, Any], key: str, *, required: bool) -> Mapping[str, Any]:

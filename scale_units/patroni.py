@@ -58,7 +58,8 @@ def member_config(state: ClusterState, unit: ScaleUnit, server: Server) -> dict[
         "bootstrap": {"dcs": _dcs(state, unit), "initdb": ["encoding=UTF8", "locale=C", "no-sync"]},
         "postgresql": {
             "listen": f"127.0.0.1:{ports.port}",
-            "connect_address": f"127.0.0.1:{ports.port}",
+            # Replicas stream from the leader's connect_address: its WAN proxy, if any.
+            "connect_address": f"127.0.0.1:{ports.advertised_port}",
             "data_dir": str(state.data_dir(server.name)),
             "bin_dir": state.bindir,
             "pgpass": str(state.run_dir / f"{server.name}.pgpass"),

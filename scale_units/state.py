@@ -56,6 +56,12 @@ class ServerState:
     port: int  # PostgreSQL
     api_port: int  # Patroni's REST API
     host: str = "127.0.0.1"  # a compose service's name inside a compose network
+    proxy_port: int | None = None  # its WAN proxy (`scale_units.wan`), if the WAN is on
+
+    @property
+    def advertised_port(self) -> int:
+        """Where every client and replica connects: the WAN proxy if there is one, never around it."""
+        return self.port if self.proxy_port is None else self.proxy_port
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ class ClusterState:
         name = server if isinstance(server, str) else server.name
         password = getattr(self.credentials, role)
         server_state = self.servers[name]
-        where = f"{server_state.host}:{server_state.port}"
+        where = f"{server_state.host}:{server_state.advertised_port}"
         return f"postgresql://{ROLE_USERS[role]}:{password}@{where}/{database}"
 
     def data_dir(self, name: ServerName) -> Path:

@@ -90,6 +90,14 @@ class ScaleUnit:
 
 
 @dataclass(frozen=True)
+class WanSettings:
+    """`[wan]`: whether cross-region connections go through the delaying proxies of `scale_units.wan`."""
+
+    enabled: bool = False
+    jitter_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class Topology:
     """Every region and scale unit, the country table, and where each cloud's catalog lives."""
 
@@ -98,6 +106,7 @@ class Topology:
     countries: CountryTable
     catalogs: Mapping[Cloud, ScaleUnitId]
     residency: ResidencyTable = field(default_factory=default_table)
+    wan: WanSettings = field(default_factory=WanSettings)
 
     def servers(self) -> tuple[Server, ...]:
         return tuple(s for unit in self.scale_units.values() for s in unit.servers)

@@ -85,6 +85,22 @@ BAD = [
         "lowercase",
     ),
     ("latitude = 37.37", "latitude = 137.37", "regions.eastus.latitude", "between"),
+    # The latency table feeds routing and the WAN proxies' delays.
+    (
+        "latency_ms = { northeurope = 18.0 }",
+        "latency_ms = { northeurope = -18.0 }",
+        "regions.westeurope.latency_ms.northeurope",
+        "non-negative",
+    ),
+    (
+        "latency_ms = { northeurope = 18.0 }",
+        "latency_ms = { northeurope = 18.0, mars = 5 }",
+        "regions.westeurope.latency_ms.mars",
+        "unknown region",
+    ),
+    ("[catalogs]", "[wan]\njitter_ms = -1\n[catalogs]", "wan.jitter_ms", "from 0"),
+    ("[catalogs]", '[wan]\nenabled = "yes"\n[catalogs]', "wan.enabled", "true or false"),
+    ("[catalogs]", "[wan]\nlatency = 5\n[catalogs]", "wan.latency", "unknown key"),
     ('public = "na-1"', 'public = "na-9"', "catalogs.public", "not a scale unit"),
     ("[catalogs]", "[unknown_table]\nx = 1\n[catalogs]", "topology.unknown_table", "unknown key"),
     (
