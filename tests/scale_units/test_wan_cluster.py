@@ -1,0 +1,126 @@
+"""A WAN cluster (`[wan] enabled`): far reads pay the round trip, replicas stream through the
+proxies, a dead proxy is a server down, and `cluster down` stops them.
+
+The far read's bound is a floor the proxy enforces (it holds each chunk half the round
+trip each way), not a speed goal; the near read is the best of several.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from corestore.store import CoreStore
+from corestore.types import Tenant
+from scale_units import launcher, wan_cluster
+from scale_units.daemon import alive
+from scale_units.routing import distance_ms
+from scale_units.state import ClusterState
+from tests.cluster import temp_cluster
+
+TOPOLOGY = Path(__file__).parents[1] / "topologies" / "wan.toml"
+PRIMARY, REPLICA = "emea-1-westeurope", "emea-1-northeurope"
+
+
+@pytest.fixture(scope="module")
+def wan() -> Iterator[ClusterState]:
+    with temp_cluster(TOPOLOGY) as state:
+        yield state
+
+
+@pytest_asyncio.fixture
+async def emea_tenant(wan: ClusterState) -> AsyncIterator[Tenant]:
+    store = CoreStore(wan, region="westeurope")
+    try:
+        yield await store.operator.create_tenant(f"t{uuid.uuid4().hex[:12]}", "FR", domains=())
+    finally:
+        await store.close()
+
+
+def _rtt(state: ClusterState, a: str, b: str) -> float:
+    regions = state.topology.regions
+    return distance_ms(regions[a], regions[b])
+
+
+async def _read_ms(
+    state: ClusterState, region: str, tenant: Tenant, reads: int = 5
+) -> tuple[list[float], str]:
+    """Warm reads of the tenant's own row from `region`, in ms, and the server that answered."""
+    store = CoreStore(state, region=region)
+    try:
+        session = await store.operator.session(tenant.id)
+        await session.users.list(top=1)  # the connection is made (several round trips) here
+        times = []
+        for _ in range(reads):
+            started = time.perf_counter()
+            await session.users.list(top=1)
+            times.append((time.perf_counter() - started) * 1000)
+        assert session.last_server is not None
+        return times, session.last_server
+    finally:
+        await store.close()
+
+
+async def test_a_far_read_pays_the_round_trip_and_a_near_one_does_not(
+    wan: ClusterState, emea_tenant: Tenant
+) -> None:
+    near, server = await _read_ms(wan, "northeurope", emea_tenant)
+    assert server == REPLICA, "the nearest replica answers"
+    far, server = await _read_ms(wan, "eastus", emea_tenant)
+    assert server == REPLICA
+    rtt = _rtt(wan, "eastus", "northeurope")
+    assert min(far) >= 0.95 * rtt, f"every read from eastus crosses the ocean ({rtt} ms): {far}"
+    assert min(near) < _rtt(wan, "northeurope", "westeurope") / 2, (
+        f"a read within the region is direct: {near}"
+    )
+
+
+async def test_replicas_stream_through_their_primarys_proxy(wan: ClusterState) -> None:
+    proxy = wan.servers[PRIMARY].proxy_port
+    async with wan.connect(REPLICA) as conn:
+        sender = await conn.fetchval(
+            "SELECT sender_port FROM pg_stat_wal_receiver WHERE status = 'streaming'"
+        )
+    assert sender == proxy, "the replica follows the leader's advertised address, its proxy"
+    stats = wan_cluster.stats(wan)
+    assert stats is not None
+    assert stats.running == len(wan.servers)
+    assert stats.moved_bytes > 0
+    assert stats.cpu_s_per_mib is not None
+
+
+async def test_a_dead_proxy_is_a_server_down_never_a_direct_path(
+    wan: ClusterState, emea_tenant: Tenant
+) -> None:
+    daemon = wan_cluster.proxy_daemon(wan, REPLICA)
+    daemon.kill()
+    store = CoreStore(wan, region="northeurope")
+    try:
+        session = await store.operator.session(emea_tenant.id)
+        await session.users.list(top=1)
+        assert session.last_server == PRIMARY, "the read went on to the primary, across the WAN"
+        assert not store.router.health.is_up(REPLICA), "routing marked the replica down"
+        with pytest.raises(ConnectionRefusedError):
+            async with wan.connect(REPLICA, timeout=2):
+                pass
+    finally:
+        await store.close()
+        wan_cluster.start(wan)
+    _, server = await _read_ms(wan, "northeurope", emea_tenant)
+    assert server == REPLICA, "back in routing with its proxy"
+
+
+def test_cluster_down_stops_the_proxies(wan: ClusterState) -> None:
+    """Last in the module: it stops the module's cluster (the fixture then purges it)."""
+    pids = [wan_cluster.proxy_daemon(wan, name).pid() for name in wan.servers]
+    assert all(pids)
+    assert launcher.down(wan.directory)
+    assert not any(alive(pid) for pid in pids if pid is not None)
+    stats = wan_cluster.stats(wan)
+    assert stats is not None
+    assert stats.running == 0
