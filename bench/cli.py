@@ -1,4 +1,5 @@
-"""`python -m bench [WORKLOAD ...] [--duration S] [--concurrency N] [--quick] [--dir DIR] [--out FOLDER]`."""
+"""`python -m bench [WORKLOAD ...] [--duration S] [--concurrency N] [--quick] [--dir DIR] [--out FOLDER]`;
+`python -m bench geo ...` is the geo bench (bench/geo.py)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["geo"]:
+        from bench.geo import main as geo_main
+
+        return geo_main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
     directory: Path = args.dir or default_state_dir()
@@ -71,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or (QUICK_DURATION_S if args.quick else DEFAULT_DURATION_S)
     settings = Settings(duration, args.concurrency, args.processes, args.quick, args.region, args.rounds)
     folder = args.out or RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    command = shlex.join(
-        [Path(sys.executable).name, "-m", "bench", *(argv if argv is not None else sys.argv[1:])]
-    )
+    command = shlex.join([Path(sys.executable).name, "-m", "bench", *argv])
     return run_bench(args.workloads or list(WORKLOADS), settings, directory, folder, command)
 
 

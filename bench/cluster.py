@@ -22,14 +22,15 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(directory: Path) -> Iterator[Cluster]:
-    if (directory / STATE_FILE).exists():
+def cluster(directory: Path | None, topology: Path | None = None) -> Iterator[Cluster]:
+    """The running cluster in `directory` if there is one, else our own of `topology` (or the default)."""
+    if directory is not None and (directory / STATE_FILE).exists():
         yield Cluster(ClusterState.load(directory), owned=False)
         return
     # A fresh temp dir: the server user (nobody, when run as root) must be able to reach it.
     own = Path(tempfile.mkdtemp(prefix="corestore-bench-"))
     try:
-        state = launcher.up(default_topology_path(), own)
+        state = launcher.up(topology or default_topology_path(), own)
         migrate_state(state)
         yield Cluster(state, owned=True)
     finally:

@@ -37,12 +37,17 @@ def application_name(region: str) -> str:
 
 @dataclass(frozen=True)
 class ProxySpec:
-    """One server's proxy: where it listens, the server behind it, and the server's region."""
+    """One server's proxy: where it listens, the server behind it, and the server's region.
+
+    With `source`, a plain TCP link from that region (a front end's, for clients of
+    another region following a redirect): no startup message to read, one fixed delay.
+    """
 
     server: str
     listen_port: int
     target_port: int
     region: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,13 +171,15 @@ class Proxy:
         return await asyncio.start_server(self._connection, "127.0.0.1", self.spec.listen_port)
 
     async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        startup, source = b"", self.spec.source
         try:
-            startup, name = await _startup(client_r, client_w)
+            if source is None:
+                startup, name = await _startup(client_r, client_w)
+                source = self.wan.source_region(name)
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.spec.target_port)
         except (OSError, asyncio.IncompleteReadError):
             client_w.close()
             return
-        source = self.wan.source_region(name)
         delay = self.wan.one_way_s(source, self.spec.region)
         jitter = self.wan.jitter_ms / 1000.0 if delay else 0.0
         link = f"{source or 'unknown'}->{self.spec.server}"
@@ -180,10 +187,16 @@ class Proxy:
         def count(n: int) -> None:
             self.traffic.add(link, n)
 
-        await asyncio.gather(
-            _pump(client_r, server_w, delay, jitter, count, startup),
-            _pump(server_r, client_w, delay, jitter, count),
-        )
+        try:
+            await asyncio.gather(
+                _pump(client_r, server_w, delay, jitter, count, startup),
+                _pump(server_r, client_w, delay, jitter, count),
+            )
+        except asyncio.CancelledError:
+            # The proxy's loop is shutting down: the link ends here. Returning (not raising)
+            # keeps asyncio's stream callback from logging the cancellation as an error.
+            client_w.close()
+            server_w.close()
 
 
 async def run(wan: WanSpec) -> None:
