@@ -6,10 +6,18 @@ half the round trip each way (plus optional jitter), from the region the connect
 comes from to the server's region. The source region is read from the connection's
 PostgreSQL startup message: its `application_name` is a server's name (a replica
 streaming, as Patroni names it) or `corestore@REGION` (a front end or the library).
-One proxy per server rather than per link, because a replica finds its primary at
-the one address the primary advertises; the delay is still chosen per link.
-Connections from the server's own region pass undelayed. A proxy that dies takes
-its link down: nothing reconnects around it.
+
+Patroni: each replica streams from the address its leader advertises (Patroni's
+`connect_address`), one address for every replica, near or far. So the proxy is per
+server, not per link, and that advertised address is the proxy's port
+(`scale_units.wan_cluster`); the delay is still chosen per link, from the replica's
+`application_name`, which Patroni sets to the member's name. Per-region loopback
+addresses (the issue's other idea) are not needed, and the two designs do not
+conflict. What no startup message names (pg_basebackup's copy, tooling) passes
+undelayed, as does everything from the server's own region: those links still go
+through the proxy, so a proxy that dies takes its server out of reach for everyone,
+never leaving a silent direct path. A front end's proxy (`ProxySpec.source`) is plain
+TCP from one region, for clients that follow a redirect across the WAN.
 """
 
 from __future__ import annotations
