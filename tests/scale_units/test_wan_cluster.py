@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner
 
+from auth_service.cli import app
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units import launcher, wan_cluster
@@ -117,6 +119,9 @@ async def test_a_dead_proxy_is_a_server_down_never_a_direct_path(
 
 def test_cluster_down_stops_the_proxies(wan: ClusterState) -> None:
     """Last in the module: it stops the module's cluster (the fixture then purges it)."""
+    shown = CliRunner().invoke(app, ["cluster", "status", "--dir", str(wan.directory)])
+    assert f"WAN: {len(wan.servers)}/{len(wan.servers)} proxies up" in shown.output
+    assert "CPU per MiB" in shown.output
     pids = [wan_cluster.proxy_daemon(wan, name).pid() for name in wan.servers]
     assert all(pids)
     assert launcher.down(wan.directory)
