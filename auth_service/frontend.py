@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,9 @@ class FrontEnd:
         self.monitor.start()
         self.sign_ins.start()
         if self.url is not None:
-            self._registration = self.registry.register(FrontEndEntry(self.region, self.url, os.getpid()))
+            self._registration = self.registry.register(
+                FrontEndEntry(self.region, self.url, os.getpid(), socket.gethostname())
+            )
 
     async def close(self) -> None:
         """The sign-in log drains first: it still needs the store."""

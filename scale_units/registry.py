@@ -3,6 +3,8 @@
 Any instance can then send a client to the nearest front end of another geo. An
 entry is a small JSON file per instance, written atomically; one whose process has
 gone is skipped (an entry without a pid, as a deployment writes it, always counts).
+A pid means something only on its own host: compose front ends, each in a container
+of its own, share the directory, so an entry from another host always counts.
 An entry naming a region the topology lacks is refused, naming the entry.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ class FrontEndEntry:
     region: RegionName
     url: str
     pid: int | None = None
+    host: str | None = None  # where `pid` runs
 
 
 class FrontEndRegistry:
@@ -65,11 +69,11 @@ class FrontEndRegistry:
         for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
             try:
                 raw = json.loads(path.read_text())
-                entry = FrontEndEntry(str(raw["region"]), str(raw["url"]), raw.get("pid"))
+                entry = FrontEndEntry(str(raw["region"]), str(raw["url"]), raw.get("pid"), raw.get("host"))
             except (OSError, ValueError, KeyError, TypeError):
                 raise TopologyError(f"{REGISTRY_DIR}/{path.name}", "is not a front-end entry") from None
             self._check(entry, path.name)
-            if entry.pid is None or _alive(entry.pid):
+            if entry.pid is None or entry.host not in (None, socket.gethostname()) or _alive(entry.pid):
                 found.append(entry)
         return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,15 @@ def test_a_gone_front_end_is_not_offered(tmp_path: Path) -> None:
     registry = FrontEndRegistry(tmp_path, TOPOLOGY)
     registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", pid=2**22 + 12345))
     assert registry.entries() == []
+
+
+def test_a_pid_counts_only_on_its_own_host(tmp_path: Path) -> None:
+    """Compose front ends share the directory from containers of their own: another host's pid
+    says nothing here."""
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry.register(FrontEndEntry("eastus", "https://eastus:8443", pid=2**22 + 12345, host="container-1"))
+    registry.register(FrontEndEntry("westus2", "https://127.0.0.1:9001", 2**22 + 12345, socket.gethostname()))
+    assert [e.region for e in registry.entries()] == ["eastus"]
 
 
 def test_an_entry_in_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> None:
