@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,9 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(directory: Path | None, topology: Path | None = None) -> Iterator[Cluster]:
+def cluster(
+    directory: Path | None, topology: Path | None = None, settings: Mapping[str, str] | None = None
+) -> Iterator[Cluster]:
     """The running cluster in `directory` if there is one, else our own of `topology` (or the default)."""
     if directory is not None and (directory / STATE_FILE).exists():
         yield Cluster(ClusterState.load(directory), owned=False)
@@ -30,7 +32,7 @@ def cluster(directory: Path | None, topology: Path | None = None) -> Iterator[Cl
     # A fresh temp dir: the server user (nobody, when run as root) must be able to reach it.
     own = Path(tempfile.mkdtemp(prefix="corestore-bench-"))
     try:
-        state = launcher.up(topology or default_topology_path(), own)
+        state = launcher.up(topology or default_topology_path(), own, settings=settings)
         migrate_state(state)
         yield Cluster(state, owned=True)
     finally:

@@ -2,8 +2,8 @@
 results.json, a table in report.md, and a heat map of read latency (region x server).
 
 A figure passes when within 20% of what the topology's latencies say, or within
-`FLOOR_MS` where they say ~0 (a read inside a region still costs the loopback's
-fraction of a millisecond and the library's own work).
+`FLOOR_MS` where they say ~0 (a read inside a region costs the library's own fraction
+of a millisecond, stretched by whatever else the shared machine runs).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 from bench.geo_measure import Figure
 
 TOLERANCE = 0.20
-FLOOR_MS = 2.0
+FLOOR_MS = 5.0
 HEATMAP = "geo-read-heatmap.png"
 
 
