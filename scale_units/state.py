@@ -106,7 +106,7 @@ class ClusterState:
 
     def _resolve_server(self, server: Server) -> Server:
         known = self.servers[server.name]
-        return server.with_address(Address(known.host, known.port))
+        return server.with_address(Address(known.host, known.advertised_port))
 
     @asynccontextmanager
     async def connect(
