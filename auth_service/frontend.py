@@ -33,6 +33,7 @@ from scale_units.errors import ClusterError, UnknownCountry
 from scale_units.geography import Geo
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.state import ClusterState
+from scale_units.wan_links import FrontEndLinks
 
 MAX_DOMAIN = 253
 
@@ -61,6 +62,8 @@ class FrontEnd:
         self.url = config.url
         self.registry = FrontEndRegistry(config.directory, state.topology)
         self._registration: Path | None = None
+        # With the WAN on, where clients of other regions reach this instance (and only there).
+        self.links = None if config.url is None else FrontEndLinks.of(state, region.name, config.url)
         self.store = CoreStore(state, region.name, config.pool_size)
         self.monitor = ReplicaMonitor(self.store.router, self.store.pools, state.apis, geo=region.geo)
         self.sign_ins = SignInWriter(self.store, config.sign_in_flush_s)
@@ -77,14 +80,17 @@ class FrontEnd:
         self.monitor.start()
         self.sign_ins.start()
         if self.url is not None:
+            links = {} if self.links is None else await self.links.start()
             self._registration = self.registry.register(
-                FrontEndEntry(self.region, self.url, os.getpid(), socket.gethostname())
+                FrontEndEntry(self.region, self.url, os.getpid(), socket.gethostname(), links)
             )
 
     async def close(self) -> None:
         """The sign-in log drains first: it still needs the store."""
         if self._registration is not None:
             self.registry.unregister(self._registration)
+        if self.links is not None:
+            self.links.close()
         await self.sign_ins.close()
         await self.monitor.stop()
         await self.store.close()
@@ -110,11 +116,12 @@ class FrontEnd:
 
     def elsewhere(self, geo: Geo) -> str | None:
         """None if this instance serves tenants of `geo` (its own); else the URL of the nearest
-        front end of this cloud that does, or "" when none is registered."""
+        front end of this cloud that does (with the WAN on, its link from this region), or ""
+        when none is registered."""
         if geo is self.geo:
             return None
         found = self.registry.nearest(self.cloud, geo, self.region)
-        return "" if found is None else found.url
+        return (found and found.url_from(self.region)) or ""
 
     def confine(self, geo: Geo) -> None:
         """Refuse (421) a tenant of another geo, before anything of it is processed."""

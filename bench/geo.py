@@ -15,9 +15,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auth_service.process import front_ends
 from bench.cluster import cluster
 from bench.geo_measure import Figure, Subject, commits, read_your_writes, reads, subjects
-from bench.geo_redirect import front_ends, redirect_figures
+from bench.geo_redirect import redirect_figures
 from bench.geo_report import GeoResults, write
 from bench.machine import machine_facts
 from scale_units import wan_cluster
@@ -72,8 +73,9 @@ def measure(state: ClusterState, samples: int) -> GeoResults:
     library = asyncio.run(_library(state, made, samples))
     # The redirect: a client in the first unit's primary region asks for the other geo's tenant.
     home, away = made[0], next(s for s in made if s.unit.geo is not made[0].unit.geo)
-    with front_ends(state, home.unit.primary.region, away.unit.primary.region) as (near_url, spec):
-        redirect = asyncio.run(redirect_figures(state, near_url, spec, away, samples))
+    regions = [home.unit.primary.region, away.unit.primary.region]
+    with front_ends(state.directory, regions, tls=False) as (near, far):
+        redirect = asyncio.run(redirect_figures(state, near, far, away, samples))
     stats = wan_cluster.stats(state)
     return GeoResults(
         latency_ms=wan_cluster.round_trips(state.topology),

@@ -6,6 +6,9 @@ gone is skipped (an entry without a pid, as a deployment writes it, always count
 A pid means something only on its own host: compose front ends, each in a container
 of its own, share the directory, so an entry from another host always counts.
 An entry naming a region the topology lacks is refused, naming the entry.
+With the WAN on, an entry also lists its links (`scale_units.wan_links`): the address a
+client of each other region reaches it by, across the WAN; a redirect names that, never
+the entry's own URL.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import os
 import socket
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from scale_units.errors import TopologyError
@@ -42,6 +45,14 @@ class FrontEndEntry:
     url: str
     pid: int | None = None
     host: str | None = None  # where `pid` runs
+    links: dict[RegionName, str] = field(default_factory=dict)  # the WAN's way in, by client region
+
+    def url_from(self, region: RegionName) -> str | None:
+        """Where a client in `region` reaches this front end: its URL from its own region or
+        without a WAN, else the link from `region` (None if it has none: no way there)."""
+        if region == self.region or not self.links:
+            return self.url
+        return self.links.get(region)
 
 
 class FrontEndRegistry:
@@ -69,8 +80,11 @@ class FrontEndRegistry:
         for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
             try:
                 raw = json.loads(path.read_text())
-                entry = FrontEndEntry(str(raw["region"]), str(raw["url"]), raw.get("pid"), raw.get("host"))
-            except (OSError, ValueError, KeyError, TypeError):
+                links = {str(k): str(v) for k, v in raw.get("links", {}).items()}
+                entry = FrontEndEntry(
+                    str(raw["region"]), str(raw["url"]), raw.get("pid"), raw.get("host"), links
+                )
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 raise TopologyError(f"{REGISTRY_DIR}/{path.name}", "is not a front-end entry") from None
             self._check(entry, path.name)
             if entry.pid is None or entry.host not in (None, socket.gethostname()) or _alive(entry.pid):
@@ -78,19 +92,24 @@ class FrontEndRegistry:
         return found
 
     def nearest(self, cloud: Cloud, geo: Geo, from_region: RegionName) -> FrontEndEntry | None:
-        """The live front end of `cloud`/`geo` nearest to `from_region`, if any."""
+        """The live front end of `cloud`/`geo` nearest to `from_region`, if any a client there can reach."""
         here = self.topology.regions[from_region]
         serving = [
             e
             for e in self.entries()
-            if self.topology.regions[e.region].cloud is cloud and self.topology.regions[e.region].geo is geo
+            if self.topology.regions[e.region].cloud is cloud
+            and self.topology.regions[e.region].geo is geo
+            and e.url_from(from_region) is not None
         ]
         return min(serving, key=lambda e: distance_ms(here, self.topology.regions[e.region]), default=None)
 
     def _check(self, entry: FrontEndEntry, name: str) -> None:
+        known = ", ".join(sorted(self.topology.regions))
         if entry.region not in self.topology.regions:
-            known = ", ".join(sorted(self.topology.regions))
             raise TopologyError(f"{REGISTRY_DIR}/{name}.region", f"unknown region {entry.region!r} ({known})")
+        for region in entry.links:
+            if region not in self.topology.regions:
+                raise TopologyError(f"{REGISTRY_DIR}/{name}.links", f"unknown region {region!r} ({known})")
 
 
 def _alive(pid: int) -> bool:

@@ -17,7 +17,8 @@ conflict. What no startup message names (pg_basebackup's copy, tooling) passes
 undelayed, as does everything from the server's own region: those links still go
 through the proxy, so a proxy that dies takes its server out of reach for everyone,
 never leaving a silent direct path. A front end's proxy (`ProxySpec.source`) is plain
-TCP from one region, for clients that follow a redirect across the WAN.
+TCP from one region, for clients that follow a redirect across the WAN
+(`scale_units.wan_links`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ProxySpec:
 
     With `source`, a plain TCP link from that region (a front end's, for clients of
     another region following a redirect): no startup message to read, one fixed delay.
+    A `listen_port` of 0 is any free port (the served socket says which).
     """
 
     server: str

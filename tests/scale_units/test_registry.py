@@ -57,3 +57,22 @@ def test_an_entry_in_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> N
     with pytest.raises(TopologyError) as refused:
         registry.entries()
     assert refused.value.key == "frontends/planted.json.region"
+
+
+def test_with_links_a_client_of_another_region_is_offered_only_its_link(tmp_path: Path) -> None:
+    """A WAN entry: the link from the asking region, never the entry's own URL; no link, no offer."""
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    links = {"westeurope": "https://127.0.0.1:9101"}
+    registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", os.getpid(), links=links))
+    found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
+    assert found is not None
+    assert found.url_from("westeurope") == "https://127.0.0.1:9101"
+    assert found.url_from("eastus") == "https://127.0.0.1:9001", "within its region, direct"
+    assert registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "northeurope") is None
+
+
+def test_a_link_from_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> None:
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    with pytest.raises(TopologyError, match="unknown region 'mars'") as refused:
+        registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", links={"mars": "https://x:1"}))
+    assert refused.value.key.endswith(".links")

@@ -1,5 +1,6 @@
 """A WAN cluster (`[wan] enabled`): far reads pay the round trip, replicas stream through the
-proxies, a dead proxy is a server down, and `cluster down` stops them.
+proxies, a dead proxy is a server down, a client redirected to another geo's front end
+crosses the link between the two regions, and `cluster down` stops them.
 
 The far read's bound is a floor the proxy enforces (it holds each chunk half the round
 trip each way), not a speed goal; the near read is the best of several.
@@ -12,21 +13,26 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from typer.testing import CliRunner
 
+from auth_service import client
 from auth_service.cli import app
+from auth_service.process import FrontEndProcess, front_ends
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units import launcher, wan_cluster
 from scale_units.daemon import alive
+from scale_units.registry import FrontEndRegistry
 from scale_units.routing import distance_ms
 from scale_units.state import ClusterState
 from tests.cluster import temp_cluster
 
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "wan.toml"
 PRIMARY, REPLICA = "emea-1-westeurope", "emea-1-northeurope"
+PASSWORD = "Wan-passw0rd!"
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +48,26 @@ async def emea_tenant(wan: ClusterState) -> AsyncIterator[Tenant]:
         yield await store.operator.create_tenant(f"t{uuid.uuid4().hex[:12]}", "FR", domains=())
     finally:
         await store.close()
+
+
+@pytest.fixture(scope="module")
+def frontends(wan: ClusterState) -> Iterator[list[FrontEndProcess]]:
+    """westeurope's (EMEA) and eastus's (North America), https as always."""
+    with front_ends(wan.directory, ["westeurope", "eastus"]) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def american(wan: ClusterState, frontends: list[FrontEndProcess]) -> client.CreatedTenant:
+    """A US tenant, asked of the European front end (its 307 followed across the link)."""
+    with client.connect(wan.directory) as http:
+        return client.create_tenant(http, frontends[0].url, wan.credentials.operator, PASSWORD, "US")
+
+
+def _link(state: ClusterState, to_region: str, from_region: str) -> str:
+    """Where the front end of `to_region` registered its link from `from_region`."""
+    entries = FrontEndRegistry(state.directory, state.planned_topology).entries()
+    return next(e for e in entries if e.region == to_region).links[from_region]
 
 
 def _rtt(state: ClusterState, a: str, b: str) -> float:
@@ -117,8 +143,49 @@ async def test_a_dead_proxy_is_a_server_down_never_a_direct_path(
     assert server == REPLICA, "back in routing with its proxy"
 
 
-def test_cluster_down_stops_the_proxies(wan: ClusterState) -> None:
+def test_a_redirect_to_another_geo_names_the_link_and_following_it_pays_the_round_trip(
+    wan: ClusterState, frontends: list[FrontEndProcess], american: client.CreatedTenant
+) -> None:
+    europe, america = frontends
+    link = _link(wan, "eastus", "westeurope")
+    assert link != america.url
+    path = f"/{american.domain}/v2.0/.well-known/openid-configuration"
+    rtt = _rtt(wan, "westeurope", "eastus")
+    with client.connect(wan.directory) as http:
+        answer = http.get(europe.url + path)
+        assert answer.status_code == 307
+        assert answer.headers["location"] == link + path, "the westeurope -> eastus link, TLS through it"
+        followed = []
+        for _ in range(3):
+            started = time.perf_counter()
+            assert http.get(europe.url + path, follow_redirects=True).status_code == 200
+            followed.append((time.perf_counter() - started) * 1000)
+        assert min(followed) >= rtt, f"each followed redirect crosses the link ({rtt} ms): {followed}"
+        tokens = client.sign_in(http, europe.url, american.domain, american.admin, PASSWORD)
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        graph = http.get(f"{europe.url}/v1.0/users", headers=headers)
+    assert graph.status_code == 421
+    assert link in graph.json()["error"]["message"], "the 421 names the link too"
+
+
+def test_a_front_end_gone_takes_its_links_with_it_never_leaving_a_direct_path(
+    wan: ClusterState, frontends: list[FrontEndProcess], american: client.CreatedTenant
+) -> None:
+    europe, america = frontends
+    link = _link(wan, "eastus", "westeurope")
+    path = f"/{american.domain}/v2.0/.well-known/openid-configuration"
+    america.kill()
+    with client.connect(wan.directory) as http:
+        with pytest.raises(httpx.ConnectError):
+            http.get(link + path)
+        answer = http.get(europe.url + path)
+    assert answer.status_code == 421, "no front end of North America is left to send it to"
+
+
+def test_cluster_down_stops_the_proxies(wan: ClusterState, frontends: list[FrontEndProcess]) -> None:
     """Last in the module: it stops the module's cluster (the fixture then purges it)."""
+    for process in frontends:
+        process.stop()  # they hold connections to the cluster
     shown = CliRunner().invoke(app, ["cluster", "status", "--dir", str(wan.directory)])
     assert f"WAN: {len(wan.servers)}/{len(wan.servers)} proxies up" in shown.output
     assert "CPU per MiB" in shown.output
