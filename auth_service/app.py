@@ -13,7 +13,7 @@ from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.geo_fence import GeoFence
-from auth_service.routes import assignments, authorize, directory, oauth, oidc, operator
+from auth_service.routes import assignments, authorize, batch, directory, oauth, oidc, operator
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -43,6 +43,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     http_errors.install(app)
     app.include_router(directory.router)
     app.include_router(assignments.router)
+    app.include_router(batch.router)
     app.include_router(operator.router)
     app.include_router(oauth.router)
     app.include_router(authorize.router)
