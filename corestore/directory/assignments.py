@@ -16,6 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from corestore.directory.app_roles import BY_ID, GRAPH_DISPLAY_NAME, graph_principal_id
+from corestore.directory.groups import NO_DATA_FOUND
 from corestore.errors import InvalidRequest, NotFound
 from corestore.handle import TenantHandle
 from corestore.sql import call
@@ -98,9 +99,14 @@ class AppRoleAssignments:
     async def _rows(
         self, principal: uuid.UUID | None = None, resource: uuid.UUID | None = None
     ) -> list[AppRoleAssignment]:
-        rows = await self.handle.fetch(
-            call("app_role_assignments", 3), self.handle.tenant_id, principal, resource
-        )
+        try:
+            rows = await self.handle.fetch(
+                call("app_role_assignments", 3), self.handle.tenant_id, principal, resource
+            )
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == NO_DATA_FOUND:
+                raise NotFound(f"no service principal {principal}") from None
+            raise
         return [self._record(r) for r in rows]
 
     @staticmethod

@@ -75,6 +75,11 @@ def test_an_app_holds_only_what_was_assigned_until_it_is_removed(
     mine = _get(http, f"{west.url}/v1.0/servicePrincipals/{principal_id}/appRoleAssignments", admin_headers)
     assert [a["id"] for a in mine["value"]] == [made.json()["id"]]
 
+    unknown = http.get(
+        f"{west.url}/v1.0/servicePrincipals/{uuid.uuid4()}/appRoleAssignments", headers=admin_headers
+    )
+    assert graph_error(unknown, 404) == "Request_ResourceNotFound"
+
     gone = http.delete(
         f"{west.url}/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo/{made.json()['id']}",
         headers=admin_headers,

@@ -42,11 +42,17 @@ def _function(signature: str, returns: str, body: str, declare: str = "") -> str
     )
 
 
+# A principal's assignments (an unknown principal raises no_data_found, not an empty list),
+# or a resource's.
 ASSIGNMENTS = _function(
     "app_role_assignments(p_tenant uuid, p_principal uuid, p_resource uuid)",
     "TABLE(id uuid, principal_id uuid, resource_id uuid, app_role_id uuid, created_at timestamptz, "
     "principal_display_name varchar)",
-    """RETURN QUERY SELECT a.id, a.principal_id, a.resource_id, a.app_role_id, a.created_at, p.display_name
+    """IF p_principal IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.service_principals
+    WHERE tenant_id = p_tenant AND id = p_principal) THEN
+  RAISE EXCEPTION USING ERRCODE = 'no_data_found', MESSAGE = 'no service principal ' || p_principal;
+END IF;
+RETURN QUERY SELECT a.id, a.principal_id, a.resource_id, a.app_role_id, a.created_at, p.display_name
   FROM public.app_role_assignments a
   JOIN public.service_principals p ON p.tenant_id = a.tenant_id AND p.id = a.principal_id
   WHERE a.tenant_id = p_tenant AND (p_principal IS NULL OR a.principal_id = p_principal)
