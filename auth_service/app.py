@@ -13,7 +13,7 @@ from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.geo_fence import GeoFence
-from auth_service.routes import authorize, directory, oauth, oidc, operator
+from auth_service.routes import assignments, authorize, batch, delta, directory, oauth, oidc, operator
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -41,7 +41,10 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     http_errors.install(app)
+    app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match
     app.include_router(directory.router)
+    app.include_router(assignments.router)
+    app.include_router(batch.router)
     app.include_router(operator.router)
     app.include_router(oauth.router)
     app.include_router(authorize.router)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from corestore.directory.app_roles import GRAPH_APP_ID
 from scale_units.tls import trust
 
 
@@ -75,3 +76,28 @@ def sign_in(http: httpx.Client, url: str, tenant: str, username: str, password: 
         raise RuntimeError(f"sign-in refused: {response.status_code} {response.text[:200]}")
     tokens: dict[str, Any] = response.json()
     return tokens
+
+
+def grant_app_roles(
+    http: httpx.Client, url: str, headers: dict[str, str], app_id: str, roles: tuple[str, ...]
+) -> None:
+    """Assign Microsoft Graph app roles (by value, e.g. `User.Read.All`) to the application
+    `app_id`, as an administrator (`headers`) does over Graph; its next tokens carry them."""
+
+    def get(path: str) -> dict[str, Any]:
+        response = http.get(f"{url}/v1.0{path}", headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
+        found: dict[str, Any] = response.json()
+        return found
+
+    graph = get(f"/servicePrincipals(appId='{GRAPH_APP_ID}')")
+    principal = get(f"/servicePrincipals(appId='{app_id}')")
+    ids = {role["value"]: role["id"] for role in graph["appRoles"]}
+    for role in roles:
+        body = {"principalId": principal["id"], "resourceId": graph["id"], "appRoleId": ids[role]}
+        response = http.post(
+            f"{url}/v1.0/servicePrincipals/{graph['id']}/appRoleAssignedTo", headers=headers, json=body
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"assigning {role}: {response.status_code} {response.text[:200]}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
-from auth_service.permissions import permitted
+from auth_service.permissions import permitted, resource_of
 from auth_service.tokens import VerifiedToken
 from corestore.session import TenantSession
 from corestore.types import CommitPosition
@@ -76,7 +76,7 @@ async def caller(request: Request, permission: str) -> Caller:
     """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
     frontend = front_end(request)
     token = frontend.verifier.verify_access(bearer(request))
-    if not permitted(set(token.scopes) | set(token.roles), permission):
+    if not permitted(set(token.scopes) | set(token.roles), permission, resource_of(request.scope["path"])):
         raise Forbidden(f"this operation needs {permission}")
     session = await frontend.store.session(token, _consistency(request))
     frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here

@@ -19,14 +19,16 @@ from auth_service.errors import BadRequest, ServedElsewhere
 from auth_service.id_tokens import IdTokenIssuer
 from auth_service.keyfile import KeyStore
 from auth_service.lockout import LockoutPolicy
-from auth_service.permissions import ADMIN_SCOPES, APP_ROLES, USER_SCOPES
+from auth_service.permissions import ADMIN_SCOPES, USER_SCOPES
 from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from auth_service.sign_in_writer import SignInWriter
 from auth_service.throttle import Limits, Throttle
 from auth_service.tokens import TokenIssuer, TokenVerifier
+from corestore.directory.app_roles import role_values
+from corestore.directory.applications import AppSignIn
 from corestore.errors import TenantNotFound
 from corestore.monitor import ReplicaMonitor
-from corestore.objects import ServicePrincipal, User
+from corestore.objects import User
 from corestore.store import CoreStore
 from corestore.types import Placement
 from scale_units.errors import ClusterError, UnknownCountry
@@ -155,12 +157,13 @@ class FrontEnd:
             "scope": " ".join(scopes),
         }
 
-    def app_tokens(self, tenant_id: uuid.UUID, principal: ServicePrincipal) -> dict[str, Any]:
+    def app_tokens(self, tenant_id: uuid.UUID, app: AppSignIn) -> dict[str, Any]:
+        """An application's token: `roles` are exactly the app roles assigned to it (maybe none)."""
         access = self.token_issuer.issue_access(
             tenant_id=tenant_id,
-            object_id=principal.id,
-            subject=str(principal.id),
-            roles=APP_ROLES,
-            client_id=str(principal.app_id),
+            object_id=app.principal.id,
+            subject=str(app.principal.id),
+            roles=role_values(app.app_role_ids),
+            client_id=str(app.principal.app_id),
         )
         return {"token_type": "Bearer", "access_token": access, "expires_in": self.token_issuer.lifetime_s}

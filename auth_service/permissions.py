@@ -1,4 +1,9 @@
-"""Permission names (Graph's), what tokens carry, and which permission implies which."""
+"""Permission names (Graph's), what tokens carry, and which permission implies which.
+
+A route asks for a broad permission (read, write, audit) on the resource its path
+names; Graph's finer permissions (User.Read.All, Group.ReadWrite.All, ...) grant it on
+their own resource only, as in Graph, where `Directory.*` covers every kind.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,29 @@ AUDIT = "AuditLog.Read.All"
 
 USER_SCOPES = (USER_READ, READ)
 ADMIN_SCOPES = (*USER_SCOPES, WRITE, AUDIT)
-APP_ROLES = (WRITE, AUDIT)
 # A permission is granted by itself or by the wider one that contains it.
 IMPLIED = {READ: {READ, WRITE}, WRITE: {WRITE}}
+_READ_WRITE = {
+    "users": ("User.Read.All", "User.ReadWrite.All"),
+    "groups": ("Group.Read.All", "Group.ReadWrite.All"),
+    "applications": ("Application.Read.All", "Application.ReadWrite.All"),
+    "servicePrincipals": ("Application.Read.All", "Application.ReadWrite.All"),
+    "devices": ("Device.Read.All", "Device.ReadWrite.All"),
+}
+# (permission a route asks for, resource) -> the finer permissions that also grant it.
+FINER: dict[tuple[str, str], set[str]] = {
+    **{(READ, kind): {read, write} for kind, (read, write) in _READ_WRITE.items()},
+    **{(WRITE, kind): {write} for kind, (_, write) in _READ_WRITE.items()},
+}
+FINER[(WRITE, "servicePrincipals")].add("AppRoleAssignment.ReadWrite.All")
 
 
-def permitted(granted: set[str], permission: str) -> bool:
-    return bool(granted & IMPLIED.get(permission, {permission}))
+def permitted(granted: set[str], permission: str, resource: str = "") -> bool:
+    """Whether `granted` holds `permission` on `resource` (a path's first segment after /v1.0)."""
+    return bool(granted & (IMPLIED.get(permission, {permission}) | FINER.get((permission, resource), set())))
+
+
+def resource_of(path: str) -> str:
+    """`users` for /v1.0/users/..., `servicePrincipals` for /v1.0/servicePrincipals(appId='...')."""
+    _, _, rest = path.partition("/v1.0/")
+    return rest.split("/", 1)[0].split("(", 1)[0]

@@ -17,14 +17,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import jwt
 
-from auth_service.client import password_grant, tenant_request
+from auth_service.client import grant_app_roles, password_grant, tenant_request
 from bench.httpload import Writers, bearer
 from bench.rows import Row
 from scale_units.state import ClusterState
 
 PASSWORD = "bench-Passw0rd!"
 VISIBLE_TIMEOUT_S = 10.0
+APP_ROLES = ("User.Read.All",)  # the bench's applications read users
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def _first_sign_in(http: httpx.Client, path: str, username: str) -> dict[str, An
 
 
 def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, bytes]:
-    """An application with a client secret: its access token and its client-credentials form."""
+    """An application with a client secret and the app roles the reads need: its access token and
+    its client-credentials form."""
     auth = bearer(tenant.token)
     app = _send(
         http, "POST", "/v1.0/applications", headers=auth, json={"displayName": f"bench-app-{index}"}
@@ -149,8 +152,16 @@ def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, 
         "client_id": app["appId"],
         "client_secret": secret["secretText"],
     }
-    token = _send(http, "POST", f"/{tenant.id}/oauth2/v2.0/token", data=form).json()
-    return token["access_token"], urlencode(form).encode()
+    # What the reads need, granted as an administrator does (the grant's token then carries it).
+    grant_app_roles(http, "", auth, app["appId"], APP_ROLES)
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while True:  # the grant reads a replica, which may not have the assignment yet
+        token = _send(http, "POST", f"/{tenant.id}/oauth2/v2.0/token", data=form).json()["access_token"]
+        if jwt.decode(token, options={"verify_signature": False}).get("roles") == list(APP_ROLES):
+            return token, urlencode(form).encode()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"app roles not in the token after {VISIBLE_TIMEOUT_S:.0f}s")
+        time.sleep(0.05)
 
 
 def _await_visible(http: httpx.Client, row: Row, token: str) -> None:

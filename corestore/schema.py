@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
@@ -268,3 +269,40 @@ class RefreshTokenRow(Base):
         Index("ix_refresh_tokens_family", "tenant_id", "family_id"),
         Index("ix_refresh_tokens_user", "tenant_id", "user_id"),
     )
+
+
+class AppRoleAssignmentRow(Base):
+    """An app role (of Microsoft Graph) granted to a service principal: what its app tokens carry."""
+
+    __tablename__ = "app_role_assignments"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    principal_id: Mapped[uuid.UUID]
+    resource_id: Mapped[uuid.UUID]
+    app_role_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("service_principals", "principal_id"),
+        Index(
+            "uq_app_role_assignments_grant",
+            "tenant_id",
+            "principal_id",
+            "resource_id",
+            "app_role_id",
+            unique=True,
+        ),
+        Index("ix_app_role_assignments_resource", "tenant_id", "resource_id"),
+    )
+
+
+class DirectoryChangeRow(Base):
+    """The last transaction (xid8 as bigint) that wrote a user or group, kept by a trigger
+    (migration directory_0004_changes); `removed` marks a tombstone. Read by delta queries."""
+
+    __tablename__ = "directory_changes"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    xid: Mapped[int] = mapped_column(BigInteger)
+    removed: Mapped[bool]
+    __table_args__ = (_tenant_parent(), Index("ix_directory_changes_xid", "tenant_id", "kind", "xid"))

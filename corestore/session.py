@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from corestore.directory.applications import Applications, ServicePrincipals
+from corestore.directory.assignments import AppRoleAssignments
 from corestore.directory.devices import Devices
 from corestore.directory.grants import Grants
 from corestore.directory.groups import Groups
@@ -96,6 +97,10 @@ class TenantSession:
     @cached_property
     def service_principals(self) -> ServicePrincipals:
         return ServicePrincipals(self)
+
+    @cached_property
+    def app_role_assignments(self) -> AppRoleAssignments:
+        return AppRoleAssignments(self)
 
     @cached_property
     def devices(self) -> Devices:

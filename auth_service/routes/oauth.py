@@ -172,12 +172,12 @@ async def _client_credentials(
 ) -> dict[str, Any]:
     if not client_id or not client_secret:
         raise InvalidGrant("client_id and client_secret are required")
-    principal = await session.applications.verify_client_secret(client_id, client_secret)
-    if principal is None:
+    app = await session.applications.verify_client_secret(client_id, client_secret)
+    if app is None:
         _log(frontend, session, client, "failure", client_id, reason="invalid client secret")
         raise InvalidGrant(BAD_CLIENT)
-    _log(frontend, session, client, "success", client_id, principal_id=principal.id)
-    return frontend.app_tokens(session.tenant_id, principal)
+    _log(frontend, session, client, "success", client_id, principal_id=app.principal.id)
+    return frontend.app_tokens(session.tenant_id, app)
 
 
 def _log(

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,15 @@ from corestore.sql import cached, call
 from corestore.validation import DISPLAY_NAME, FieldRule, parse_id
 
 MAX_SECRET_DAYS = 730
+
+
+@dataclass(frozen=True)
+class AppSignIn:
+    """An application that proved its secret: its service principal and the app role ids
+    an administrator assigned to it (`assignments`)."""
+
+    principal: ServicePrincipal
+    app_role_ids: tuple[uuid.UUID, ...]
 
 
 class Applications(Repository[Application]):
@@ -95,11 +105,9 @@ class Applications(Repository[Application]):
         message = self.handle.tenant_id.bytes + secret_text.encode()
         return hmac.new(self._secret_key, message, hashlib.sha256).digest()
 
-    async def verify_client_secret(
-        self, app_id: str | uuid.UUID, secret_text: str
-    ) -> ServicePrincipal | None:
-        """The enabled service principal of `app_id` if `secret_text` is one of its live secrets:
-        one statement for the hashes and the principal."""
+    async def verify_client_secret(self, app_id: str | uuid.UUID, secret_text: str) -> AppSignIn | None:
+        """The enabled service principal of `app_id` and its assigned app roles, if `secret_text`
+        is one of its live secrets: one statement for the hashes, the principal and the roles."""
         try:
             aid = parse_id(app_id)
         except NotFound:
@@ -114,7 +122,9 @@ class Applications(Repository[Application]):
         if not any(hmac.compare_digest(bytes(r["secret_hash"]), digest) for r in rows):
             return None
         principal: ServicePrincipal = ServicePrincipals.to_record(rows[0]["principal"])
-        return principal if principal.account_enabled else None
+        if not principal.account_enabled:
+            return None
+        return AppSignIn(principal, tuple(rows[0]["app_role_ids"]))
 
 
 class ServicePrincipals(Repository[ServicePrincipal]):

@@ -6,12 +6,14 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import jwt
 
 from auth_service.client import CreatedTenant
 from corestore.store import CoreStore
@@ -89,3 +91,24 @@ def redirected_params(response: httpx.Response) -> dict[str, str]:
     assert response.status_code == 303, response.text[:300]
     location = urlsplit(response.headers["location"])
     return {k: v[0] for k, v in parse_qs(location.query).items()}
+
+
+def app_token(
+    http: httpx.Client, url: str, app: RegisteredApp, roles: list[str], wait_s: float = 10.0
+) -> str:
+    """A client-credentials token of `app` once it carries `roles`: the grant reads a replica,
+    which may not have replayed an assignment made a moment ago on the primary."""
+    form = {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": app.secret}
+    deadline = time.monotonic() + wait_s
+    while True:
+        response = http.post(f"{url}/{app.tenant.id}/oauth2/v2.0/token", data=form)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        if token_roles(token) == roles or time.monotonic() > deadline:
+            return token
+        time.sleep(0.05)
+
+
+def token_roles(token: str) -> list[str]:
+    roles: list[str] = jwt.decode(token, options={"verify_signature": False}).get("roles", [])
+    return roles

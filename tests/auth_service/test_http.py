@@ -10,10 +10,11 @@ import httpx
 import jwt
 import pytest
 
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, grant_app_roles
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
+from tests.auth_service.signin_flow import RegisteredApp, app_token
 
 CONSISTENCY = "x-corestore-consistency"
 SERVER = "x-corestore-server"
@@ -225,16 +226,18 @@ def test_app_signs_in_with_client_credentials(
     secret = http.post(
         f"{west.url}/v1.0/applications/{app['id']}/addPassword", headers=admin_headers, json={}
     ).json()
-    token = http.post(
-        f"{north.url}/{http_tenant.domain}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app["appId"],
-            "client_secret": secret["secretText"],
-        },
-    )
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app["appId"],
+        "client_secret": secret["secretText"],
+    }
+    token = http.post(f"{north.url}/{http_tenant.domain}/oauth2/v2.0/token", data=form)
     assert token.status_code == 200, token.text
     app_headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert graph_error(http.get(f"{north.url}/v1.0/users", headers=app_headers), 403)  # no role assigned
+    grant_app_roles(http, west.url, admin_headers, app["appId"], ("User.Read.All",))
+    registered = RegisteredApp(http_tenant, app["id"], app["appId"], secret["secretText"])
+    app_headers = {"Authorization": f"Bearer {app_token(http, north.url, registered, ['User.Read.All'])}"}
     assert http.get(f"{north.url}/v1.0/users", headers=app_headers).status_code == 200
     wrong = http.post(
         f"{north.url}/{http_tenant.domain}/oauth2/v2.0/token",

@@ -10,6 +10,7 @@ import httpx
 import msal  # type: ignore[import-untyped]
 import pytest
 
+from auth_service.client import grant_app_roles
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from scale_units.tls import ca_bundle
@@ -17,8 +18,10 @@ from tests.auth_service.conftest import PASSWORD
 from tests.auth_service.signin_flow import (
     NATIVE_CALLBACK,
     RegisteredApp,
+    app_token,
     posted_params,
     submit,
+    token_roles,
 )
 
 GRAPH_DEFAULT = ["https://graph.corestore.local/.default"]
@@ -40,8 +43,15 @@ def public_client(cluster: ClusterState, authority: str, client_id: str) -> msal
 
 @pytest.mark.parametrize("form", ["id", "domain"])
 def test_client_credentials_for_either_authority_form(
-    cluster: ClusterState, http: httpx.Client, west: FrontEndProcess, web_app: RegisteredApp, form: str
+    cluster: ClusterState,
+    http: httpx.Client,
+    west: FrontEndProcess,
+    web_app: RegisteredApp,
+    admin_headers: dict[str, str],
+    form: str,
 ) -> None:
+    grant_app_roles(http, west.url, admin_headers, web_app.client_id, ("User.Read.All",))
+    app_token(http, west.url, web_app, ["User.Read.All"])  # until the grant's replica has the assignment
     tenant = web_app.tenant.id if form == "id" else web_app.tenant.domain
     app = msal.ConfidentialClientApplication(
         web_app.client_id,
@@ -52,6 +62,7 @@ def test_client_credentials_for_either_authority_form(
     )
     result = app.acquire_token_for_client(scopes=GRAPH_DEFAULT)
     assert "access_token" in result, result
+    assert token_roles(result["access_token"]) == ["User.Read.All"]  # what was assigned, nothing more
     users = http.get(f"{west.url}/v1.0/users", headers={"Authorization": f"Bearer {result['access_token']}"})
     assert users.status_code == 200
     assert app.acquire_token_for_client(scopes=GRAPH_DEFAULT)["token_source"] == "cache"

@@ -126,7 +126,8 @@ async def test_client_secret_is_shown_once_and_verifies(session: TenantSession) 
     assert len(secret.secret_text) >= 40
     verified = await session.applications.verify_client_secret(app.app_id, secret.secret_text)
     assert verified is not None
-    assert verified.id == principal.id
+    assert verified.principal.id == principal.id
+    assert verified.app_role_ids == ()  # nothing assigned, no roles
     assert await session.applications.verify_client_secret(app.app_id, secret.secret_text + "x") is None
     assert await session.applications.verify_client_secret("not-a-guid", secret.secret_text) is None
     await session.service_principals.update(principal.id, {"account_enabled": False})

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from corestore.directory.app_roles import BY_VALUE
 from corestore.directory.grants import CodeGrant
 from corestore.errors import Conflict, NotFound
 from corestore.schema import Base
@@ -29,6 +30,10 @@ async def _fill(store: CoreStore, session: TenantSession, tag: str) -> dict[str,
     await session.groups.add_member(group.id, user.id)
     app = await session.applications.create(display_name=tag)
     await session.applications.add_secret(app.id)
+    principal = await session.service_principals.by_app_id(app.app_id)
+    assert principal is not None
+    assignments = session.app_role_assignments
+    await assignments.assign(principal.id, assignments.graph_id, BY_VALUE["User.Read.All"].id)
     device = await session.devices.create(display_name=tag, operating_system="iOS", owner_id=user.id)
     await log_sign_in(store, session, tag)
     await session.grants.set_redirect_uris(app.id, "spa", [f"https://{tag}.example/cb"])

@@ -1,0 +1,131 @@
+"""Delta queries (`GET /v1.0/users/delta`, `/groups/delta`), as Graph pages them.
+
+A round without a token returns every object; its pages link on with `@odata.nextLink`
+and its last page gives `@odata.deltaLink`, whose token asks the next round for what
+changed since (corestore.directory.changes says why nothing is missed). Removed objects
+come as `{"id", "@removed": {"reason": "deleted"}}`: our deletes are permanent, which is
+Graph's "deleted" (its "changed" is a user in the recycle bin, which we do not keep).
+Tokens are opaque to clients: a page's position and the round's snapshot, base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from auth_service.deps import caller
+from auth_service.errors import BadRequest
+from auth_service.graph import to_graph
+from auth_service.lean import LeanRoute, QueryParam, documented, json_response
+from auth_service.permissions import READ
+from corestore.directory.base import Repository
+from corestore.directory.changes import DeltaPage, delta_page
+from corestore.session import TenantSession
+
+router = APIRouter(prefix="/v1.0")
+SELECT = QueryParam("$select", max_length=1024)
+SKIP = QueryParam("$skiptoken", max_length=64)
+DELTA = QueryParam("$deltatoken", max_length=64)
+KNOWN = frozenset(q.name for q in (SELECT, SKIP, DELTA))
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 999
+NO_SINCE = -1  # a first round's pages: every object
+# $skiptoken: the page's last id, the round's `since` and the token the round ends with.
+SKIP_FORMAT = struct.Struct(">16sqq")
+DELTA_FORMAT = struct.Struct(">q")
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(token: str, shape: struct.Struct, name: str) -> tuple[Any, ...]:
+    try:
+        return shape.unpack(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, struct.error):
+        raise BadRequest(f"{name} is not one this API returned") from None
+
+
+def _page_size(request: Request) -> int:
+    """Graph's `Prefer: odata.maxpagesize=N`; 100 without it."""
+    for preference in request.headers.get("prefer", "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name == "odata.maxpagesize":
+            if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+                raise BadRequest(f"odata.maxpagesize must be from 1 to {MAX_PAGE_SIZE}")
+            return int(value)
+    return PAGE_SIZE
+
+
+def _position(request: Request) -> tuple[int | None, uuid.UUID | None, int | None]:
+    """(since, after, the round's closing token) from the query: a fresh round has none."""
+    unknown = sorted(k for k in request.query_params if k not in KNOWN)
+    if unknown:
+        raise BadRequest(f"delta does not support {', '.join(unknown)}")
+    skip, delta = SKIP.read(request), DELTA.read(request)
+    if skip is not None and delta is not None:
+        raise BadRequest("give $skiptoken or $deltatoken, not both")
+    if skip is not None:
+        after, since, closing = _decode(skip, SKIP_FORMAT, "$skiptoken")
+        return (None if since == NO_SINCE else since), uuid.UUID(bytes=after), closing
+    if delta is not None:
+        (since,) = _decode(delta, DELTA_FORMAT, "$deltatoken")
+        return since, None, None
+    return None, None, None
+
+
+def _link(request: Request, name: str, token: str) -> str:
+    url = request.url.remove_query_params(["$skiptoken", "$deltatoken"]).include_query_params(**{name: token})
+    return str(url)
+
+
+def _payload(
+    request: Request, kind: str, page: DeltaPage[Any], since: int | None, closing: int
+) -> dict[str, Any]:
+    select = SELECT.read(request)
+    chosen = None if select is None else tuple(s.strip() for s in select.split(",") if s.strip())
+    value = [
+        to_graph(c.record, chosen)
+        if c.record is not None
+        else {"id": str(c.id), "@removed": {"reason": "deleted"}}
+        for c in page.changes
+    ]
+    payload: dict[str, Any] = {"@odata.context": f"{request.base_url}v1.0/$metadata#{kind}", "value": value}
+    if page.next_after is not None:
+        skip = SKIP_FORMAT.pack(page.next_after.bytes, NO_SINCE if since is None else since, closing)
+        payload["@odata.nextLink"] = _link(request, "$skiptoken", _encode(skip))
+    else:
+        payload["@odata.deltaLink"] = _link(request, "$deltatoken", _encode(DELTA_FORMAT.pack(closing)))
+    return payload
+
+
+def register(kind: str, repository: Callable[[TenantSession], Repository[Any]]) -> None:
+    async def delta(request: Request) -> Response:
+        who = await caller(request, READ)
+        since, after, closing = _position(request)
+        page = await delta_page(repository(who.session), since, after, _page_size(request))
+        return json_response(
+            _payload(request, kind, page, since, page.snapshot if closing is None else closing),
+            200,
+            who.headers(),
+        )
+
+    # msgraph-sdk calls `delta()`, Graph's function syntax; both forms answer.
+    for path in (f"/{kind}/delta", f"/{kind}/delta()"):
+        router.add_api_route(
+            path,
+            delta,
+            methods=["GET"],
+            name=f"{kind}_delta{'_call' if path.endswith(')') else ''}",
+            route_class_override=LeanRoute,
+            openapi_extra=documented((), (SELECT, SKIP, DELTA)),
+        )
+
+
+register("users", lambda s: s.users)
+register("groups", lambda s: s.groups)
