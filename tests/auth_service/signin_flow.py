@@ -31,8 +31,11 @@ class RegisteredApp:
 
 
 def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dict[str, str]) -> RegisteredApp:
-    """An application with a client secret, over Graph."""
+    """An application with its service principal (Graph's two steps) and a client secret, over Graph."""
     app = http.post(f"{url}/v1.0/applications", headers=headers, json={"displayName": "Web"}).json()
+    http.post(
+        f"{url}/v1.0/servicePrincipals", headers=headers, json={"appId": app["appId"]}
+    ).raise_for_status()
     secret = http.post(f"{url}/v1.0/applications/{app['id']}/addPassword", headers=headers, json={}).json()
     return RegisteredApp(tenant, app["id"], app["appId"], secret["secretText"])
 
