@@ -13,7 +13,7 @@ from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.geo_fence import GeoFence
-from auth_service.routes import authorize, directory, oauth, oidc, operator
+from auth_service.routes import authorize, directory, oauth, oidc, operator, organization
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -42,6 +42,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(Deadline)
     http_errors.install(app)
     app.include_router(directory.router)
+    app.include_router(organization.router)
     app.include_router(operator.router)
     app.include_router(oauth.router)
     app.include_router(authorize.router)

@@ -23,7 +23,7 @@ from typing import Any
 
 from auth_service.errors import BadRequest
 from corestore.directory.grants import PLATFORMS
-from corestore.objects import Application, Device, Group, ServicePrincipal, SignIn, User
+from corestore.objects import Application, Device, Group, Organization, ServicePrincipal, SignIn, User
 
 Show = Callable[[Any], Any]
 Take = Callable[[Any], dict[str, Any]]  # a body value -> store values
@@ -251,7 +251,37 @@ SIGN_IN = Shape(
     {},
     {},
 )
+
+
+def _verified_domains(org: Organization) -> list[dict[str, Any]]:
+    """Graph's verifiedDomains; the first by name stands for the initial and default domain."""
+    return [
+        {
+            "name": name,
+            "isDefault": index == 0,
+            "isInitial": index == 0,
+            "type": "Managed",
+            "capabilities": "Email, OfficeCommunicationsOnlineService",
+        }
+        for index, name in enumerate(org.domains)
+    ]
+
+
+ORGANIZATION = Shape(
+    "#microsoft.graph.organization",
+    "organization",
+    {
+        **COMMON,
+        "countryLetterCode": attr("country"),
+        "createdDateTime": attr("created_at"),
+        "tenantType": lambda org: "AAD",
+        "verifiedDomains": _verified_domains,
+    },
+    {},
+    {},
+)
 SHAPES: Mapping[type, Shape] = {
+    Organization: ORGANIZATION,
     User: USER,
     Group: GROUP,
     Application: APPLICATION,

@@ -59,6 +59,17 @@ class Device(DirectoryObject):
 
 
 @dataclass(frozen=True)
+class Organization:
+    """The tenant as Graph's /organization shows it; its domains come from the catalog."""
+
+    id: uuid.UUID
+    display_name: str
+    country: str
+    created_at: datetime
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ClientSecret:
     """A new client secret: `secret_text` is shown this once and never stored."""
 

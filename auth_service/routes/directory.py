@@ -102,11 +102,15 @@ def page_payload(
 
 
 def read_route(
-    path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str, *query: QueryParam
+    path: str,
+    endpoint: Callable[[Request], Awaitable[Response]],
+    name: str,
+    *query: QueryParam,
+    on: APIRouter = router,
 ) -> None:
     """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
     params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
-    router.add_api_route(
+    on.add_api_route(
         path,
         endpoint,
         methods=["GET"],

@@ -7,6 +7,7 @@ all in one statement as every tenant read (see directory_0002). Conditions are c
 by corestore (column names and casts of `$4[n]` / `$5[n]`, never caller text); the order
 column is quoted by `format('%I')` here as well, so no text of a caller reaches the SQL.
 An empty page with a count asked for still answers one row: no object, the total.
+`organization` reads the tenant's own row, for Graph's /organization.
 
 Revision ID: directory_0004_graph
 """
@@ -78,6 +79,15 @@ RETURN QUERY SELECT applications, {_extra("applications")} FROM public.applicati
 END
 $fn$"""
 
+# The tenant's own row, for Graph's /organization.
+ORGANIZATION = f"""CREATE FUNCTION {SCHEMA}.organization(p_tenant uuid) RETURNS SETOF public.tenants
+LANGUAGE plpgsql STABLE SECURITY INVOKER AS $fn$
+BEGIN
+PERFORM pg_catalog.set_config('corestore.tenant_id', p_tenant::text, true);
+RETURN QUERY SELECT * FROM public.tenants WHERE tenants.tenant_id = p_tenant;
+END
+$fn$"""
+
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("mail_nickname", sa.String(length=64), nullable=True))
@@ -93,9 +103,13 @@ def upgrade() -> None:
     op.execute(APPLICATION)
     op.execute(f"REVOKE ALL ON FUNCTION {SCHEMA}.application_by_id(uuid, uuid) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION {SCHEMA}.application_by_id(uuid, uuid) TO {APP_ROLE}")
+    op.execute(ORGANIZATION)
+    op.execute(f"REVOKE ALL ON FUNCTION {SCHEMA}.organization(uuid) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {SCHEMA}.organization(uuid) TO {APP_ROLE}")
 
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION {SCHEMA}.organization(uuid)")
     op.execute(f"DROP FUNCTION {SCHEMA}.application_by_id(uuid, uuid)")
     for table in KINDS:
         op.execute(f"DROP FUNCTION {SCHEMA}.{table}_query({QUERY_TYPES})")
