@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from auth_service import http_errors
+from auth_service import http_errors, openapi
 from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
@@ -41,6 +41,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     http_errors.install(app)
+    openapi.install(app)
     app.include_router(directory.router)
     app.include_router(organization.router)
     app.include_router(operator.router)

@@ -42,13 +42,16 @@ def etag(record: DirectoryObject) -> str:
     return f'W/"{record.version}"'
 
 
+ETAG = r'^(\*|(W/)?"[0-9]{1,18}")$'  # If-Match: any version, or one this API returned
+
+
 def parse_etag(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
+    if value is None:
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"(\d{1,18})"\s*', value)
+    match = re.fullmatch(ETAG, value.strip())
     if match is None:
         raise BadRequest("If-Match must be an ETag this API returned")
-    return int(match.group(1))
+    return None if match.group(1) == "*" else int(match.group(1).removeprefix("W/").strip('"'))
 
 
 def skiptoken(order: str, key: object, after: uuid.UUID) -> str:

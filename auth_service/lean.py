@@ -70,11 +70,13 @@ class QueryParam:
         return schema
 
 
-def documented(path: tuple[str, ...], query: tuple[QueryParam, ...]) -> dict[str, Any]:
-    """`openapi_extra` for a read route: its path and query parameters."""
+def documented(
+    path: tuple[str, ...], query: tuple[QueryParam, ...], headers: tuple[dict[str, Any], ...] = ()
+) -> dict[str, Any]:
+    """`openapi_extra` for a read route: its path, query and header parameters."""
     parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path]
     parameters += [{"name": q.name, "in": "query", "required": False, "schema": q.schema()} for q in query]
-    return {"parameters": parameters}
+    return {"parameters": parameters + list(headers)}
 
 
 class LeanRoute(APIRoute):

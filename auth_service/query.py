@@ -7,7 +7,9 @@ them only with the header `ConsistencyLevel: eventual`, and so do we, with its m
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -21,12 +23,9 @@ from corestore.search import MAX_LENGTH as MAX_SEARCH
 
 TOP = QueryParam("$top", minimum=1, maximum=MAX_PAGE, default=100)
 FILTER = QueryParam("$filter", max_length=MAX_FILTER)
-SELECT = QueryParam("$select", max_length=1024)
 SKIP = QueryParam("$skiptoken", max_length=512)
-ORDERBY = QueryParam("$orderby", max_length=128, pattern=r"^[A-Za-z]+( (asc|desc))?$")
 COUNT = QueryParam("$count", choices=("true", "false"))
 SEARCH = QueryParam("$search", max_length=MAX_SEARCH)
-LIST = (TOP, FILTER, SELECT, SKIP, ORDERBY, COUNT, SEARCH)
 COUNTING = (FILTER, SEARCH)
 EVENTUAL = "eventual"
 COUNT_NEEDS_EVENTUAL = "$count is not currently supported without the header 'ConsistencyLevel: eventual'."
@@ -45,19 +44,37 @@ def refuse_unknown(request: Request, allowed: tuple[QueryParam, ...]) -> None:
 
 
 def eventual(request: Request) -> bool:
-    return request.headers.get("consistencylevel", "").strip().lower() == EVENTUAL
+    """Whether the request asked for eventual consistency (the one level that header takes)."""
+    value = request.headers.get("consistencylevel")
+    if value is not None and value != EVENTUAL:
+        raise BadRequest(f"ConsistencyLevel: the one level is '{EVENTUAL}'")
+    return value is not None
 
 
-def selection(request: Request, *shapes: Shape) -> tuple[str, ...] | None:
-    """`$select`'s Graph names, each a property of one of `shapes` (a relation lists several kinds)."""
-    text = SELECT.read(request)
-    if text is None:
-        return None
-    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in chosen if not any(s in shape.shows for shape in shapes)]
-    if unknown:
-        raise BadRequest(f"$select: unknown property {', '.join(unknown)}")
-    return chosen
+def consistency_header(required: bool) -> dict[str, Any]:
+    """The header, as the document shows it."""
+    return {"name": "ConsistencyLevel", "in": "header", "required": required, "schema": {"enum": [EVENTUAL]}}
+
+
+def one_of(names: Iterable[str]) -> str:
+    return "(" + "|".join(sorted(set(names))) + ")"
+
+
+def select_param(*shapes: Shape) -> QueryParam:
+    """`$select` over the properties of `shapes` (a relation lists several kinds): its pattern is
+    the check, so the document says exactly what is accepted."""
+    name = one_of(n for shape in shapes for n in shape.shows)
+    return QueryParam("$select", max_length=1024, pattern=f"^{name}(,{name})*$")
+
+
+def order_param(orderable: Iterable[str]) -> QueryParam:
+    return QueryParam("$orderby", max_length=128, pattern=f"^{one_of(['id', *orderable])}( (asc|desc))?$")
+
+
+def selection(request: Request, select: QueryParam) -> tuple[str, ...] | None:
+    """`$select`'s Graph names, as `select_param` checked them."""
+    text = select.read(request)
+    return None if text is None else tuple(text.split(","))
 
 
 def search(request: Request) -> str | None:
@@ -65,6 +82,18 @@ def search(request: Request) -> str | None:
     if text is not None and not eventual(request):
         raise BadRequest(SEARCH_NEEDS_EVENTUAL)
     return text
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A kind's list options: `$select` and `$orderby` name its own properties."""
+
+    select: QueryParam
+    orderby: QueryParam
+
+    @property
+    def params(self) -> tuple[QueryParam, ...]:
+        return (TOP, FILTER, self.select, SKIP, self.orderby, COUNT, SEARCH)
 
 
 @dataclass(frozen=True)
@@ -82,13 +111,14 @@ class ListOptions:
     count: bool
 
     @classmethod
-    def read(cls, request: Request, shape: Shape) -> ListOptions:
-        refuse_unknown(request, LIST)
-        order_text = ORDERBY.read(request) or "id"
+    def read(cls, request: Request, query: ListQuery) -> ListOptions:
+        refuse_unknown(request, query.params)
+        asked = eventual(request)
+        order_text = query.orderby.read(request) or "id"
         attribute, _, direction = order_text.partition(" ")
         order = Order(attribute, direction == "desc") if order_text != "id" else BY_ID
         count = COUNT.read(request) == "true"
-        if count and not eventual(request):
+        if count and not asked:
             raise BadRequest(COUNT_NEEDS_EVENTUAL)
         token = SKIP.read(request)
         after_key, after = parse_skiptoken(token, order_text) if token is not None else (None, None)
@@ -96,7 +126,7 @@ class ListOptions:
             TOP.read(request),
             FILTER.read(request),
             search(request),
-            selection(request, shape),
+            selection(request, query.select),
             order,
             order_text,
             after_key,

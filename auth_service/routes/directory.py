@@ -16,32 +16,56 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import context, etag, parse_etag, parse_skiptoken, shape_of, skiptoken, to_graph
+from auth_service.graph import ETAG, context, etag, parse_etag, parse_skiptoken, shape_of, skiptoken, to_graph
 from auth_service.lean import LeanRoute, QueryParam, documented, json_response
 from auth_service.permissions import AUDIT, READ, WRITE
 from auth_service.query import (
     COUNT_NEEDS_EVENTUAL,
     COUNTING,
     FILTER,
-    LIST,
-    SELECT,
     SKIP,
     TOP,
     ListOptions,
+    ListQuery,
+    consistency_header,
     eventual,
+    order_param,
     refuse_unknown,
     search,
+    select_param,
     selection,
 )
 from auth_service.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
+from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.base import Repository
+from corestore.directory.devices import Devices
+from corestore.directory.groups import Groups
+from corestore.directory.users import Users
 from corestore.objects import Page
 from corestore.session import TenantSession
 
 router = APIRouter(prefix="/v1.0")
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _etag_schema(schema: dict[str, Any]) -> None:
+    """If-Match as the document shows it: a string of ETAG's form (absent, not null, when unset)."""
+    schema.clear()
+    schema.update({"type": "string", "pattern": ETAG})
+
+
+# Checked by parse_etag (HTTP strips a value's surrounding whitespace; so does it).
+IfMatch = Annotated[str | None, Header(alias="If-Match", json_schema_extra=_etag_schema)]
 WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
-RELATED = (TOP, SKIP, SELECT)
+RELATED_SELECT = select_param(USER, GROUP)
+PLAIN_COUNT = {
+    "responses": {
+        "200": {
+            "description": "how many",
+            "content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+        }
+    }
+}
+RELATED = (TOP, SKIP, RELATED_SELECT)
 
 
 @dataclass(frozen=True)
@@ -49,15 +73,16 @@ class Kind:
     """A Graph collection: its shape (what a body may set, what a record shows) and its repository."""
 
     shape: Shape
+    rules: type[Repository[Any]]
     repository: Callable[[TenantSession], Repository[Any]]
 
 
 KINDS = [
-    Kind(USER, lambda s: s.users),
-    Kind(GROUP, lambda s: s.groups),
-    Kind(APPLICATION, lambda s: s.applications),
-    Kind(SERVICE_PRINCIPAL, lambda s: s.service_principals),
-    Kind(DEVICE, lambda s: s.devices),
+    Kind(USER, Users, lambda s: s.users),
+    Kind(GROUP, Groups, lambda s: s.groups),
+    Kind(APPLICATION, Applications, lambda s: s.applications),
+    Kind(SERVICE_PRINCIPAL, ServicePrincipals, lambda s: s.service_principals),
+    Kind(DEVICE, Devices, lambda s: s.devices),
 ]
 
 
@@ -107,6 +132,8 @@ def read_route(
     name: str,
     *query: QueryParam,
     on: APIRouter = router,
+    headers: tuple[dict[str, Any], ...] = (),
+    text: bool = False,
 ) -> None:
     """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
     params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
@@ -116,15 +143,16 @@ def read_route(
         methods=["GET"],
         name=name,
         route_class_override=LeanRoute,
-        openapi_extra=documented(params, query),
+        openapi_extra=documented(params, query, headers) | (PLAIN_COUNT if text else {}),
     )
 
 
 def register(kind: Kind) -> None:
     shape = kind.shape
+    query = ListQuery(select_param(shape), order_param(kind.rules.orderable))
 
     async def list_objects(request: Request) -> Response:
-        options = ListOptions.read(request, shape)
+        options = ListOptions.read(request, query)
         who = await caller(request, READ)
         page = await kind.repository(who.session).list(
             options.filter,
@@ -147,8 +175,8 @@ def register(kind: Kind) -> None:
         return Response(str(total), 200, who.headers(), "text/plain")
 
     async def get_object(request: Request) -> Response:
-        refuse_unknown(request, (SELECT,))
-        select = selection(request, shape)
+        refuse_unknown(request, (query.select,))
+        select = selection(request, query.select)
         who = await caller(request, READ)
         record = await kind.repository(who.session).resolve(request.path_params["object_id"])
         return respond(who, entity(request, record, select), tag=etag(record))
@@ -170,9 +198,18 @@ def register(kind: Kind) -> None:
         return Response(status_code=204, headers=who.headers())
 
     path = f"/{shape.collection}"
-    read_route(path, list_objects, f"list_{shape.collection}", *LIST)
-    read_route(path + "/$count", count_objects, f"count_{shape.collection}", *COUNTING)
-    read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", SELECT)
+    read_route(
+        path, list_objects, f"list_{shape.collection}", *query.params, headers=(consistency_header(False),)
+    )
+    read_route(
+        path + "/$count",
+        count_objects,
+        f"count_{shape.collection}",
+        *COUNTING,
+        headers=(consistency_header(True),),
+        text=True,
+    )
+    read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", query.select)
     router.add_api_route(
         path, create_object, methods=["POST"], name=f"create_{shape.collection}", status_code=201
     )
@@ -204,9 +241,12 @@ def _ref_id(ref: MemberRef) -> str:
     return ref.odata_id.rstrip("/").rsplit("/", 1)[-1]
 
 
+ME_SELECT = select_param(USER)
+
+
 async def me(request: Request) -> Response:
-    refuse_unknown(request, (SELECT,))
-    select = selection(request, USER)
+    refuse_unknown(request, (ME_SELECT,))
+    select = selection(request, ME_SELECT)
     who = await caller(request, READ)
     if who.token.object_id is None or who.token.roles:
         raise BadRequest("/me needs a signed-in user")
@@ -214,7 +254,7 @@ async def me(request: Request) -> Response:
     return respond(who, entity(request, user, select), tag=etag(user))
 
 
-read_route("/me", me, "me", SELECT)
+read_route("/me", me, "me", ME_SELECT)
 
 
 Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[Any]]]
@@ -233,12 +273,12 @@ async def _groups_of_user(
     return await who.session.groups.member_of(found.id, top, after, transitive)
 
 
-def register_relation(path: str, fetch: Relation, transitive: bool, *shapes: Shape) -> None:
+def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
     """A paged list of related objects: members, memberOf, and their transitive forms."""
 
     async def related(request: Request) -> Response:
         refuse_unknown(request, RELATED)
-        token, select = SKIP.read(request), selection(request, *shapes)
+        token, select = SKIP.read(request), selection(request, RELATED_SELECT)
         after = None if token is None else parse_skiptoken(token, "id")[1]
         who = await caller(request, READ)
         page = await fetch(who, request.path_params["object_id"], TOP.read(request), after, transitive)
@@ -253,7 +293,7 @@ for _path, _fetch, _transitive in [
     ("/users/{object_id}/memberOf", _groups_of_user, False),
     ("/users/{object_id}/transitiveMemberOf", _groups_of_user, True),
 ]:
-    register_relation(_path, _fetch, _transitive, USER, GROUP)
+    register_relation(_path, _fetch, _transitive)
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)

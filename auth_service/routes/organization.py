@@ -6,16 +6,18 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.deps import Caller, caller, front_end
 from auth_service.permissions import READ
-from auth_service.query import SELECT, refuse_unknown, selection
+from auth_service.query import refuse_unknown, select_param, selection
 from auth_service.routes.directory import entity, page_payload, read_route, respond
 from auth_service.shapes import ORGANIZATION
 from corestore.errors import NotFound
 from corestore.objects import Organization, Page
 
+SELECT = select_param(ORGANIZATION)
+
 
 async def _tenant(request: Request) -> tuple[Caller, Organization, tuple[str, ...] | None]:
     refuse_unknown(request, (SELECT,))
-    select = selection(request, ORGANIZATION)
+    select = selection(request, SELECT)
     who = await caller(request, READ)
     catalog = front_end(request).store.catalog(who.session.unit.cloud)
     found = await who.session.organization.get(await catalog.domains(who.token.tenant_id))
