@@ -69,7 +69,9 @@ class Shape:
         values: dict[str, Any] = {}
         for key, value in body.items():
             if key in allowed:
-                values.update(allowed[key](value))
+                for name, taken in allowed[key](value).items():
+                    merged = values.get(name)  # several properties may fill one (web, spa: redirect_uris)
+                    values[name] = {**merged, **taken} if isinstance(merged, dict) else taken
         return self.combine(values)
 
 

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -14,7 +13,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from auth_service.client import CreatedTenant
-from corestore.store import CoreStore
 
 SPA_CALLBACK = "https://app.example/callback"
 WEB_CALLBACK = "https://web.example/signed-in"
@@ -40,13 +38,16 @@ def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dic
     return RegisteredApp(tenant, app["id"], app["appId"], secret["secretText"])
 
 
-async def register_redirect_uris(store: CoreStore, app: RegisteredApp) -> RegisteredApp:
-    """One redirect URI of each platform (through the library: Graph's `web`/`spa`/`publicClient`
-    properties come with the Graph round)."""
-    session = await store.operator.session(uuid.UUID(app.tenant.id))
-    await session.grants.set_redirect_uris(app.object_id, "spa", [SPA_CALLBACK])
-    await session.grants.set_redirect_uris(app.object_id, "web", [WEB_CALLBACK])
-    await session.grants.set_redirect_uris(app.object_id, "publicClient", [NATIVE_CALLBACK])
+def register_redirect_uris(
+    http: httpx.Client, url: str, app: RegisteredApp, headers: dict[str, str]
+) -> RegisteredApp:
+    """One redirect URI of each platform, through Graph's `web`, `spa` and `publicClient`."""
+    platforms = {
+        "spa": {"redirectUris": [SPA_CALLBACK]},
+        "web": {"redirectUris": [WEB_CALLBACK]},
+        "publicClient": {"redirectUris": [NATIVE_CALLBACK]},
+    }
+    http.patch(f"{url}/v1.0/applications/{app.object_id}", headers=headers, json=platforms).raise_for_status()
     return app
 
 

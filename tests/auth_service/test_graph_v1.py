@@ -76,16 +76,18 @@ def test_groups_applications_principals_and_devices_as_graph_has_them(
     assert security.json()["value"] == []
 
     web = {"redirectUris": ["https://app.example/callback"]}
-    app = created(
-        http.post(f"{v1}/applications", headers=admin_headers, json={"displayName": "App", "web": web})
-    )
+    native = {"redirectUris": ["http://localhost"]}
+    body = {"displayName": "App", "web": web, "publicClient": native}
+    app = created(http.post(f"{v1}/applications", headers=admin_headers, json=body))
     assert app["web"] == web
+    assert app["publicClient"] == native
     assert app["spa"] == {"redirectUris": []}
     assert app["appId"]
     spa = {"spa": {"redirectUris": ["https://app.example/spa"]}}
     assert http.patch(f"{v1}/applications/{app['id']}", headers=admin_headers, json=spa).status_code == 204
     again = http.get(f"{v1}/applications/{app['id']}", headers=admin_headers).json()
     assert again["web"] == web
+    assert again["publicClient"] == native
     assert again["spa"] == spa["spa"]
     evil = {"displayName": "Evil", "web": {"redirectUris": ["http://evil.example/cb"]}}
     assert graph_error(http.post(f"{v1}/applications", headers=admin_headers, json=evil), 400)
