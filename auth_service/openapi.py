@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from auth_service.bodies import BODY_KEY
+
 GRAPH_ERROR = {
     "type": "object",
     "required": ["error"],
@@ -76,6 +78,9 @@ def install(app: FastAPI) -> None:
             )
             for path, operations in schema["paths"].items():
                 for method, operation in operations.items():
+                    body = operation.pop(BODY_KEY, None)
+                    if body is not None:
+                        operation["requestBody"]["content"]["application/json"]["schema"] = body
                     responses = operation.setdefault("responses", {})
                     responses.pop("422", None)  # FastAPI's validation errors are our 400
                     for status in statuses(path, method):

@@ -37,6 +37,11 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def annotation(key: str) -> bool:
+    """An OData annotation (`@odata.type`, ...): a client may send them; they set nothing."""
+    return key.startswith("@odata.")
+
+
 def attr(name: str) -> Show:
     return lambda record: json_value(getattr(record, name))
 
@@ -59,7 +64,7 @@ class Shape:
         """A request body's Graph properties as the store's values; unknown, read-only and
         missing required properties refused, as Graph does."""
         allowed = self.creatable if creating else self.updatable
-        unknown = sorted(k for k in body if k not in allowed and not k.startswith("@odata"))
+        unknown = sorted(k for k in body if k not in allowed and not annotation(k))
         if unknown:
             raise BadRequest(f"unknown or read-only property: {', '.join(unknown)}")
         if creating:
@@ -78,7 +83,9 @@ class Shape:
 def _password_profile(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not isinstance(value.get("password"), str):
         raise BadRequest("passwordProfile needs a password (a string)")
-    unknown = sorted(set(value) - {"password", "forceChangePasswordNextSignIn", "@odata.type"})
+    unknown = sorted(
+        k for k in value if k not in ("password", "forceChangePasswordNextSignIn") and not annotation(k)
+    )
     if unknown:
         raise BadRequest(f"passwordProfile: unknown property {', '.join(unknown)}")
     if value.get("forceChangePasswordNextSignIn") not in (None, False):
@@ -91,7 +98,7 @@ def _flag(name: str) -> Take:
 
     def take(value: Any) -> dict[str, Any]:
         if name == "groupTypes":
-            if not isinstance(value, list) or not set(value) <= {"Unified"}:
+            if not isinstance(value, list) or any(v != "Unified" for v in value):
                 raise BadRequest('groupTypes: [] or ["Unified"] (dynamic membership is not served)')
             return {name: bool(value)}
         if not isinstance(value, bool):
@@ -123,7 +130,11 @@ def group_kind(values: dict[str, Any]) -> dict[str, Any]:
 def _redirect_uris(platform: str) -> Take:
     def take(value: Any) -> dict[str, Any]:
         uris = value.get("redirectUris") if isinstance(value, Mapping) else None
-        extra = set(value) - {"redirectUris", "@odata.type"} if isinstance(value, Mapping) else set()
+        extra = (
+            [k for k in value if k != "redirectUris" and not annotation(k)]
+            if isinstance(value, Mapping)
+            else []
+        )
         if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris) or extra:
             raise BadRequest(f'{platform} takes {{"redirectUris": [strings]}} only')
         return {"redirect_uris": {platform: uris}}

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from auth_service.bodies import BODIES, request_body
 from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
 from auth_service.graph import ETAG, context, etag, parse_etag, parse_skiptoken, shape_of, skiptoken, to_graph
@@ -210,8 +211,14 @@ def register(kind: Kind) -> None:
         text=True,
     )
     read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", query.select)
+    create_body, update_body = BODIES[shape.collection]
     router.add_api_route(
-        path, create_object, methods=["POST"], name=f"create_{shape.collection}", status_code=201
+        path,
+        create_object,
+        methods=["POST"],
+        name=f"create_{shape.collection}",
+        status_code=201,
+        openapi_extra=request_body(create_body),
     )
     router.add_api_route(
         path + "/{object_id}",
@@ -219,6 +226,7 @@ def register(kind: Kind) -> None:
         methods=["PATCH"],
         name=f"update_{shape.collection}",
         status_code=204,
+        openapi_extra=request_body(update_body),
     )
     router.add_api_route(
         path + "/{object_id}",

@@ -72,6 +72,8 @@ def test_groups_applications_principals_and_devices_as_graph_has_them(
     )
     mail_security = {**team, "mailNickname": "ms", "securityEnabled": True}
     assert graph_error(http.post(f"{v1}/groups", headers=admin_headers, json=mail_security), 400)
+    odd_types = {**team, "mailNickname": "odd", "groupTypes": [{"Unified": True}]}
+    assert graph_error(http.post(f"{v1}/groups", headers=admin_headers, json=odd_types), 400)
     security = http.get(f"{v1}/groups", headers=admin_headers, params={"$filter": "securityEnabled eq true"})
     assert security.json()["value"] == []
 
