@@ -8,12 +8,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from auth_service import http_errors
+from auth_service import http_errors, openapi
 from auth_service.body_limit import BodyLimit
 from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
 from auth_service.geo_fence import GeoFence
-from auth_service.routes import assignments, authorize, batch, delta, directory, oauth, oidc, operator
+from auth_service.routes import (
+    assignments,
+    authorize,
+    batch,
+    delta,
+    directory,
+    oauth,
+    oidc,
+    operator,
+    organization,
+)
 
 
 def create_app(frontend: FrontEnd) -> FastAPI:
@@ -41,8 +51,10 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     http_errors.install(app)
+    openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match
     app.include_router(directory.router)
+    app.include_router(organization.router)
     app.include_router(assignments.router)
     app.include_router(batch.router)
     app.include_router(operator.router)

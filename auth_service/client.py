@@ -6,6 +6,7 @@ Front ends serve https under the cluster's own CA: `connect` trusts it (and only
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,20 @@ def tenant_request(
     """The body of `POST /operator/tenants`: a tenant, its verified domain, its first administrator."""
     admin = {"userPrincipalName": f"admin@{domain}", "displayName": admin_name, "password": password}
     return {"displayName": name, "country": country, "domains": [domain], "administrator": admin}
+
+
+def user_body(upn: str, display_name: str, password: str | None = None) -> dict[str, Any]:
+    """Graph's body for a new user: the properties Graph requires (the nickname from the UPN), and
+    a password if given."""
+    body: dict[str, Any] = {
+        "accountEnabled": True,
+        "displayName": display_name,
+        "mailNickname": re.sub(r"[^A-Za-z0-9._-]", "-", upn.partition("@")[0]),
+        "userPrincipalName": upn,
+    }
+    if password is not None:
+        body["passwordProfile"] = {"password": password, "forceChangePasswordNextSignIn": False}
+    return body
 
 
 def password_grant(username: str, password: str) -> dict[str, str]:

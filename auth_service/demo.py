@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from auth_service.client import connect, password_grant, tenant_request
+from auth_service.client import connect, password_grant, tenant_request, user_body
 from auth_service.deps import CONSISTENCY_HEADER, REGION_HEADER, SERVER_HEADER
 from auth_service.process import front_ends
 from scale_units.state import ClusterState
@@ -68,11 +68,7 @@ def run_demo(directory: Path, urls: Sequence[str] = ()) -> None:
             created = http.post(
                 f"{west_url}/v1.0/users",
                 headers=auth,
-                json={
-                    "userPrincipalName": f"alice@{domain}",
-                    "displayName": "Alice",
-                    "password": "alice-Passw0rd!",
-                },
+                json=user_body(f"alice@{domain}", "Alice", "alice-Passw0rd!"),
             )
             user = _show("create alice via westeurope (primary)", created, ("id", "displayName"))
             consistency = {**auth, CONSISTENCY_HEADER: created.headers[CONSISTENCY_HEADER]}

@@ -1,97 +1,73 @@
-"""Graph's JSON shapes: camelCase names, `@odata` annotations, opaque skip tokens."""
+"""Graph's JSON shapes: each kind's properties (see `shapes`), `@odata` annotations, skip tokens."""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import fields
-from datetime import datetime
-from functools import cache
 from typing import Any
 
 from auth_service.errors import BadRequest
-from corestore.objects import Application, Device, DirectoryObject, Group, ServicePrincipal, SignIn, User
+from auth_service.shapes import SHAPES, Shape
+from corestore.objects import DirectoryObject
 
-ODATA_TYPES: dict[type, str] = {
-    User: "#microsoft.graph.user",
-    Group: "#microsoft.graph.group",
-    Application: "#microsoft.graph.application",
-    ServicePrincipal: "#microsoft.graph.servicePrincipal",
-    Device: "#microsoft.graph.device",
-    SignIn: "#microsoft.graph.signIn",
-}
-RENAMES = {"kind": "groupKind", "result": "status", "principal": "userPrincipalName"}
-HIDDEN = frozenset({"version"})
+DIRECTORY_OBJECT = "#microsoft.graph.directoryObject"
 
 
-def camel(name: str) -> str:
-    name = RENAMES.get(name, name)
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return value
-
-
-@cache
-def _shape(kind: type) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A record type's `@odata.type` and its (attribute, Graph name) pairs, worked out once per type."""
-    pairs = tuple((f.name, camel(f.name)) for f in fields(kind) if f.name not in HIDDEN)
-    return ODATA_TYPES.get(kind, "#microsoft.graph.directoryObject"), pairs
+def shape_of(record: object) -> Shape:
+    return SHAPES[type(record)]
 
 
 def to_graph(record: object, select: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """A record in Graph's shape; `select` holds Graph (camelCase) names."""
-    odata_type, pairs = _shape(type(record))  # type: ignore[arg-type]
-    if select is not None:
-        known = {key for _, key in pairs}
-        unknown = [s for s in select if s not in known]
-        if unknown:
-            raise BadRequest(f"$select: unknown attribute(s) {', '.join(unknown)}")
-        pairs = tuple((name, key) for name, key in pairs if key in select or key == "id")
-    out: dict[str, Any] = {"@odata.type": odata_type}
-    for name, key in pairs:
-        out[key] = _json(getattr(record, name))
-    if isinstance(record, Group) and select is None:
-        out["securityEnabled"] = record.kind == "security"
+    """A record in Graph's shape; `select` holds Graph names, checked by the caller (`id` always
+    comes along, and a name of another kind in a mixed list is simply absent)."""
+    shape = shape_of(record)
+    out: dict[str, Any] = {"@odata.type": shape.odata_type}
+    for key, show in shape.shows.items():
+        if select is None or key in select or key == "id":
+            out[key] = show(record)
     return out
+
+
+def context(base: str, collection: str, select: tuple[str, ...] | None, entity: bool = False) -> str:
+    """`@odata.context` as Graph writes it: `$metadata#users`, `#users(id,displayName)`,
+    `#users/$entity` for one object."""
+    projection = f"({','.join(select)})" if select else ""
+    return f"{base}v1.0/$metadata#{collection}{projection}{'/$entity' if entity else ''}"
 
 
 def etag(record: DirectoryObject) -> str:
     return f'W/"{record.version}"'
 
 
+ETAG = r'^(\*|(W/)?"[0-9]{1,18}")$'  # If-Match: any version, or one this API returned
+
+
 def parse_etag(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
+    if value is None:
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"(\d{1,18})"\s*', value)
+    match = re.fullmatch(ETAG, value.strip())
     if match is None:
         raise BadRequest("If-Match must be an ETag this API returned")
-    return int(match.group(1))
+    return None if match.group(1) == "*" else int(match.group(1).removeprefix("W/").strip('"'))
 
 
-def from_graph(body: Mapping[str, Any], allowed: Mapping[str, str]) -> dict[str, Any]:
-    """A request body's Graph names mapped to the store's; unknown names refused."""
-    unknown = sorted(k for k in body if k not in allowed and not k.startswith("@odata"))
-    if unknown:
-        raise BadRequest(f"unknown or read-only property: {', '.join(unknown)}")
-    return {allowed[k]: v for k, v in body.items() if k in allowed}
+def skiptoken(order: str, key: object, after: uuid.UUID) -> str:
+    """An opaque position: the list's order, the last item's sort key (text) and its id."""
+    text = key.isoformat() if hasattr(key, "isoformat") else None if key is None else str(key)
+    raw = json.dumps([order, text, str(after)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def skiptoken(after: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(after.bytes).decode().rstrip("=")
-
-
-def parse_skiptoken(token: str) -> uuid.UUID:
+def parse_skiptoken(token: str, order: str) -> tuple[str | None, uuid.UUID]:
+    """The sort key and id of a token this API returned for the same `$orderby`."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return uuid.UUID(bytes=raw)
-    except (ValueError, TypeError):
-        raise BadRequest("$skiptoken is not one this API returned") from None
+        found, key, after = json.loads(raw)
+        if found != order or not (key is None or isinstance(key, str)):
+            raise ValueError(order)
+        return key, uuid.UUID(after)
+    except (ValueError, TypeError, binascii.Error):
+        raise BadRequest("$skiptoken is not one this API returned for this $orderby") from None

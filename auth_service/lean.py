@@ -10,6 +10,7 @@ by msgspec (`json_response`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ class QueryParam:
     minimum: int | None = None
     maximum: int | None = None
     default: int | None = None
+    pattern: str | None = None
+    choices: tuple[str, ...] | None = None
 
     def read(self, request: Request) -> Any:
         raw = request.query_params.get(self.name)
@@ -43,6 +46,10 @@ class QueryParam:
         if self.minimum is None:
             if self.max_length is not None and len(raw) > self.max_length:
                 raise InvalidRequest(f"{self.name}: at most {self.max_length} characters")
+            if self.pattern is not None and not re.search(self.pattern, raw):
+                raise InvalidRequest(f"{self.name}: not of the form {self.pattern}")
+            if self.choices is not None and raw not in self.choices:
+                raise InvalidRequest(f"{self.name}: one of {', '.join(self.choices)}")
             return raw
         value = int(raw) if raw.isdigit() and len(raw) <= 9 else None
         if value is None or value < self.minimum or (self.maximum is not None and value > self.maximum):
@@ -53,14 +60,23 @@ class QueryParam:
         if self.minimum is not None:
             bounds = {"minimum": self.minimum, "maximum": self.maximum, "default": self.default}
             return {"type": "integer", **{k: v for k, v in bounds.items() if v is not None}}
-        return {"type": "string", "maxLength": self.max_length} if self.max_length else {"type": "string"}
+        if self.choices is not None:
+            return {"type": "string", "enum": list(self.choices)}
+        schema: dict[str, Any] = {"type": "string"}
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        return schema
 
 
-def documented(path: tuple[str, ...], query: tuple[QueryParam, ...]) -> dict[str, Any]:
-    """`openapi_extra` for a read route: its path and query parameters."""
+def documented(
+    path: tuple[str, ...], query: tuple[QueryParam, ...], headers: tuple[dict[str, Any], ...] = ()
+) -> dict[str, Any]:
+    """`openapi_extra` for a read route: its path, query and header parameters."""
     parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path]
     parameters += [{"name": q.name, "in": "query", "required": False, "schema": q.schema()} for q in query]
-    return {"parameters": parameters}
+    return {"parameters": parameters + list(headers)}
 
 
 class LeanRoute(APIRoute):

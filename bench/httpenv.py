@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from auth_service.client import grant_app_roles, password_grant, tenant_request
+from auth_service.client import grant_app_roles, password_grant, tenant_request, user_body
 from bench.httpload import Writers, bearer
 from bench.rows import Row
 from scale_units.state import ClusterState
@@ -90,7 +90,7 @@ def _prepare(
         "POST",
         "/v1.0/users",
         headers=bearer(main.token),
-        json={"userPrincipalName": f"bench-reader@{main.domain}", "displayName": "bench-reader"},
+        json=user_body(f"bench-reader@{main.domain}", "bench-reader"),
     ).json()
     row = Row(uuid.UUID(main.id), main.scale_unit, uuid.UUID(reader["id"]))
     _await_visible(http, row, main.token)
@@ -146,6 +146,7 @@ def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, 
     app = _send(
         http, "POST", "/v1.0/applications", headers=auth, json={"displayName": f"bench-app-{index}"}
     ).json()
+    _send(http, "POST", "/v1.0/servicePrincipals", headers=auth, json={"appId": app["appId"]})
     secret = _send(http, "POST", f"/v1.0/applications/{app['id']}/addPassword", headers=auth, json={}).json()
     form = {
         "grant_type": "client_credentials",

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from auth_service.client import user_body
 from bench.generator import Client
 from bench.httpwire import Connection, Response
 
@@ -79,7 +80,7 @@ class Writers:
     def new_user(self, task: int) -> tuple[dict[str, str], bytes, str]:
         i = task % len(self.tokens)
         name = f"bench-{uuid.uuid4().hex}"
-        body = {"userPrincipalName": f"{name}@{self.domains[i]}", "displayName": name}
+        body = user_body(f"{name}@{self.domains[i]}", name)
         return {**bearer(self.tokens[i]), **JSON}, json.dumps(body).encode(), name
 
 

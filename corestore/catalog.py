@@ -115,6 +115,14 @@ RESOLVE_DOMAIN = cached(
     "catalog:resolve-domain",
     lambda: select(CatalogDomain.tenant_id).where(CatalogDomain.name == bindparam("name")),
 )
+DOMAINS = cached(
+    "catalog:domains",
+    lambda: (
+        select(CatalogDomain.name)
+        .where(CatalogDomain.tenant_id == bindparam("tenant"))
+        .order_by(CatalogDomain.name)
+    ),
+)
 COUNTS = cached(
     "catalog:counts",
     lambda: select(ScaleUnitSlot.id, ScaleUnitSlot.tenant_count).where(
@@ -217,6 +225,12 @@ class Catalog:
                 RESOLVE_DOMAIN.sql, *RESOLVE_DOMAIN.args(name=name.lower())
             )
         return found
+
+    async def domains(self, tenant_id: uuid.UUID) -> tuple[str, ...]:
+        """The tenant's verified domains, by name."""
+        async with self._connect() as conn:
+            rows = await conn.fetch(DOMAINS.sql, *DOMAINS.args(tenant=tenant_id))
+        return tuple(r["name"] for r in rows)
 
     async def add_domain(self, tenant_id: uuid.UUID, name: str) -> None:
         async with self._connect() as conn:

@@ -98,7 +98,7 @@ def redirect_uris_command(
     cloud: Annotated[Cloud, typer.Option()] = Cloud.PUBLIC,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
-    """Replace an application's redirect URIs of one platform (Graph's properties for them come later)."""
+    """Replace an application's redirect URIs of one platform (as Graph's web, spa and publicClient do)."""
 
     async def work(store: CoreStore) -> None:
         session = await store.operator.session(tenant_id, cloud)

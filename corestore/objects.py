@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +22,7 @@ class DirectoryObject:
 class User(DirectoryObject):
     user_principal_name: str
     mail: str | None
+    mail_nickname: str | None
     account_enabled: bool
     admin: bool
     extension: Mapping[str, Any]
@@ -37,6 +38,8 @@ class Group(DirectoryObject):
 @dataclass(frozen=True)
 class Application(DirectoryObject):
     app_id: uuid.UUID
+    # Not a column: its rows in redirect_uris, platform -> URIs (see corestore.directory.grants).
+    redirect_uris: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"column": False})
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,21 @@ class ServicePrincipal(DirectoryObject):
 class Device(DirectoryObject):
     device_id: uuid.UUID
     operating_system: str
+    operating_system_version: str | None
+    account_enabled: bool
     trust_type: str
     owner_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The tenant as Graph's /organization shows it; its domains come from the catalog."""
+
+    id: uuid.UUID
+    display_name: str
+    country: str
+    created_at: datetime
+    domains: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,18 +97,22 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Page(Generic[R]):
-    """One page of a keyset-paged list; pass `next_after` back for the next page."""
+    """One page of a keyset-paged list; pass `next_after` back for the next page (with `next_key`,
+    the last item's sort key, when the list is not in id order). `total` counts every match if asked."""
 
     items: tuple[R, ...]
     next_after: uuid.UUID | None
+    next_key: object = None
+    total: int | None = None
 
 
 _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
 def field_names(record: type[Any]) -> tuple[str, ...]:
-    """A record type's field names, worked out once per type (every read converts rows)."""
+    """A record type's column names, worked out once per type (every read converts rows); a field
+    marked `metadata={"column": False}` is filled from elsewhere."""
     found = _FIELD_NAMES.get(record)
     if found is None:
-        found = _FIELD_NAMES[record] = tuple(f.name for f in fields(record))
+        found = _FIELD_NAMES[record] = tuple(f.name for f in fields(record) if f.metadata.get("column", True))
     return found

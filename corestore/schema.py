@@ -82,6 +82,7 @@ class UserRow(ObjectRow):
     __tablename__ = "users"
     user_principal_name: Mapped[str] = mapped_column(String(256))
     mail: Mapped[str | None] = mapped_column(String(256))
+    mail_nickname: Mapped[str | None] = mapped_column(String(64))
     account_enabled: Mapped[bool] = mapped_column(default=True)
     admin: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(256))
@@ -184,6 +185,8 @@ class DeviceRow(ObjectRow):
     __tablename__ = "devices"
     device_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     operating_system: Mapped[str] = mapped_column(String(64))
+    operating_system_version: Mapped[str | None] = mapped_column(String(64))
+    account_enabled: Mapped[bool] = mapped_column(default=True)
     trust_type: Mapped[str] = mapped_column(String(16), default="AzureAd")
     owner_id: Mapped[uuid.UUID | None]
     __table_args__ = (
@@ -297,7 +300,7 @@ class AppRoleAssignmentRow(Base):
 
 class DirectoryChangeRow(Base):
     """The last transaction (xid8 as bigint) that wrote a user or group, kept by a trigger
-    (migration directory_0004_changes); `removed` marks a tombstone. Read by delta queries."""
+    (migration directory_0005); `removed` marks a tombstone. Read by delta queries."""
 
     __tablename__ = "directory_changes"
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -25,6 +25,7 @@ from corestore.directory.assignments import AppRoleAssignments
 from corestore.directory.devices import Devices
 from corestore.directory.grants import Grants
 from corestore.directory.groups import Groups
+from corestore.directory.organization import Organizations
 from corestore.directory.sign_ins import SignIns
 from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavailable
@@ -109,6 +110,10 @@ class TenantSession:
     @cached_property
     def sign_ins(self) -> SignIns:
         return SignIns(self)
+
+    @cached_property
+    def organization(self) -> Organizations:
+        return Organizations(self)
 
     @cached_property
     def grants(self) -> Grants:

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -70,6 +71,8 @@ def _as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | uuid.UUID):
         return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
     raise TypeError(f"no text form for a {type(value).__name__} filter value")
 
 

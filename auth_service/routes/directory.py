@@ -14,57 +14,81 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from auth_service.bodies import BODIES, request_body
 from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import camel, etag, from_graph, parse_etag, parse_skiptoken, skiptoken, to_graph
+from auth_service.graph import ETAG, context, etag, parse_etag, parse_skiptoken, shape_of, skiptoken, to_graph
 from auth_service.lean import LeanRoute, QueryParam, documented, json_response
 from auth_service.permissions import AUDIT, READ, WRITE
+from auth_service.query import (
+    COUNT_NEEDS_EVENTUAL,
+    COUNTING,
+    FILTER,
+    SKIP,
+    TOP,
+    ListOptions,
+    ListQuery,
+    consistency_header,
+    eventual,
+    order_param,
+    refuse_unknown,
+    search,
+    select_param,
+    selection,
+)
+from auth_service.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
 from corestore.directory.applications import Applications, ServicePrincipals
-from corestore.directory.base import MAX_PAGE, Repository
+from corestore.directory.base import Repository
 from corestore.directory.devices import Devices
 from corestore.directory.groups import Groups
 from corestore.directory.users import Users
-from corestore.filters import MAX_LENGTH as MAX_FILTER
 from corestore.objects import Page
 from corestore.session import TenantSession
 
 router = APIRouter(prefix="/v1.0")
-TOP = QueryParam("$top", minimum=1, maximum=MAX_PAGE, default=100)
-FILTER = QueryParam("$filter", max_length=MAX_FILTER)
-SELECT = QueryParam("$select", max_length=1024)
-SKIP = QueryParam("$skiptoken", max_length=64)
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _etag_schema(schema: dict[str, Any]) -> None:
+    """If-Match as the document shows it: a string of ETAG's form (absent, not null, when unset)."""
+    schema.clear()
+    schema.update({"type": "string", "pattern": ETAG})
+
+
+# Checked by parse_etag (HTTP strips a value's surrounding whitespace; so does it).
+IfMatch = Annotated[str | None, Header(alias="If-Match", json_schema_extra=_etag_schema)]
 WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
+RELATED_SELECT = select_param(USER, GROUP)
+PLAIN_COUNT = {
+    "responses": {
+        "200": {
+            "description": "how many",
+            "content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+        }
+    }
+}
+RELATED = (TOP, SKIP, RELATED_SELECT)
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A Graph collection and the repository behind it, whose rules say what a body may set."""
+    """A Graph collection: its shape (what a body may set, what a record shows) and its repository."""
 
-    path: str
+    shape: Shape
     rules: type[Repository[Any]]
     repository: Callable[[TenantSession], Repository[Any]]
 
-    @property
-    def creatable(self) -> dict[str, str]:
-        return {camel(n): n for n in self.rules.rules}
-
-    @property
-    def updatable(self) -> dict[str, str]:
-        return {camel(n): n for n in self.rules.updatable}
-
 
 KINDS = [
-    Kind("users", Users, lambda s: s.users),
-    Kind("groups", Groups, lambda s: s.groups),
-    Kind("applications", Applications, lambda s: s.applications),
-    Kind("servicePrincipals", ServicePrincipals, lambda s: s.service_principals),
-    Kind("devices", Devices, lambda s: s.devices),
+    Kind(USER, Users, lambda s: s.users),
+    Kind(GROUP, Groups, lambda s: s.groups),
+    Kind(APPLICATION, Applications, lambda s: s.applications),
+    Kind(SERVICE_PRINCIPAL, ServicePrincipals, lambda s: s.service_principals),
+    Kind(DEVICE, Devices, lambda s: s.devices),
 ]
 
 
 class ObjectBody(BaseModel):
-    """Any Graph object body: properties are checked against the kind's table, not here."""
+    """Any Graph object body: properties are checked against the kind's shape, not here."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -76,64 +100,97 @@ def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | 
     return json_response(payload, status, headers)
 
 
-def selection(select: str | None) -> tuple[str, ...] | None:
-    return None if select is None else tuple(s.strip() for s in select.split(",") if s.strip())
-
-
-def page_payload(request: Request, page: Page[Any], select: str | None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "@odata.context": f"{request.base_url}v1.0/$metadata",
-        "value": [to_graph(o, selection(select)) for o in page.items],
+def entity(request: Request, record: Any, select: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """One object, with Graph's `@odata.context` for it."""
+    collection = shape_of(record).collection
+    return {
+        "@odata.context": context(str(request.base_url), collection, select, True),
+        **to_graph(record, select),
     }
+
+
+def page_payload(
+    request: Request,
+    collection: str,
+    page: Page[Any],
+    select: tuple[str, ...] | None,
+    order: str = "id",
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), collection, select)}
+    if page.total is not None:
+        payload["@odata.count"] = page.total
+    payload["value"] = [to_graph(o, select) for o in page.items]
     if page.next_after is not None:
-        url = request.url.remove_query_params("$skiptoken").include_query_params(
-            **{"$skiptoken": skiptoken(page.next_after)}
-        )
+        token = skiptoken(order, page.next_key if order != "id" else None, page.next_after)
+        url = request.url.remove_query_params("$skiptoken").include_query_params(**{"$skiptoken": token})
         payload["@odata.nextLink"] = str(url)
     return payload
 
 
-def _after(token: str | None) -> uuid.UUID | None:
-    return None if token is None else parse_skiptoken(token)
-
-
 def read_route(
-    path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str, *query: QueryParam
+    path: str,
+    endpoint: Callable[[Request], Awaitable[Response]],
+    name: str,
+    *query: QueryParam,
+    on: APIRouter = router,
+    headers: tuple[dict[str, Any], ...] = (),
+    text: bool = False,
 ) -> None:
     """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
     params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
-    router.add_api_route(
+    on.add_api_route(
         path,
         endpoint,
         methods=["GET"],
         name=name,
         route_class_override=LeanRoute,
-        openapi_extra=documented(params, query),
+        openapi_extra=documented(params, query, headers) | (PLAIN_COUNT if text else {}),
     )
 
 
 def register(kind: Kind) -> None:
+    shape = kind.shape
+    query = ListQuery(select_param(shape), order_param(kind.rules.orderable))
+
     async def list_objects(request: Request) -> Response:
+        options = ListOptions.read(request, query)
         who = await caller(request, READ)
-        repository = kind.repository(who.session)
-        after = _after(SKIP.read(request))
-        page = await repository.list(filter=FILTER.read(request), top=TOP.read(request), after=after)
-        return respond(who, page_payload(request, page, SELECT.read(request)))
+        page = await kind.repository(who.session).list(
+            options.filter,
+            options.top,
+            options.after,
+            search=options.search,
+            order=options.order,
+            after_key=options.after_key,
+            count=options.count,
+        )
+        return respond(who, page_payload(request, shape.collection, page, options.select, options.order_text))
+
+    async def count_objects(request: Request) -> Response:
+        refuse_unknown(request, COUNTING)
+        if not eventual(request):
+            raise BadRequest(COUNT_NEEDS_EVENTUAL)
+        found_search = search(request)
+        who = await caller(request, READ)
+        total = await kind.repository(who.session).count(FILTER.read(request), found_search)
+        return Response(str(total), 200, who.headers(), "text/plain")
 
     async def get_object(request: Request) -> Response:
+        refuse_unknown(request, (query.select,))
+        select = selection(request, query.select)
         who = await caller(request, READ)
         record = await kind.repository(who.session).resolve(request.path_params["object_id"])
-        return respond(who, to_graph(record, selection(SELECT.read(request))), tag=etag(record))
+        return respond(who, entity(request, record, select), tag=etag(record))
 
-    async def create_object(body: ObjectBody, who: WriteCaller) -> Response:
-        values = from_graph(body.model_extra or {}, kind.creatable)
+    async def create_object(request: Request, body: ObjectBody, who: WriteCaller) -> Response:
+        values = shape.read(body.model_extra or {}, creating=True)
         record = await kind.repository(who.session).create(**values)
-        return respond(who, to_graph(record), 201, etag(record))
+        return respond(who, entity(request, record), 201, etag(record))
 
     async def update_object(
         object_id: str, body: ObjectBody, who: WriteCaller, if_match: IfMatch = None
     ) -> Response:
-        changes = from_graph(body.model_extra or {}, kind.updatable)
+        changes = shape.read(body.model_extra or {}, creating=False)
         record = await kind.repository(who.session).update(object_id, changes, parse_etag(if_match))
         return Response(status_code=204, headers={**who.headers(), "ETag": etag(record)})
 
@@ -141,15 +198,42 @@ def register(kind: Kind) -> None:
         await kind.repository(who.session).delete(object_id, parse_etag(if_match))
         return Response(status_code=204, headers=who.headers())
 
-    path = f"/{kind.path}"
-    read_route(path, list_objects, f"list_{kind.path}", TOP, FILTER, SELECT, SKIP)
-    read_route(path + "/{object_id}", get_object, f"get_{kind.path}", SELECT)
-    router.add_api_route(path, create_object, methods=["POST"], name=f"create_{kind.path}", status_code=201)
+    path = f"/{shape.collection}"
+    read_route(
+        path, list_objects, f"list_{shape.collection}", *query.params, headers=(consistency_header(False),)
+    )
+    read_route(
+        path + "/$count",
+        count_objects,
+        f"count_{shape.collection}",
+        *COUNTING,
+        headers=(consistency_header(True),),
+        text=True,
+    )
+    read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", query.select)
+    create_body, update_body = BODIES[shape.collection]
     router.add_api_route(
-        path + "/{object_id}", update_object, methods=["PATCH"], name=f"update_{kind.path}", status_code=204
+        path,
+        create_object,
+        methods=["POST"],
+        name=f"create_{shape.collection}",
+        status_code=201,
+        openapi_extra=request_body(create_body),
     )
     router.add_api_route(
-        path + "/{object_id}", delete_object, methods=["DELETE"], name=f"delete_{kind.path}", status_code=204
+        path + "/{object_id}",
+        update_object,
+        methods=["PATCH"],
+        name=f"update_{shape.collection}",
+        status_code=204,
+        openapi_extra=request_body(update_body),
+    )
+    router.add_api_route(
+        path + "/{object_id}",
+        delete_object,
+        methods=["DELETE"],
+        name=f"delete_{shape.collection}",
+        status_code=204,
     )
 
 
@@ -165,15 +249,20 @@ def _ref_id(ref: MemberRef) -> str:
     return ref.odata_id.rstrip("/").rsplit("/", 1)[-1]
 
 
+ME_SELECT = select_param(USER)
+
+
 async def me(request: Request) -> Response:
+    refuse_unknown(request, (ME_SELECT,))
+    select = selection(request, ME_SELECT)
     who = await caller(request, READ)
     if who.token.object_id is None or who.token.roles:
         raise BadRequest("/me needs a signed-in user")
     user = await who.session.users.get(who.token.object_id)
-    return respond(who, to_graph(user, selection(SELECT.read(request))), tag=etag(user))
+    return respond(who, entity(request, user, select), tag=etag(user))
 
 
-read_route("/me", me, "me", SELECT)
+read_route("/me", me, "me", ME_SELECT)
 
 
 Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[Any]]]
@@ -196,12 +285,14 @@ def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
     """A paged list of related objects: members, memberOf, and their transitive forms."""
 
     async def related(request: Request) -> Response:
+        refuse_unknown(request, RELATED)
+        token, select = SKIP.read(request), selection(request, RELATED_SELECT)
+        after = None if token is None else parse_skiptoken(token, "id")[1]
         who = await caller(request, READ)
-        object_id, top = request.path_params["object_id"], TOP.read(request)
-        page = await fetch(who, object_id, top, _after(SKIP.read(request)), transitive)
-        return respond(who, page_payload(request, page, SELECT.read(request)))
+        page = await fetch(who, request.path_params["object_id"], TOP.read(request), after, transitive)
+        return respond(who, page_payload(request, "directoryObjects", page, select))
 
-    read_route(path, related, path.strip("/").replace("/", "_"), TOP, SKIP, SELECT)
+    read_route(path, related, path.strip("/").replace("/", "_"), *RELATED)
 
 
 for _path, _fetch, _transitive in [
@@ -245,9 +336,10 @@ async def add_password(object_id: str, body: PasswordCredential, who: WriteCalle
 
 
 async def sign_ins(request: Request) -> Response:
+    refuse_unknown(request, (TOP,))
     who = await caller(request, AUDIT)
     page = await who.session.sign_ins.list(top=TOP.read(request))
-    return respond(who, {"value": [to_graph(s) for s in page.items]})
+    return respond(who, page_payload(request, SIGN_IN.collection, page, None))
 
 
 read_route("/auditLogs/signIns", sign_ins, "sign_ins", TOP)

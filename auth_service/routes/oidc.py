@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from auth_service import signin_page
@@ -41,12 +41,10 @@ def _unauthorized(description: str) -> JSONResponse:
 
 @router.get("/oidc/userinfo", operation_id="userinfo")
 @router.post("/oidc/userinfo", operation_id="userinfo_post")
-async def userinfo(
-    request: Request, authorization: Annotated[str | None, Header(max_length=8192)] = None
-) -> JSONResponse:
+async def userinfo(request: Request) -> JSONResponse:
     """The signed-in user's claims, for a user's access token (OIDC Core 5.3)."""
     frontend = front_end(request)
-    scheme, _, token = (authorization or "").partition(" ")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return _unauthorized("a Bearer access token is required")
     try:

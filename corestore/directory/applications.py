@@ -11,21 +11,24 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, LargeBinary, String, Uuid, bindparam, insert, select
 
 from corestore.directory.base import Repository
-from corestore.errors import InvalidRequest, NotFound
+from corestore.directory.grants import check_redirect_uris, replace_redirect_uris
+from corestore.errors import Conflict, InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.handle import TenantHandle
 from corestore.objects import Application, ClientSecret, ServicePrincipal
 from corestore.pools import Connection
 from corestore.schema import ApplicationRow, ClientSecretRow, ServicePrincipalRow
 from corestore.sql import cached, call
-from corestore.validation import DISPLAY_NAME, FieldRule, parse_id
+from corestore.validation import DISPLAY_NAME, FieldRule, check, parse_id
 
 MAX_SECRET_DAYS = 730
 
@@ -47,6 +50,8 @@ class Applications(Repository[Application]):
         "appId": FilterableColumn(ApplicationRow.app_id, ColumnKind.UUID),
         "displayName": FilterableColumn(ApplicationRow.display_name, ColumnKind.STRING),
     }
+    searchable = {"displayName": FilterableColumn(ApplicationRow.display_name, ColumnKind.STRING)}
+    orderable = {"displayName": "display_name", "createdDateTime": "created_at"}
     rules = {"display_name": DISPLAY_NAME}
     required = frozenset({"display_name"})
     updatable = frozenset({"display_name"})
@@ -55,11 +60,49 @@ class Applications(Repository[Application]):
         super().__init__(handle)
         self._secret_key = secret_key
 
-    async def _created(self, conn: Connection, record: Application) -> None:
-        """Its service principal in this tenant, in the same transaction."""
-        await ServicePrincipals(self.handle)._insert(
-            conn, {"app_id": record.app_id, "display_name": record.display_name}
-        )
+    async def get(self, object_id: str | uuid.UUID) -> Application:
+        """A point read with the redirect URIs: one statement."""
+        oid = parse_id(object_id)
+        rows = await self.handle.fetch(call("application_by_id", 2), self.handle.tenant_id, oid)
+        if not rows:
+            raise NotFound(f"no application {oid}")
+        return self._from_query(rows[0])
+
+    def _from_query(self, row: asyncpg.Record) -> Application:
+        uris = {platform: tuple(found) for platform, found in (row["extra"] or {}).items()}
+        return replace(self.to_record(row["obj"]), redirect_uris=uris)
+
+    def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`redirect_uris` (platform -> URIs, each platform given replaces its URIs) and `principal`
+        (create its service principal too, as the portal does; Graph's POST does not) go elsewhere."""
+        columns = dict(values)
+        side: dict[str, Any] = {"principal": columns.pop("principal", True)}
+        uris = columns.pop("redirect_uris", None) or {}
+        if not isinstance(uris, Mapping):
+            raise InvalidRequest("redirect_uris must map a platform to its URIs")
+        side["redirect_uris"] = {
+            platform: check_redirect_uris(platform, list(u)) for platform, u in uris.items()
+        }
+        return columns, side
+
+    async def _written(
+        self, conn: Connection, record: Application, side: dict[str, Any], created: bool
+    ) -> Application:
+        """Its redirect URIs, and its service principal if asked, in the same transaction."""
+        if created and side["principal"]:
+            await ServicePrincipals(self.handle)._insert(
+                conn, {"app_id": record.app_id, "display_name": record.display_name}
+            )
+        for platform, uris in side["redirect_uris"].items():
+            await replace_redirect_uris(conn, self.handle.tenant_id, record.id, platform, uris)
+        if created:
+            return replace(record, redirect_uris={p: u for p, u in side["redirect_uris"].items() if u})
+        return await self._reread(conn, record.id)
+
+    async def _reread(self, conn: Connection, oid: uuid.UUID) -> Application:
+        row = await conn.fetchrow(call("application_by_id", 2), self.handle.tenant_id, oid)
+        assert row is not None
+        return self._from_query(row)
 
     async def add_secret(self, application_id: str | uuid.UUID, lifetime_days: int = 365) -> ClientSecret:
         if not 1 <= lifetime_days <= MAX_SECRET_DAYS:
@@ -136,12 +179,28 @@ class ServicePrincipals(Repository[ServicePrincipal]):
         "displayName": FilterableColumn(ServicePrincipalRow.display_name, ColumnKind.STRING),
         "accountEnabled": FilterableColumn(ServicePrincipalRow.account_enabled, ColumnKind.BOOL),
     }
-    rules = {"display_name": DISPLAY_NAME, "account_enabled": FieldRule(bool)}
-    required = frozenset({"display_name"})
+    searchable = {"displayName": FilterableColumn(ServicePrincipalRow.display_name, ColumnKind.STRING)}
+    orderable = {"displayName": "display_name"}
+    rules = {"display_name": DISPLAY_NAME, "account_enabled": FieldRule(bool), "app_id": FieldRule(uuid.UUID)}
+    required = frozenset({"app_id"})
     updatable = frozenset({"display_name", "account_enabled"})
 
     async def create(self, **values: Any) -> ServicePrincipal:
-        raise InvalidRequest("a service principal is created with its application")
+        """The principal of an application of this tenant, from its `app_id` as in Graph; its
+        display name is the application's unless given."""
+        clean = check(values, self.rules, self.required)
+        async with self.handle.write() as conn:
+            name = await conn.fetchval(
+                "SELECT display_name FROM applications WHERE tenant_id = $1 AND app_id = $2 FOR SHARE",
+                self.handle.tenant_id,
+                clean["app_id"],
+            )
+            if name is None:
+                raise InvalidRequest(f"no application with appId {clean['app_id']} in this tenant")
+            try:
+                return await self._insert(conn, {"display_name": name, **clean})
+            except asyncpg.UniqueViolationError:
+                raise Conflict(f"application {clean['app_id']} already has a service principal") from None
 
     async def by_app_id(self, app_id: uuid.UUID) -> ServicePrincipal | None:
         page = await self.list(filter=f"appId eq {app_id}", top=1)

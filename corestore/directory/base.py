@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import asyncpg
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, literal, select, tuple_, update
 
 from corestore.errors import InvalidRequest, NotFound, PreconditionFailed
 from corestore.filters import FilterableColumn, FilterError, compile_filter, parse_filter
@@ -21,19 +22,34 @@ from corestore.handle import TenantHandle
 from corestore.objects import DirectoryObject, Page, field_names
 from corestore.pools import Connection
 from corestore.schema import ObjectRow
+from corestore.search import SearchError, compile_search
 from corestore.sql import Compiled, cached, call, condition, insert_values
 from corestore.validation import FieldRule, check, parse_id
 
 R = TypeVar("R", bound=DirectoryObject)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A list's sort: an attribute of the kind's `orderable` (Graph names), ascending unless not."""
+
+    attribute: str = "id"
+    descending: bool = False
+
+
+BY_ID = Order()
 MAX_PAGE = 999
 ZERO = uuid.UUID(int=0)
-FILTER_ARGS = 4  # the page functions run a condition with its values as their 4th USING parameter
+FILTER_ARGS = 4  # the query functions run a condition with its values as their 4th USING parameter
+KEYSET_ARGS = 5  # and the keyset position with its values as their 5th (migration directory_0004)
 
 
 class Repository(Generic[R]):
     row: ClassVar[type[ObjectRow]]
     record: ClassVar[type[Any]]
     filterable: ClassVar[Mapping[str, FilterableColumn]]
+    searchable: ClassVar[Mapping[str, FilterableColumn]] = {}
+    orderable: ClassVar[Mapping[str, str]]  # Graph name -> a NOT NULL column's name (keyset paging needs one)
     rules: ClassVar[Mapping[str, FieldRule]]
     required: ClassVar[frozenset[str]]
     updatable: ClassVar[frozenset[str]]
@@ -79,39 +95,98 @@ class Repository(Generic[R]):
         return await self.get(key)
 
     async def list(
-        self, filter: str | None = None, top: int = 100, after: uuid.UUID | None = None
+        self,
+        filter: str | None = None,
+        top: int = 100,
+        after: uuid.UUID | None = None,
+        *,
+        search: str | None = None,
+        order: Order = BY_ID,
+        after_key: object = None,
+        count: bool = False,
     ) -> Page[R]:
-        """One page in id order, one statement; a filter's values travel as bound text."""
-        if not 1 <= top <= MAX_PAGE:
-            raise InvalidRequest(f"top must be between 1 and {MAX_PAGE}")
-        where: str | None = None
-        args: list[str] | None = None
-        if filter:
-            try:
-                expression = compile_filter(parse_filter(filter), self.filterable)
-            except FilterError as exc:
-                raise InvalidRequest(f"$filter: {exc}") from None
-            where, args = condition(expression, FILTER_ARGS)
+        """One page in `order` (then id), one statement; a filter's and a search's values, and the
+        keyset position (`after_key`, `after`), travel as bound text. `count` adds the total."""
+        if not 0 <= top <= MAX_PAGE:
+            raise InvalidRequest(f"top must be between 0 and {MAX_PAGE}")
+        sort = self._order_column(order.attribute)
+        terms = []
+        try:
+            if filter:
+                terms.append(compile_filter(parse_filter(filter), self.filterable))
+            if search:
+                terms.append(compile_search(search, self.searchable))
+        except FilterError as exc:
+            raise InvalidRequest(
+                f"{'$search' if isinstance(exc, SearchError) else '$filter'}: {exc}"
+            ) from None
+        where, args = condition(and_(*terms), FILTER_ARGS) if terms else (None, None)
+        keyset, keyset_args = (None, None)
+        if after is not None:
+            keyset, keyset_args = condition(
+                self._keyset(sort, order.descending, after_key, after), KEYSET_ARGS
+            )
         rows = await self.handle.fetch(
-            call(f"{self.kind()}_page", 5),
+            call(f"{self.kind()}_query", 9),
             self.handle.tenant_id,
-            after or ZERO,
             top + 1,
             where,
             args,
+            keyset,
+            keyset_args,
+            sort.key,
+            order.descending,
+            count,
         )
-        items = tuple(self.to_record(r) for r in rows[:top])
-        return Page(items, items[-1].id if len(rows) > top else None)
+        total = rows[0]["total"] if count and rows else None
+        items = tuple(self._from_query(r) for r in rows[:top] if r["obj"] is not None)
+        if len(rows) <= top or not items:
+            return Page(items, None, None, total)
+        return Page(items, items[-1].id, getattr(items[-1], sort.key), total)
+
+    async def count(self, filter: str | None = None, search: str | None = None) -> int:
+        """How many objects match, one statement (the query function's total, no page)."""
+        page = await self.list(filter, 0, search=search, count=True)
+        return page.total or 0
+
+    def _from_query(self, row: asyncpg.Record) -> R:
+        """A record from a query function's row (its `obj`; a kind may use `extra`)."""
+        return self.to_record(row["obj"])
+
+    @classmethod
+    def _order_column(cls, attribute: str) -> Any:
+        name = "id" if attribute == "id" else cls.orderable.get(attribute)
+        if name is None:
+            raise InvalidRequest(
+                f"$orderby: cannot sort by {attribute!r} (sortable: {', '.join(cls.orderable)})"
+            )
+        return cls.table().c[name]
+
+    @classmethod
+    def _keyset(cls, sort: Any, descending: bool, key: object, after: uuid.UUID) -> ColumnElement[bool]:
+        """Rows after (`key`, `after`) in the list's order: a row comparison on (column, id)."""
+        id_column = cls.table().c.id
+        if sort.key == "id":
+            return id_column < literal(after) if descending else id_column > literal(after)
+        if key is None:
+            raise InvalidRequest("$skiptoken does not fit this $orderby")
+        mine, theirs = tuple_(sort, id_column), tuple_(literal(key, sort.type), literal(after))
+        return mine < theirs if descending else mine > theirs
 
     async def create(self, **values: Any) -> R:
-        clean = await self._prepare(check(values, self.rules, self.required))
+        columns, side = self._split(values)
+        clean = await self._prepare(check(columns, self.rules, self.required))
         async with self.handle.write() as conn:
             record = await self._insert(conn, clean)
-            await self._created(conn, record)
-        return record
+            return await self._written(conn, record, side, created=True)
 
-    async def _created(self, conn: Connection, record: R) -> None:
-        """Rows a kind writes along with a new object, in the same transaction."""
+    def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A write's column values, and the values a kind keeps in other tables (checked here)."""
+        return dict(values), {}
+
+    async def _written(self, conn: Connection, record: R, side: dict[str, Any], created: bool) -> R:
+        """Rows a kind writes along with an object, in the same transaction; the record as written."""
+        return record
 
     async def _insert(self, conn: Connection, values: dict[str, Any]) -> R:
         full = insert_values(self.table(), {**values, "tenant_id": self.handle.tenant_id})
@@ -127,7 +202,8 @@ class Repository(Generic[R]):
         self, object_id: str | uuid.UUID, changes: Mapping[str, Any], if_version: int | None = None
     ) -> R:
         rules = {k: v for k, v in self.rules.items() if k in self.updatable}
-        clean = await self._prepare(check(changes, rules, frozenset()))
+        columns, side = self._split(changes)
+        clean = await self._prepare(check(columns, rules, frozenset()))
         oid = parse_id(object_id)
         table = self.table()
         query = self._statement(
@@ -145,8 +221,8 @@ class Repository(Generic[R]):
             )
             if row is None:
                 await self._explain_miss(conn, oid, if_version)
-        assert row is not None
-        return self.to_record(row)
+            assert row is not None
+            return await self._written(conn, self.to_record(row), side, created=False)
 
     async def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
         """Turn checked caller values into column values (a kind may hash or derive some)."""

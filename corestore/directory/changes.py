@@ -1,7 +1,7 @@
 """Delta rounds over users and groups: what changed since a token, deletions included.
 
 A trigger records, per object, the last writing transaction's id (xid8) and whether
-the object is gone (migration directory_0004_changes). A token is the `xmin` of the
+the object is gone (migration directory_0005). A token is the `xmin` of the
 snapshot that read a round's first page: transactions below it were all visible to
 that round, those at or above it may not have been, so the next round asks for
 changes at or above it. Transactions that commit out of order are therefore never

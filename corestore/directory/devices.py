@@ -22,13 +22,27 @@ class Devices(Repository[Device]):
         "displayName": FilterableColumn(DeviceRow.display_name, ColumnKind.STRING),
         "operatingSystem": FilterableColumn(DeviceRow.operating_system, ColumnKind.STRING),
         "trustType": FilterableColumn(DeviceRow.trust_type, ColumnKind.STRING),
+        "accountEnabled": FilterableColumn(DeviceRow.account_enabled, ColumnKind.BOOL),
     }
+    searchable = {"displayName": FilterableColumn(DeviceRow.display_name, ColumnKind.STRING)}
+    orderable = {"displayName": "display_name"}
     rules = {
         "display_name": DISPLAY_NAME,
         "device_id": FieldRule(uuid.UUID),
+        "account_enabled": FieldRule(bool),
         "operating_system": FieldRule(str, max_length=64),
+        "operating_system_version": FieldRule(str, max_length=64, nullable=True),
         "trust_type": FieldRule(str, choices=TRUST_TYPES),
         "owner_id": FieldRule(uuid.UUID, nullable=True),
     }
     required = frozenset({"display_name", "operating_system"})
-    updatable = frozenset({"display_name", "operating_system", "trust_type", "owner_id"})
+    updatable = frozenset(
+        {
+            "display_name",
+            "account_enabled",
+            "operating_system",
+            "operating_system_version",
+            "trust_type",
+            "owner_id",
+        }
+    )

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from corestore.errors import InvalidRequest, NotFound
 from corestore.handle import TenantHandle
+from corestore.pools import Connection
 from corestore.sql import call
 from corestore.validation import parse_id
 
@@ -94,6 +95,34 @@ def check_redirect_uri(platform: str, uri: str) -> None:
         raise InvalidRequest(f"redirect URI {uri!r}: a {platform} redirect URI must be https")
 
 
+def check_redirect_uris(platform: str, uris: Sequence[str]) -> tuple[str, ...]:
+    """One platform's redirect URIs, each checked, duplicates dropped, in the caller's order."""
+    if platform not in PLATFORMS:
+        raise InvalidRequest(f"platform must be one of {', '.join(PLATFORMS)}")
+    for uri in uris:
+        check_redirect_uri(platform, uri)
+    unique = tuple(dict.fromkeys(uris))
+    if len(unique) > MAX_URIS_PER_PLATFORM:
+        raise InvalidRequest(f"at most {MAX_URIS_PER_PLATFORM} redirect URIs per platform")
+    return unique
+
+
+async def replace_redirect_uris(
+    conn: Connection, tenant: uuid.UUID, application_id: uuid.UUID, platform: str, uris: Sequence[str]
+) -> None:
+    """In the caller's transaction: the application's URIs of `platform` become `uris` (checked)."""
+    await conn.execute(
+        "DELETE FROM redirect_uris WHERE tenant_id = $1 AND application_id = $2 AND platform = $3",
+        tenant,
+        application_id,
+        platform,
+    )
+    await conn.executemany(
+        "INSERT INTO redirect_uris (tenant_id, application_id, platform, uri) VALUES ($1, $2, $3, $4)",
+        [(tenant, application_id, platform, uri) for uri in uris],
+    )
+
+
 class Grants:
     def __init__(self, handle: TenantHandle) -> None:
         self.handle = handle
@@ -102,10 +131,7 @@ class Grants:
         self, application_id: str | uuid.UUID, platform: str, uris: Sequence[str]
     ) -> None:
         """Replace the application's redirect URIs of one platform (all checked before any is written)."""
-        for uri in uris:
-            check_redirect_uri(platform, uri)
-        if len(set(uris)) > MAX_URIS_PER_PLATFORM:
-            raise InvalidRequest(f"at most {MAX_URIS_PER_PLATFORM} redirect URIs per platform")
+        checked = check_redirect_uris(platform, uris)
         aid = parse_id(application_id)
         tenant = self.handle.tenant_id
         async with self.handle.write() as conn:
@@ -114,17 +140,7 @@ class Grants:
             )
             if found is None:
                 raise NotFound(f"no application {aid}")
-            await conn.execute(
-                "DELETE FROM redirect_uris WHERE tenant_id = $1 AND application_id = $2 AND platform = $3",
-                tenant,
-                aid,
-                platform,
-            )
-            await conn.executemany(
-                "INSERT INTO redirect_uris (tenant_id, application_id, platform, uri)"
-                " VALUES ($1, $2, $3, $4)",
-                [(tenant, aid, platform, uri) for uri in dict.fromkeys(uris)],
-            )
+            await replace_redirect_uris(conn, tenant, aid, platform, checked)
 
     async def client(self, app_id: str) -> ClientRegistration | None:
         """The application of `app_id` (its client id) in this tenant, or None: one statement."""

@@ -38,7 +38,18 @@ class Groups(Repository[Group]):
         "id": FilterableColumn(GroupRow.id, ColumnKind.UUID),
         "displayName": FilterableColumn(GroupRow.display_name, ColumnKind.STRING),
         "mailNickname": FilterableColumn(GroupRow.mail_nickname, ColumnKind.STRING, True),
-        "kind": FilterableColumn(GroupRow.kind, ColumnKind.STRING),
+        "securityEnabled": FilterableColumn(GroupRow.kind == "security", ColumnKind.BOOL),
+        "mailEnabled": FilterableColumn(GroupRow.kind == "microsoft365", ColumnKind.BOOL),
+    }
+    searchable = {
+        "displayName": FilterableColumn(GroupRow.display_name, ColumnKind.STRING),
+        "description": FilterableColumn(GroupRow.description, ColumnKind.STRING),
+        "mailNickname": FilterableColumn(GroupRow.mail_nickname, ColumnKind.STRING),
+    }
+    orderable = {
+        "displayName": "display_name",
+        "createdDateTime": "created_at",
+        "mailNickname": "mail_nickname",
     }
     rules = {
         "display_name": DISPLAY_NAME,

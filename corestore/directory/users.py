@@ -12,7 +12,7 @@ from corestore.objects import User
 from corestore.passwords import hash_password
 from corestore.schema import UserRow
 from corestore.sql import call
-from corestore.validation import DISPLAY_NAME, UPN, FieldRule, check
+from corestore.validation import DISPLAY_NAME, NICKNAME, UPN, FieldRule, check
 
 MAX_EXTENSION_BYTES = 16 * 1024
 
@@ -26,11 +26,24 @@ class Users(Repository[User]):
         "mail": FilterableColumn(UserRow.mail, ColumnKind.STRING, True),
         "displayName": FilterableColumn(UserRow.display_name, ColumnKind.STRING),
         "accountEnabled": FilterableColumn(UserRow.account_enabled, ColumnKind.BOOL),
+        "mailNickname": FilterableColumn(UserRow.mail_nickname, ColumnKind.STRING, True),
+    }
+    searchable = {
+        "displayName": FilterableColumn(UserRow.display_name, ColumnKind.STRING),
+        "userPrincipalName": FilterableColumn(UserRow.user_principal_name, ColumnKind.STRING),
+        "mail": FilterableColumn(UserRow.mail, ColumnKind.STRING),
+        "mailNickname": FilterableColumn(UserRow.mail_nickname, ColumnKind.STRING),
+    }
+    orderable = {
+        "displayName": "display_name",
+        "userPrincipalName": "user_principal_name",
+        "createdDateTime": "created_at",
     }
     rules = {
         "user_principal_name": FieldRule(str, max_length=256, pattern=UPN),
         "display_name": DISPLAY_NAME,
         "mail": FieldRule(str, max_length=256, pattern=UPN, nullable=True),
+        "mail_nickname": FieldRule(str, max_length=64, pattern=NICKNAME, nullable=True),
         "account_enabled": FieldRule(bool),
         "extension": FieldRule(dict),
         "password": FieldRule(str, max_length=256, nullable=True),

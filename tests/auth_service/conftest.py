@@ -11,7 +11,6 @@ import pytest
 from auth_service import client
 from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess, front_ends
-from corestore.store import CoreStore
 from scale_units.state import ClusterState
 from tests.auth_service.signin_flow import RegisteredApp, create_app, register_redirect_uris
 
@@ -70,6 +69,8 @@ def web_app(
 
 
 @pytest.fixture
-async def registered(store: CoreStore, web_app: RegisteredApp) -> RegisteredApp:
+def registered(
+    http: httpx.Client, west: FrontEndProcess, admin_headers: dict[str, str], web_app: RegisteredApp
+) -> RegisteredApp:
     """`web_app` with redirect URIs registered on every platform."""
-    return await register_redirect_uris(store, web_app)
+    return register_redirect_uris(http, west.url, web_app, admin_headers)

@@ -19,7 +19,7 @@ from kiota_abstractions.authentication import (
 )
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
+from msgraph_core import GraphClientFactory
 
 from scale_units.state import ClusterState
 from scale_units.tls import trust

@@ -7,7 +7,6 @@ import hashlib
 import re
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,7 +15,6 @@ import httpx
 import jwt
 
 from auth_service.client import CreatedTenant
-from corestore.store import CoreStore
 
 SPA_CALLBACK = "https://app.example/callback"
 WEB_CALLBACK = "https://web.example/signed-in"
@@ -33,19 +31,25 @@ class RegisteredApp:
 
 
 def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dict[str, str]) -> RegisteredApp:
-    """An application with a client secret, over Graph."""
+    """An application with its service principal (Graph's two steps) and a client secret, over Graph."""
     app = http.post(f"{url}/v1.0/applications", headers=headers, json={"displayName": "Web"}).json()
+    http.post(
+        f"{url}/v1.0/servicePrincipals", headers=headers, json={"appId": app["appId"]}
+    ).raise_for_status()
     secret = http.post(f"{url}/v1.0/applications/{app['id']}/addPassword", headers=headers, json={}).json()
     return RegisteredApp(tenant, app["id"], app["appId"], secret["secretText"])
 
 
-async def register_redirect_uris(store: CoreStore, app: RegisteredApp) -> RegisteredApp:
-    """One redirect URI of each platform (through the library: Graph's `web`/`spa`/`publicClient`
-    properties come with the Graph round)."""
-    session = await store.operator.session(uuid.UUID(app.tenant.id))
-    await session.grants.set_redirect_uris(app.object_id, "spa", [SPA_CALLBACK])
-    await session.grants.set_redirect_uris(app.object_id, "web", [WEB_CALLBACK])
-    await session.grants.set_redirect_uris(app.object_id, "publicClient", [NATIVE_CALLBACK])
+def register_redirect_uris(
+    http: httpx.Client, url: str, app: RegisteredApp, headers: dict[str, str]
+) -> RegisteredApp:
+    """One redirect URI of each platform, through Graph's `web`, `spa` and `publicClient`."""
+    platforms = {
+        "spa": {"redirectUris": [SPA_CALLBACK]},
+        "web": {"redirectUris": [WEB_CALLBACK]},
+        "publicClient": {"redirectUris": [NATIVE_CALLBACK]},
+    }
+    http.patch(f"{url}/v1.0/applications/{app.object_id}", headers=headers, json=platforms).raise_for_status()
     return app
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from msgraph_core.requests.batch_request_content import BatchRequestContent  # type: ignore[import-untyped]
-from msgraph_core.requests.batch_request_item import BatchRequestItem  # type: ignore[import-untyped]
-from msgraph_core.requests.batch_response_content import BatchResponseContent  # type: ignore[import-untyped]
+from msgraph_core.requests.batch_request_content import BatchRequestContent
+from msgraph_core.requests.batch_request_item import BatchRequestItem
+from msgraph_core.requests.batch_response_content import BatchResponseContent
 
 from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess

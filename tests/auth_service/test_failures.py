@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect
+from auth_service.client import CreatedTenant, connect, user_body
 from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
 from scale_units.state import ClusterState
@@ -68,7 +68,7 @@ def _setup(own_cluster: ClusterState, front: FrontEndProcess) -> tuple[CreatedTe
         user = http.post(
             f"{front.url}/v1.0/users",
             headers=headers,
-            json={"userPrincipalName": tenant.upn("load"), "displayName": "Load"},
+            json=user_body(tenant.upn("load"), "Load"),
         ).json()
     return tenant, headers, f"{front.url}/v1.0/users/{user['id']}"
 
@@ -128,7 +128,7 @@ def test_front_end_down_loses_nothing(
         created = http.post(
             f"{west.url}/v1.0/users",
             headers=headers,
-            json={"userPrincipalName": tenant.upn("after"), "displayName": "After"},
+            json=user_body(tenant.upn("after"), "After"),
         )
         assert created.status_code == 201
         spare.start()
@@ -154,7 +154,7 @@ def test_primary_down_failover_and_writes_resume_through_the_front_end(
             response = http.post(
                 f"{west.url}/v1.0/users",
                 headers=headers,
-                json={"userPrincipalName": tenant.upn(f"w{attempts}"), "displayName": "W"},
+                json=user_body(tenant.upn(f"w{attempts}"), "W"),
             )
             if response.status_code == 201:
                 created = response

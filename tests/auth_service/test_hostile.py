@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect
+from auth_service.client import CreatedTenant, connect, user_body
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 
@@ -30,7 +30,7 @@ def test_sql_looking_values_are_just_data(
     created = http.post(
         f"{west.url}/v1.0/users",
         headers=admin_headers,
-        json={"userPrincipalName": http_tenant.upn(f"u{uuid.uuid4().hex[:6]}"), "displayName": text},
+        json=user_body(http_tenant.upn(f"u{uuid.uuid4().hex[:6]}"), text),
     )
     assert created.status_code == 201
     assert created.json()["displayName"] == text
@@ -99,7 +99,7 @@ def test_two_creates_of_one_principal_name_at_once_one_wins(
 ) -> None:
     import concurrent.futures
 
-    body = {"userPrincipalName": http_tenant.upn("race"), "displayName": "Race"}
+    body = user_body(http_tenant.upn("race"), "Race")
 
     def create(url: str) -> int:
         with connect(cluster.directory) as http:

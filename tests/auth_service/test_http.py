@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from auth_service.client import CreatedTenant, grant_app_roles
+from auth_service.client import CreatedTenant, grant_app_roles, user_body
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
@@ -84,15 +84,13 @@ def test_user_crud_etag_conflict_and_paging(
     created = http.post(
         users,
         headers=admin_headers,
-        json={"userPrincipalName": http_tenant.upn("bob"), "displayName": "Bob", "accountEnabled": True},
+        json=user_body(http_tenant.upn("bob"), "Bob"),
     )
     assert created.status_code == 201, created.text
     bob = created.json()
     assert bob["userPrincipalName"] == http_tenant.upn("bob")
     assert "passwordHash" not in bob
-    dup = http.post(
-        users, headers=admin_headers, json={"userPrincipalName": http_tenant.upn("BOB"), "displayName": "B"}
-    )
+    dup = http.post(users, headers=admin_headers, json=user_body(http_tenant.upn("BOB"), "B"))
     assert graph_error(dup, 409) == "Request_MultipleObjectsWithSameKeyValue"
     stale = http.patch(
         f"{users}/{bob['id']}",
@@ -110,7 +108,7 @@ def test_user_crud_etag_conflict_and_paging(
         http.post(
             users,
             headers=admin_headers,
-            json={"userPrincipalName": http_tenant.upn(f"u{i}"), "displayName": f"U{i}"},
+            json=user_body(http_tenant.upn(f"u{i}"), f"U{i}"),
         )
     seen: list[str] = []
     url: str | None = f"{users}?$top=2&$select=displayName"
@@ -143,7 +141,7 @@ def test_read_your_writes_through_another_region(
     created = http.post(
         f"{west.url}/v1.0/users",
         headers=admin_headers,
-        json={"userPrincipalName": http_tenant.upn("carol"), "displayName": "v0"},
+        json=user_body(http_tenant.upn("carol"), "v0"),
     )
     user_id = created.json()["id"]
     assert created.headers[SERVER] == unit.primary.name
@@ -223,6 +221,11 @@ def test_app_signs_in_with_client_credentials(
     app = http.post(
         f"{west.url}/v1.0/applications", headers=admin_headers, json={"displayName": "Daemon"}
     ).json()
+    principal = {"appId": app["appId"]}
+    assert (
+        http.post(f"{west.url}/v1.0/servicePrincipals", headers=admin_headers, json=principal).status_code
+        == 201
+    )
     secret = http.post(
         f"{west.url}/v1.0/applications/{app['id']}/addPassword", headers=admin_headers, json={}
     ).json()
@@ -261,6 +264,10 @@ def test_refresh_token_gives_a_new_access_token(
     assert graph_error(http.get(f"{west.url}/v1.0/me", headers=as_access), 401)
 
 
+def security_group(name: str) -> dict[str, object]:
+    return {"displayName": name, "mailNickname": name.lower(), "mailEnabled": False, "securityEnabled": True}
+
+
 def test_groups_members_and_sign_in_logs(
     http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
 ) -> None:
@@ -268,18 +275,10 @@ def test_groups_members_and_sign_in_logs(
     user = http.post(
         f"{v1}/users",
         headers=admin_headers,
-        json={
-            "userPrincipalName": http_tenant.upn("dave"),
-            "displayName": "Dave",
-            "password": "Dave-passw0rd!",
-        },
+        json=user_body(http_tenant.upn("dave"), "Dave", "Dave-passw0rd!"),
     ).json()
-    outer = http.post(
-        f"{v1}/groups", headers=admin_headers, json={"displayName": "Outer", "mailNickname": "outer"}
-    ).json()
-    inner = http.post(
-        f"{v1}/groups", headers=admin_headers, json={"displayName": "Inner", "mailNickname": "inner"}
-    ).json()
+    outer = http.post(f"{v1}/groups", headers=admin_headers, json=security_group("Outer")).json()
+    inner = http.post(f"{v1}/groups", headers=admin_headers, json=security_group("Inner")).json()
     for group, member in ((inner, user), (outer, inner)):
         ref = {"@odata.id": f"{v1}/directoryObjects/{member['id']}"}
         assert (

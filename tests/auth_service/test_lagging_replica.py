@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from auth_service.client import user_body
 from auth_service.process import FrontEndProcess
 from scale_units.geography import Geo
 from scale_units.state import ClusterState
@@ -43,7 +44,7 @@ def test_a_new_administrator_signs_in_at_once_with_every_scope(
         created = http.post(
             f"{west.url}/v1.0/users",
             headers=headers,
-            json={"userPrincipalName": tenant.upn("second"), "displayName": "Second"},
+            json=user_body(tenant.upn("second"), "Second"),
         )
         assert created.status_code == 201, created.text
         wrong = http.post(

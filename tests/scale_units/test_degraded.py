@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect, create_tenant, sign_in
+from auth_service.client import CreatedTenant, connect, create_tenant, sign_in, user_body
 from auth_service.deps import QUORUM_HEADER
 from auth_service.process import FrontEndProcess, front_ends
 from scale_units import launcher
@@ -42,7 +42,7 @@ def _primary_sync(state: ClusterState, wanted: str, timeout: float = 20.0) -> Se
 
 def _create_user(front: FrontEndProcess, headers: dict[str, str], tenant: CreatedTenant) -> httpx.Response:
     with connect(front.directory) as http:
-        body = {"userPrincipalName": tenant.upn(f"u{uuid.uuid4().hex[:8]}"), "displayName": "U"}
+        body = user_body(tenant.upn(f"u{uuid.uuid4().hex[:8]}"), "U")
         return http.post(f"{front.url}/v1.0/users", headers=headers, json=body)
 
 

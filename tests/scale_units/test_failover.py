@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auth_service.cli import app
-from auth_service.client import CreatedTenant, connect
+from auth_service.client import CreatedTenant, connect, user_body
 from auth_service.process import FrontEndProcess, front_ends
 from corestore.errors import CommitUncertain
 from corestore.store import CoreStore
@@ -95,7 +95,7 @@ class Traffic:
                     "write",
                     "POST",
                     "/v1.0/users",
-                    json={"userPrincipalName": upn, "displayName": "U"},
+                    json=user_body(upn, "U"),
                 )
                 if created is not None and created.status_code == 201:
                     self.acked.append(upn)
@@ -239,7 +239,7 @@ def test_planned_switchover_moves_the_primary_home_and_writes_go_on(
             created = http.post(
                 f"{front.url}/v1.0/users",
                 headers=headers,
-                json={"userPrincipalName": tenant.upn(f"s{attempt}"), "displayName": "S"},
+                json=user_body(tenant.upn(f"s{attempt}"), "S"),
             )
             if created.status_code == 201:
                 break

@@ -15,14 +15,14 @@ The xid is taken only in writes; reads (`<kind>_delta`) take only the snapshot,
 which a hot standby has too. Writes by the cascade of a tenant's deletion leave
 no rows (the tenant is gone).
 
-Revision ID: directory_0004_changes
+Revision ID: directory_0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "directory_0004_changes"
-down_revision = "directory_0003"
+revision = "directory_0005"
+down_revision = "directory_0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,41 @@
+"""Graph's /organization: the caller's tenant, the one object of that collection."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from auth_service.deps import Caller, caller, front_end
+from auth_service.permissions import READ
+from auth_service.query import refuse_unknown, select_param, selection
+from auth_service.routes.directory import entity, page_payload, read_route, respond
+from auth_service.shapes import ORGANIZATION
+from corestore.errors import NotFound
+from corestore.objects import Organization, Page
+
+SELECT = select_param(ORGANIZATION)
+
+
+async def _tenant(request: Request) -> tuple[Caller, Organization, tuple[str, ...] | None]:
+    refuse_unknown(request, (SELECT,))
+    select = selection(request, SELECT)
+    who = await caller(request, READ)
+    catalog = front_end(request).store.catalog(who.session.unit.cloud)
+    found = await who.session.organization.get(await catalog.domains(who.token.tenant_id))
+    return who, found, select
+
+
+async def list_organization(request: Request) -> Response:
+    who, found, select = await _tenant(request)
+    return respond(who, page_payload(request, ORGANIZATION.collection, Page((found,), None), select))
+
+
+async def get_organization(request: Request) -> Response:
+    who, found, select = await _tenant(request)
+    if request.path_params["organization_id"] != str(found.id):
+        raise NotFound(f"no organization {request.path_params['organization_id']!r}")
+    return respond(who, entity(request, found, select))
+
+
+router = APIRouter(prefix="/v1.0")
+read_route("/organization", list_organization, "list_organization", SELECT, on=router)
+read_route("/organization/{organization_id}", get_organization, "get_organization", SELECT, on=router)

@@ -1,0 +1,38 @@
+"""The README's MSAL + Graph SDK example runs as written, with a registered application's values."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from auth_service.process import FrontEndProcess
+from scale_units.state import ClusterState
+from scale_units.tls import ca_bundle
+from tests.auth_service.signin_flow import RegisteredApp
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_readme_graph_sdk_example_runs(
+    cluster: ClusterState, west: FrontEndProcess, web_app: RegisteredApp, tmp_path: Path
+) -> None:
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL) if "msgraph" in b]
+    assert len(blocks) == 1, "the README has one Graph SDK example"
+    script = tmp_path / "graph_example.py"
+    script.write_text(blocks[0])
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    env |= {
+        "FRONT_END": west.url,
+        "TENANT": web_app.tenant.domain,
+        "CA_BUNDLE": str(ca_bundle(cluster.directory)),
+        "CLIENT_ID": web_app.client_id,
+        "CLIENT_SECRET": web_app.secret,
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr([web_app.tenant.admin])
