@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import yaml
 
-from auth_service.client import connect, create_tenant, sign_in
+from auth_service.client import connect, create_tenant, sign_in, user_body
 from auth_service.deps import SERVER_HEADER
 from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES, port_variable
 from scale_units.ports import free_ports
@@ -248,7 +248,7 @@ class Smoke:
             created = http.post(
                 f"{west}/v1.0/users",
                 headers=auth,
-                json={"userPrincipalName": tenant.upn("bob"), "displayName": "Bob", "password": PASSWORD},
+                json=user_body(tenant.upn("bob"), "Bob", PASSWORD),
             )
             if created.status_code != 201:
                 raise RuntimeError(

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from auth_service.client import grant_app_roles
+from auth_service.client import grant_app_roles, user_body
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
@@ -60,12 +60,12 @@ def test_an_app_holds_only_what_was_assigned_until_it_is_removed(
     assert made.status_code == 201, made.text
     assert made.json()["resourceDisplayName"] == "Microsoft Graph"
     headers = {"Authorization": f"Bearer {app_token(http, west.url, web_app, ['Group.ReadWrite.All'])}"}
-    group = {"displayName": "Ops", "mailNickname": "ops"}
+    group = {"displayName": "Ops", "mailNickname": "ops", "mailEnabled": False, "securityEnabled": True}
     assert http.get(f"{west.url}/v1.0/groups", headers=headers).status_code == 200
     created = http.post(f"{west.url}/v1.0/groups", headers=headers, json=group)
     assert created.status_code == 201, created.text
     assert graph_error(http.get(f"{west.url}/v1.0/users", headers=headers), 403)  # groups only
-    user = {"userPrincipalName": f"x@{web_app.tenant.domain}", "displayName": "X", "password": "Xx-passw0rd!"}
+    user = user_body(f"x@{web_app.tenant.domain}", "X", "Xx-passw0rd!")
     assert graph_error(http.post(f"{west.url}/v1.0/users", headers=headers, json=user), 403)
 
     listed = _get(http, f"{west.url}/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo", admin_headers)

@@ -12,7 +12,7 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.requests.batch_response_content import BatchResponseContent
 
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, user_body
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.graph_sdk import graph_client
@@ -20,7 +20,7 @@ from tests.auth_service.test_http import graph_error
 
 
 def _user(tenant: CreatedTenant, name: str) -> dict[str, Any]:
-    return {"userPrincipalName": tenant.upn(name), "displayName": name, "password": "Batch-passw0rd!"}
+    return user_body(tenant.upn(name), name, "Batch-passw0rd!")
 
 
 def _batch(

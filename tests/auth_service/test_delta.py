@@ -9,7 +9,7 @@ import httpx
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 
-from auth_service.client import CreatedTenant
+from auth_service.client import CreatedTenant, user_body
 from auth_service.deps import CONSISTENCY_HEADER
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
@@ -20,9 +20,12 @@ from tests.auth_service.test_http import graph_error
 PASSWORD = "Delta-passw0rd!"
 
 
+OPS = {"displayName": "Ops", "mailNickname": "ops", "mailEnabled": False, "securityEnabled": True}
+
+
 def _user(http: httpx.Client, url: str, headers: dict[str, str], tenant: CreatedTenant, name: str) -> str:
     """A new user; `headers` then carry its commit position, so later reads see it."""
-    body = {"userPrincipalName": tenant.upn(name), "displayName": name, "password": PASSWORD}
+    body = user_body(tenant.upn(name), name, PASSWORD)
     created = http.post(f"{url}/v1.0/users", headers=headers, json=body)
     assert created.status_code == 201, created.text
     headers[CONSISTENCY_HEADER] = created.headers[CONSISTENCY_HEADER]
@@ -70,9 +73,7 @@ def test_groups_delta(
     http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant, admin_headers: dict[str, str]
 ) -> None:
     _, delta_link, _ = _round(http, f"{west.url}/v1.0/groups/delta", admin_headers)
-    made = http.post(
-        f"{west.url}/v1.0/groups", headers=admin_headers, json={"displayName": "Ops", "mailNickname": "ops"}
-    )
+    made = http.post(f"{west.url}/v1.0/groups", headers=admin_headers, json=OPS)
     changes, _, _ = _round(
         http, delta_link, {**admin_headers, CONSISTENCY_HEADER: made.headers[CONSISTENCY_HEADER]}
     )
@@ -122,7 +123,7 @@ async def test_a_delta_round_through_the_graph_sdk(
             made = [
                 await http.post(
                     "/users",
-                    json={"userPrincipalName": http_tenant.upn(n), "displayName": n, "password": PASSWORD},
+                    json=user_body(http_tenant.upn(n), n, PASSWORD),
                 )
                 for n in ("brief", "kept")
             ]

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
-from kiota_abstractions.authentication import (
-    AccessTokenProvider,
-    AllowedHostsValidator,
-    BaseBearerTokenAuthenticationProvider,
-)
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.headers_collection import HeadersCollection
-from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph import GraphServiceClient
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.device import Device
 from msgraph.generated.models.group import Group
@@ -30,13 +24,13 @@ from msgraph.generated.models.user import User
 from msgraph.generated.models.web_application import WebApplication
 from msgraph.generated.users.count.count_request_builder import CountRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-from msgraph_core import GraphClientFactory, PageIterator
+from msgraph_core import PageIterator
 
 from auth_service.client import CreatedTenant
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
-from scale_units.tls import trust
 from tests.auth_service.conftest import sign_in
+from tests.auth_service.graph_sdk import graph_client
 
 
 def eventual() -> HeadersCollection:
@@ -46,34 +40,13 @@ def eventual() -> HeadersCollection:
     return headers
 
 
-class StaticToken(AccessTokenProvider):
-    """An access token already obtained, for our front end's host only."""
-
-    def __init__(self, token: str, host: str) -> None:
-        self.token, self.hosts = token, AllowedHostsValidator([host])
-
-    async def get_authorization_token(self, uri: str, additional_authentication_context: Any = None) -> str:
-        return self.token
-
-    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
-        return self.hosts
-
-
 @pytest.fixture
 async def graph(
     cluster: ClusterState, http: httpx.Client, west: FrontEndProcess, http_tenant: CreatedTenant
 ) -> AsyncIterator[GraphServiceClient]:
     token = sign_in(http, west.url, http_tenant.domain, http_tenant.admin)["access_token"]
-    auth = BaseBearerTokenAuthenticationProvider(StaticToken(token, httpx.URL(west.url).host))
-    # The CA bundle, as an SSLContext, on a transport of ours: the SDK's middleware wraps the
-    # client's transport, and closing the client would not close this one.
-    async with httpx.AsyncHTTPTransport(verify=trust(cluster.directory)) as transport:
-        client = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(transport=transport)
-        )
-        adapter = GraphRequestAdapter(auth, client)
-        adapter.base_url = f"{west.url}/v1.0"
-        yield GraphServiceClient(request_adapter=adapter)
+    async with graph_client(cluster, west.url, token) as client:
+        yield client
 
 
 def new_user(tenant: CreatedTenant, nickname: str, name: str) -> User:

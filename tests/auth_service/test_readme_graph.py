@@ -8,17 +8,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
+from auth_service.client import grant_app_roles
 from auth_service.process import FrontEndProcess
 from scale_units.state import ClusterState
 from scale_units.tls import ca_bundle
-from tests.auth_service.signin_flow import RegisteredApp
+from tests.auth_service.signin_flow import RegisteredApp, app_token
 
 README = Path(__file__).parents[2] / "README.md"
 
 
 def test_readme_graph_sdk_example_runs(
-    cluster: ClusterState, west: FrontEndProcess, web_app: RegisteredApp, tmp_path: Path
+    cluster: ClusterState,
+    http: httpx.Client,
+    west: FrontEndProcess,
+    admin_headers: dict[str, str],
+    web_app: RegisteredApp,
+    tmp_path: Path,
 ) -> None:
+    grant_app_roles(http, west.url, admin_headers, web_app.client_id, ("User.Read.All",))
+    app_token(http, west.url, web_app, ["User.Read.All"])  # once the replicas have the assignment
     blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL) if "msgraph" in b]
     assert len(blocks) == 1, "the README has one Graph SDK example"
     script = tmp_path / "graph_example.py"

@@ -8,8 +8,11 @@ and runs each one's Hypothesis strategies itself, collecting every failure.
 Two gaps are left out, by name, so that everything else holds: JSON Schema cannot say
 which strings are a `$filter` or `$search` (a grammar) or a `$skiptoken` this API issued
 (opaque), so generated valid requests leave those out (invalid ones still send them); and
-the two data checks do not run where a valid-looking request names what does not exist,
-which Graph and OAuth answer with 400 (a service principal's appId, the token endpoint).
+the two data checks do not run where a valid request depends on data or on another part
+of the request in ways a schema cannot state, which Graph and OAuth answer with 400: a
+service principal's appId and the token endpoint's tenant, client and credentials must
+exist, an assignment's body repeats the id in its path, and a batch's `dependsOn` names
+ids of its own requests and its urls name routes of this API.
 """
 
 from __future__ import annotations
@@ -29,11 +32,19 @@ from scale_units.state import ClusterState
 from scale_units.tls import ca_bundle
 
 EXAMPLES_PER_OPERATION = 8
-GRAMMARS = frozenset({"$filter", "$search", "$skiptoken"})
+GRAMMARS = frozenset({"$filter", "$search", "$skiptoken", "$deltatoken"})
 DATA_CHECKS = frozenset({"positive_data_acceptance", "negative_data_rejection"})
-# A valid-looking body or form that names what does not exist is a 400, as in Graph and OAuth (RFC 6749
-# section 5.2): a service principal's unknown appId; an unknown tenant, client or credentials.
-NO_DATA_CHECKS = frozenset({"POST /v1.0/servicePrincipals", "POST /{tenant}/oauth2/v2.0/token"})
+# Valid only with data or parts that agree (see above): a 400 otherwise, as in Graph and OAuth
+# (RFC 6749 section 5.2).
+NO_DATA_CHECKS = frozenset(
+    {
+        "POST /v1.0/servicePrincipals",
+        "POST /{tenant}/oauth2/v2.0/token",
+        "POST /v1.0/servicePrincipals/{principal_id}/appRoleAssignments",
+        "POST /v1.0/servicePrincipals/{resource_id}/appRoleAssignedTo",
+        "POST /v1.0/$batch",
+    }
+)
 
 
 def expressible(case: Any) -> bool:
