@@ -25,6 +25,8 @@ def _show(step: str, response: httpx.Response, keys: tuple[str, ...] = ()) -> di
         f"{h}={response.headers[h]}" for h in (REGION_HEADER, SERVER_HEADER) if h in response.headers
     )
     shown = {k: body[k] for k in keys if k in body}
+    if not keys and isinstance(body.get("value"), list):  # a collection: how many it holds
+        shown = {"entries": len(body["value"])}
     print(f"{step:<48} {response.status_code}  {json.dumps(shown)}  {where}")
     response.raise_for_status()
     return body
