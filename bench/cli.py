@@ -14,6 +14,7 @@ from bench.context import Settings
 from bench.run import run_bench
 from bench.seed import remove_tagged
 from bench.workloads import WORKLOADS
+from scale_units.interrupt import terminate_as_interrupt
 from scale_units.state import STATE_FILE, ClusterState, default_state_dir
 
 DEFAULT_DURATION_S = 10.0
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    terminate_as_interrupt()  # a `kill` stops the clusters and front ends this run started
     if argv[:1] == ["geo"]:
         from bench.geo import main as geo_main
 

@@ -15,7 +15,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import yaml
 from auth_service.client import connect, create_tenant, sign_in, user_body
 from auth_service.deps import SERVER_HEADER
 from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES, port_variable
+from scale_units.interrupt import terminate_as_interrupt
 from scale_units.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def main() -> int:
         return SKIP
     if missing:
         timed("install " + " ".join(missing), lambda: install(missing))
-    signal.signal(signal.SIGTERM, _interrupt)
+    terminate_as_interrupt()
     run = f"smoke{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="corestore-smoke-") as tmp:
         smoke = Smoke(run, Path(tmp))
@@ -67,10 +67,6 @@ def main() -> int:
             timed("cleanup", smoke.cleanup)
             smoke.report()
     return 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def install(commands: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -14,16 +13,12 @@ from corestore.session import TenantSession
 from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
 from corestore.types import Tenant
+from scale_units.interrupt import terminate_as_interrupt
 from scale_units.state import ClusterState
 from tests.cluster import temp_cluster
 
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 # A CI timeout or `kill` sends SIGTERM: as an interrupt, fixtures still stop their servers.
-signal.signal(signal.SIGTERM, _interrupt)
+terminate_as_interrupt()
 
 
 @pytest.fixture(scope="session")
