@@ -66,7 +66,7 @@ def parse_skiptoken(token: str, order: str) -> tuple[str | None, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         found, key, after = json.loads(raw)
-        if found != order or not (key is None or isinstance(key, str)):
+        if found != order or not (key is None or isinstance(key, str)) or not isinstance(after, str):
             raise ValueError(order)
         return key, uuid.UUID(after)
     except (ValueError, TypeError, binascii.Error):

@@ -28,7 +28,15 @@ FINER: dict[tuple[str, str], set[str]] = {
     **{(READ, kind): {read, write} for kind, (read, write) in _READ_WRITE.items()},
     **{(WRITE, kind): {write} for kind, (_, write) in _READ_WRITE.items()},
 }
-FINER[(WRITE, "servicePrincipals")].add("AppRoleAssignment.ReadWrite.All")
+# App role assignments (a service principal's appRoleAssignments / appRoleAssignedTo) are a
+# resource of their own: AppRoleAssignment.ReadWrite.All writes those, not the principals.
+ASSIGNMENTS = "appRoleAssignments"
+FINER[(READ, ASSIGNMENTS)] = {
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+}
+FINER[(WRITE, ASSIGNMENTS)] = {"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}
 
 
 def permitted(granted: set[str], permission: str, resource: str = "") -> bool:
@@ -37,6 +45,10 @@ def permitted(granted: set[str], permission: str, resource: str = "") -> bool:
 
 
 def resource_of(path: str) -> str:
-    """`users` for /v1.0/users/..., `servicePrincipals` for /v1.0/servicePrincipals(appId='...')."""
+    """`users` for /v1.0/users/..., `servicePrincipals` for /v1.0/servicePrincipals(appId='...'),
+    `appRoleAssignments` for a service principal's assignments (either direction)."""
     _, _, rest = path.partition("/v1.0/")
-    return rest.split("/", 1)[0].split("(", 1)[0]
+    parts = rest.split("/", 3)
+    if len(parts) > 2 and parts[2] in ("appRoleAssignments", "appRoleAssignedTo"):
+        return ASSIGNMENTS
+    return parts[0].split("(", 1)[0]

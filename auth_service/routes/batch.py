@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -26,11 +27,16 @@ from starlette.types import Message, Scope
 from auth_service.deps import CONSISTENCY_HEADER, bearer, front_end
 from auth_service.errors import BadRequest
 from auth_service.lean import json_response
+from corestore.types import CommitPosition
 
 router = APIRouter(prefix="/v1.0")
 MAX_REQUESTS = 20
 VERSION = "/v1.0"
 FAILED_DEPENDENCY = 424
+SERVER_ERROR = {
+    "error": {"code": "InternalServerError", "message": "the request failed; nothing is known of its effect"}
+}
+log = logging.getLogger(__name__)
 # Hop-by-hop and framing headers stay with the batch itself.
 DROPPED = frozenset({b"content-length", b"host", b"transfer-encoding", b"connection"})
 
@@ -158,7 +164,13 @@ class Runner:
         async def send(message: Message) -> None:
             sent.append(message)
 
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            # Starlette's error middleware has answered 500 and re-raises for the server's log.
+            log.exception("batch request %s failed", item.id)
+            if not any(m["type"] == "http.response.start" for m in sent):
+                return {"id": item.id, "status": 500, "body": SERVER_ERROR}
         return self._response(item.id, sent)
 
     def _response(self, item_id: str, sent: list[Message]) -> dict[str, Any]:
@@ -166,11 +178,21 @@ class Runner:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"] if k not in DROPPED}
         raw = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         if CONSISTENCY_HEADER in headers:
-            self.consistency = headers[CONSISTENCY_HEADER]
+            self.consistency = _newest(self.consistency, headers[CONSISTENCY_HEADER])
         answer: dict[str, Any] = {"id": item_id, "status": start["status"], "headers": headers}
         if raw:
             answer["body"] = json.loads(raw) if "json" in headers.get("content-type", "") else raw.decode()
         return answer
+
+
+def _newest(held: str | None, answered: str) -> str:
+    """The later of two commit positions (requests answer in any order; a dependant must see the
+    newest write). A tenant's positions are all of its one scale unit."""
+    try:
+        held_lsn = -1 if held is None else CommitPosition.parse(held).lsn
+    except ValueError:  # the caller's own header, malformed: a position this API made replaces it
+        return answered
+    return answered if CommitPosition.parse(answered).lsn > held_lsn or held is None else held
 
 
 @router.post("/$batch", name="batch")

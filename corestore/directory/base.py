@@ -11,10 +11,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import asyncpg
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 
 from corestore.errors import InvalidRequest, NotFound, PreconditionFailed
 from corestore.filters import FilterableColumn, FilterError, compile_filter, parse_filter
@@ -168,7 +181,7 @@ class Repository(Generic[R]):
         id_column = cls.table().c.id
         if sort.key == "id":
             return id_column < literal(after) if descending else id_column > literal(after)
-        if key is None:
+        if key is None or not _fits(sort, key):
             raise InvalidRequest("$skiptoken does not fit this $orderby")
         mine, theirs = tuple_(sort, id_column), tuple_(literal(key, sort.type), literal(after))
         return mine < theirs if descending else mine > theirs
@@ -263,3 +276,15 @@ class Repository(Generic[R]):
 
     def _statement(self, name: str, build: Any) -> Compiled:
         return cached(f"{self.kind()}:{name}", build)
+
+
+def _fits(column: Any, key: object) -> bool:
+    """Whether a skip token's sort key is a value of the column (the token is the caller's text)."""
+    if not isinstance(key, str):
+        return False
+    if isinstance(column.type, DateTime):
+        try:
+            datetime.fromisoformat(key)
+        except ValueError:
+            return False
+    return True

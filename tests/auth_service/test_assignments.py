@@ -159,3 +159,23 @@ def test_only_a_writer_assigns(
         f"{west.url}/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo", headers=headers, json=body
     )
     assert graph_error(answer, 403) == "Authorization_RequestDenied"
+
+
+def test_assignment_permission_writes_assignments_not_principals(
+    http: httpx.Client, west: FrontEndProcess, web_app: RegisteredApp, admin_headers: dict[str, str]
+) -> None:
+    graph_id, principal_id = _ids(http, west.url, admin_headers, web_app)
+    grant_app_roles(http, west.url, admin_headers, web_app.client_id, ("AppRoleAssignment.ReadWrite.All",))
+    token = app_token(http, west.url, web_app, ["AppRoleAssignment.ReadWrite.All"])
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"principalId": principal_id, "resourceId": graph_id, "appRoleId": USER_READ_ALL}
+    assigned = http.post(
+        f"{west.url}/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo", headers=headers, json=body
+    )
+    assert assigned.status_code == 201, assigned.text
+    renamed = http.patch(
+        f"{west.url}/v1.0/servicePrincipals/{principal_id}", headers=headers, json={"displayName": "x"}
+    )
+    assert graph_error(renamed, 403) == "Authorization_RequestDenied"
+    gone = http.delete(f"{west.url}/v1.0/servicePrincipals/{principal_id}", headers=headers)
+    assert graph_error(gone, 403) == "Authorization_RequestDenied"

@@ -318,6 +318,14 @@ def _eventually_logged(http: httpx.Client, v1: str, headers: dict[str, str]) -> 
     return False
 
 
+def _token(parts: list[object]) -> str:
+    """A skip token as a caller could forge one (the API's are base64 JSON too)."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+ID = "00000000-0000-0000-0000-000000000001"
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
@@ -325,6 +333,8 @@ def _eventually_logged(http: httpx.Client, v1: str, headers: dict[str, str]) -> 
         ("/v1.0/users", {"$top": "100000"}),
         ("/v1.0/users", {"$filter": "passwordHash eq 'x'"}),
         ("/v1.0/users", {"$skiptoken": "@@@"}),
+        ("/v1.0/users", {"$skiptoken": _token(["id", None, 123])}),  # forged: an id that is no text
+        ("/v1.0/users", {"$orderby": "createdDateTime", "$skiptoken": _token(["createdDateTime", "x", ID])}),
         ("/v1.0/users", {"$select": "nope"}),
     ],
 )
