@@ -8,8 +8,10 @@ test holds the two to each other.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from corestore.directory.grants import MAX_URI_CHARS, MAX_URIS_PER_PLATFORM, NATIVE_URI, WEB_URI
 from corestore.validation import NICKNAME, UPN
 
 ODATA: dict[str, Any] = {"^@odata\\.": {}}  # annotations a client may send along; ignored
@@ -88,14 +90,24 @@ GROUP_CREATE = {
     ),
     "anyOf": GROUP_KINDS,
 }
-# https anywhere, http on loopback only; printable, no space, no fragment (corestore.directory.grants).
-URI = {
-    "type": "string",
-    "maxLength": 256,
-    "pattern": r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1))(:[0-9]{1,5})?(/[!-\"$-~]*)?$",
+
+
+def uris(*shapes: re.Pattern[str]) -> dict[str, Any]:
+    """A platform's redirect URIs, of the shapes corestore.directory.grants accepts."""
+    items = [{"type": "string", "maxLength": MAX_URI_CHARS, "pattern": f"^{s.pattern}$"} for s in shapes]
+    uri = items[0] if len(items) == 1 else {"anyOf": items}
+    return obj(
+        {"redirectUris": {"type": "array", "items": uri, "maxItems": MAX_URIS_PER_PLATFORM}},
+        ("redirectUris",),
+    )
+
+
+APPLICATION_PROPERTIES = {
+    "displayName": NAME,
+    "web": uris(WEB_URI),
+    "spa": uris(WEB_URI),
+    "publicClient": uris(WEB_URI, NATIVE_URI),
 }
-PLATFORM = obj({"redirectUris": {"type": "array", "items": URI, "maxItems": 64}}, ("redirectUris",))
-APPLICATION_PROPERTIES = {"displayName": NAME, "web": PLATFORM, "spa": PLATFORM, "publicClient": PLATFORM}
 DEVICE_PROPERTIES = {
     "displayName": NAME,
     "accountEnabled": BOOL,

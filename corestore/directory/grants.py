@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,13 @@ CODE_LIFETIME = timedelta(minutes=10)
 MAX_URI_CHARS = 256
 MAX_URIS_PER_PLATFORM = 64
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Every shape a redirect URI may take, also the OpenAPI document's (auth_service.bodies): https to a
+# host name, http to loopback, an optional port, a path of printable ASCII without space or '#'; a
+# public client may also use a scheme of its own (a native app's `myapp://auth`).
+WEB_URI = re.compile(
+    r"(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[0-9]{1,5})?(/[!-\"$-~]*)?"
+)
+NATIVE_URI = re.compile(r"(?![Hh][Tt][Tt][Pp][Ss]?:)[A-Za-z][A-Za-z0-9+.-]*:[!-\"$-~]+")
 
 
 @dataclass(frozen=True)
@@ -93,18 +101,19 @@ def check_redirect_uri(platform: str, uri: str) -> None:
         raise InvalidRequest(f"redirect URI {uri!r}: http is allowed on loopback only")
     if not web and platform != "publicClient":
         raise InvalidRequest(f"redirect URI {uri!r}: a {platform} redirect URI must be https")
+    if not (WEB_URI.fullmatch(uri) or (platform == "publicClient" and NATIVE_URI.fullmatch(uri))):
+        raise InvalidRequest(f"redirect URI {uri!r} is not a URI this directory accepts")
 
 
 def check_redirect_uris(platform: str, uris: Sequence[str]) -> tuple[str, ...]:
     """One platform's redirect URIs, each checked, duplicates dropped, in the caller's order."""
     if platform not in PLATFORMS:
         raise InvalidRequest(f"platform must be one of {', '.join(PLATFORMS)}")
+    if len(uris) > MAX_URIS_PER_PLATFORM:
+        raise InvalidRequest(f"at most {MAX_URIS_PER_PLATFORM} redirect URIs per platform")
     for uri in uris:
         check_redirect_uri(platform, uri)
-    unique = tuple(dict.fromkeys(uris))
-    if len(unique) > MAX_URIS_PER_PLATFORM:
-        raise InvalidRequest(f"at most {MAX_URIS_PER_PLATFORM} redirect URIs per platform")
-    return unique
+    return tuple(dict.fromkeys(uris))
 
 
 async def replace_redirect_uris(

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auth_service.cli import app as cli
-from corestore.directory.grants import CodeGrant, Refresh
+from corestore.directory.grants import CodeGrant, Refresh, check_redirect_uris
 from corestore.errors import InvalidRequest, NotFound
 from corestore.session import TenantSession
 from corestore.store import CoreStore
@@ -156,3 +156,21 @@ def test_operators_register_redirect_uris_from_the_command_line(cluster: Cluster
     assert refused.exit_code == 1
     assert "loopback" in refused.output
     assert asyncio.run(registered(tenant_id, app_id)) == {CALLBACK: "spa"}
+
+
+@pytest.mark.parametrize(
+    ("platform", "uris"),
+    [
+        ("web", ["https://app.example/cb"] * 65),  # the limit counts what was sent, repeats too
+        ("web", ["http://127.0.0.1:46*"]),  # not a port
+        ("spa", ["myapp://auth"]),  # a scheme of its own: public clients only
+        ("publicClient", ["HTTP://evil.example/"]),  # http off loopback, in any case
+    ],
+)
+def test_redirect_uris_outside_the_documented_shapes_are_refused(platform: str, uris: list[str]) -> None:
+    with pytest.raises(InvalidRequest):
+        check_redirect_uris(platform, uris)
+
+
+def test_a_native_app_may_use_its_own_scheme() -> None:
+    assert check_redirect_uris("publicClient", ["myapp://auth", "myapp://auth"]) == ("myapp://auth",)
