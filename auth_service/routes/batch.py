@@ -188,11 +188,13 @@ class Runner:
 def _newest(held: str | None, answered: str) -> str:
     """The later of two commit positions (requests answer in any order; a dependant must see the
     newest write). A tenant's positions are all of its one scale unit."""
+    if held is None:
+        return answered
     try:
-        held_lsn = -1 if held is None else CommitPosition.parse(held).lsn
+        held_lsn = CommitPosition.parse(held).lsn
     except ValueError:  # the caller's own header, malformed: a position this API made replaces it
         return answered
-    return answered if CommitPosition.parse(answered).lsn > held_lsn or held is None else held
+    return held if held_lsn >= CommitPosition.parse(answered).lsn else answered
 
 
 @router.post("/$batch", name="batch")
