@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from auth_service import http_errors, openapi
-from auth_service.body_limit import BodyLimit
-from auth_service.deadline import Deadline
 from auth_service.frontend import FrontEnd
-from auth_service.geo_fence import GeoFence
+from auth_service.http import http_errors, openapi
+from auth_service.http.body_limit import BodyLimit
+from auth_service.http.deadline import Deadline
+from auth_service.http.geo_fence import GeoFence
 from auth_service.routes import (
     assignments,
     authorize,

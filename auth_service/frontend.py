@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auth_service.csrf import CsrfGuard
 from auth_service.errors import BadRequest, ServedElsewhere
-from auth_service.id_tokens import IdTokenIssuer
-from auth_service.keyfile import KeyStore
-from auth_service.lockout import LockoutPolicy
-from auth_service.permissions import ADMIN_SCOPES, USER_SCOPES
-from auth_service.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
-from auth_service.sign_in_writer import SignInWriter
-from auth_service.throttle import Limits, Throttle
-from auth_service.tokens import TokenIssuer, TokenVerifier
+from auth_service.http.throttle import Limits, Throttle
+from auth_service.keys.store import KeyStore
+from auth_service.oauth.csrf import CsrfGuard
+from auth_service.oauth.id_tokens import IdTokenIssuer
+from auth_service.oauth.lockout import LockoutPolicy
+from auth_service.oauth.permissions import ADMIN_SCOPES, USER_SCOPES
+from auth_service.oauth.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
+from auth_service.oauth.sign_in_writer import SignInWriter
+from auth_service.oauth.tokens import TokenIssuer, TokenVerifier
 from corestore.directory.app_roles import role_values
 from corestore.directory.applications import AppSignIn
 from corestore.errors import TenantNotFound
@@ -32,10 +32,10 @@ from corestore.objects import User
 from corestore.store import CoreStore
 from corestore.types import Placement
 from scale_units.errors import ClusterError, UnknownCountry
-from scale_units.geography import Geo
+from scale_units.model.geography import Geo
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.state import ClusterState
-from scale_units.wan_links import FrontEndLinks
+from scale_units.wan.links import FrontEndLinks
 
 MAX_DOMAIN = 253
 

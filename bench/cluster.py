@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corestore.cli import migrate_state
-from scale_units import launcher
-from scale_units.loader import default_topology_path
+from scale_units.local import launcher
+from scale_units.model.loader import default_topology_path
 from scale_units.state import STATE_FILE, ClusterState
 
 

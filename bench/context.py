@@ -16,8 +16,8 @@ from bench.progress import Progress
 from bench.rows import Row, nearest_server
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size
+from scale_units.model.topology import Topology
 from scale_units.state import ClusterState
-from scale_units.topology import Topology
 
 PREFERRED_REGION = "westeurope"
 MAX_APPLICATIONS = 64

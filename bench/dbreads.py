@@ -16,8 +16,8 @@ import asyncpg
 from bench.generator import Client
 from bench.rows import USER_SQL, Row, Rows, tenant_pool
 from corestore.store import CoreStore
+from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
-from scale_units.types import RegionName
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auth_service.process import front_ends
 from bench.cluster import cluster
 from bench.geo_measure import Figure, Subject, commits, read_your_writes, reads, subjects
 from bench.geo_redirect import redirect_figures
 from bench.geo_report import GeoResults, write
 from bench.machine import machine_facts
-from scale_units import wan_cluster
-from scale_units.loader import default_topology_path
+from devtools.process import front_ends
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
+from scale_units.wan import cluster as wan_cluster
 
 # The disk's cost is not geography's: without fsync a quorum commit waits for the link's
 # round trip alone, not also for the replica's flush, so its figure is the WAN's.

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from corestore.store import CoreStore
 from corestore.types import Tenant
+from scale_units.model.topology import ScaleUnit
 from scale_units.routing import HealthBook, distance_ms
 from scale_units.state import ClusterState
-from scale_units.topology import ScaleUnit
 
 PASSWORD = "Geo-bench-passw0rd!"
 TOUCH_SQL = "UPDATE users SET display_name = display_name WHERE tenant_id = $1 AND id = $2"

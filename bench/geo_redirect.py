@@ -1,7 +1,7 @@
 """The redirect's cost: a client of one geo asks its own region's front end for another geo's
 tenant, gets a 307, and follows it across the WAN.
 
-The cluster's own link does the crossing (`scale_units.wan_links`): the 307 names the far
+The cluster's own link does the crossing (`scale_units.wan.links`): the 307 names the far
 front end's link from the client's region, so following it pays the configured round
 trip, as a request from that region would.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import httpx
 
-from auth_service.process import FrontEndProcess
 from bench.geo_measure import Figure, Subject, median_ms, rtt
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 
 

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from auth_service.client import grant_app_roles, password_grant, tenant_request, user_body
 from bench.httpload import Writers, bearer
 from bench.rows import Row
+from devtools.client import grant_app_roles, password_grant, tenant_request, user_body
 from scale_units.state import ClusterState
 
 PASSWORD = "bench-Passw0rd!"
@@ -68,7 +68,7 @@ UNTHROTTLED = tuple(
 
 @contextlib.contextmanager
 def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
-    from auth_service.process import front_ends
+    from devtools.process import front_ends
 
     # Plain HTTP until the bench's ASGI baseline runs under the same TLS. Throttling is a
     # policy, not the hot path: raised so that no workload measures 429s.

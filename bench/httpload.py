@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from auth_service.client import user_body
 from bench.generator import Client
 from bench.httpwire import Connection, Response
+from devtools.client import user_body
 
 CONSISTENCY_HEADER = "x-corestore-consistency"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

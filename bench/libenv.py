@@ -10,8 +10,8 @@ from bench.rows import Row
 from bench.seed import country_for
 from corestore.errors import NotFound
 from corestore.store import CoreStore
+from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
-from scale_units.types import RegionName
 
 VISIBLE_TIMEOUT_S = 10.0
 

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from bench.rows import Row
 from corestore.session import TenantSession
 from corestore.store import CoreStore
+from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
-from scale_units.types import RegionName
 
 
 @dataclass(frozen=True)

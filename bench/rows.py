@@ -10,9 +10,9 @@ from typing import Protocol
 import asyncpg
 
 from corestore.objects import User, field_names
+from scale_units.model.types import RegionName, ScaleUnitId, ServerName
 from scale_units.routing import Router
 from scale_units.state import ClusterState
-from scale_units.types import RegionName, ScaleUnitId, ServerName
 
 # The library's point read selects exactly the record's fields; the raw baselines select the same.
 USER_SQL = f"SELECT {', '.join(field_names(User))} FROM users WHERE tenant_id = $1 AND id = $2"  # noqa: S608 - field names

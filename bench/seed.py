@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bench.rows import Row
-from scale_units.geography import Cloud, Geo
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.topology import Server, Topology
+from scale_units.model.types import ScaleUnitId
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
-from scale_units.topology import Server, Topology
-from scale_units.types import ScaleUnitId
 
 TAG = "bench-"
 SEED_TAG = "bench-seed-"

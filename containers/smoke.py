@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 import httpx
 import yaml
 
-from auth_service.client import connect, create_tenant, sign_in, user_body
-from auth_service.deps import SERVER_HEADER
-from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES, port_variable
+from auth_service.http.deps import SERVER_HEADER
+from devtools.client import connect, create_tenant, sign_in, user_body
+from scale_units.compose.project import INSECURE_DEFAULTS, SECRET_VARIABLES, port_variable
 from scale_units.interrupt import terminate_as_interrupt
 from scale_units.ports import free_ports
 

@@ -22,11 +22,11 @@ from corestore.errors import Conflict, TenantNotFound
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.sql import cached
 from corestore.types import Placement
-from scale_units.geography import Cloud, Geo
-from scale_units.placement import PlacementPolicy, UnitLoad, choose_unit
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.placement import PlacementPolicy, UnitLoad, choose_unit
+from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
 from scale_units.state import CATALOG_DB
-from scale_units.types import ScaleUnitId
 
 CACHE_TTL_S = 30.0
 

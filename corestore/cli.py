@@ -15,7 +15,7 @@ from corestore.errors import CoreStoreError
 from corestore.migrate import migrate_cluster
 from corestore.store import CoreStore
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors
-from scale_units.geography import Cloud
+from scale_units.model.geography import Cloud
 from scale_units.state import ClusterState
 
 tenant_app = typer.Typer(help="Create and delete tenants (operator context).", no_args_is_help=True)

@@ -9,8 +9,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from scale_units.model.topology import ScaleUnit
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
-from scale_units.topology import ScaleUnit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

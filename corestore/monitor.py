@@ -14,11 +14,11 @@ from collections.abc import Mapping
 import httpx
 
 from corestore.pools import Pools
-from scale_units.geography import Geo
 from scale_units.leaders import API_TIMEOUT_S, leader, member_views, with_leaders
+from scale_units.model.geography import Geo
+from scale_units.model.topology import ScaleUnit, Server
+from scale_units.model.types import ServerName, lsn_position
 from scale_units.routing import Router
-from scale_units.topology import ScaleUnit, Server
-from scale_units.types import ServerName, lsn_position
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 1.0

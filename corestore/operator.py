@@ -16,10 +16,10 @@ from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
 from corestore.validation import DOMAIN
 from scale_units.errors import NoScaleUnitAvailable, UnknownCountry
-from scale_units.geography import Cloud, Geo, parse_cloud
-from scale_units.placement import PlacementPolicy
+from scale_units.model.geography import Cloud, Geo, parse_cloud
+from scale_units.model.placement import PlacementPolicy
+from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
-from scale_units.types import ScaleUnitId
 
 INSERT_TENANT = "INSERT INTO tenants (tenant_id, display_name, country) VALUES ($1, $2, $3)"
 DELETE_TENANT = "DELETE FROM tenants WHERE tenant_id = $1"  # every other row cascades

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
+from scale_units.model.types import RegionName, ServerName
 from scale_units.state import DIRECTORY_DB, ClusterState
-from scale_units.types import RegionName, ServerName
-from scale_units.wan import application_name
+from scale_units.wan.proxy import application_name
 
 CONNECT_TIMEOUT_S = 2.0
 if TYPE_CHECKING:

@@ -32,9 +32,9 @@ from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavaila
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.rls import begin_for_tenant
 from corestore.types import CommitPosition, Placement
+from scale_units.model.topology import ScaleUnit, Server
+from scale_units.model.types import lsn_position
 from scale_units.routing import Router
-from scale_units.topology import ScaleUnit, Server
-from scale_units.types import lsn_position
 
 CONSISTENCY_WAIT_S = 1.0
 READ_TIMEOUT_S = 5.0  # a connection and a read: past it the server counts as unreachable

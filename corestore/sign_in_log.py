@@ -18,8 +18,8 @@ from datetime import datetime
 
 from corestore.pools import Pools
 from corestore.rls import SETTING
+from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
-from scale_units.types import ScaleUnitId
 
 log = logging.getLogger(__name__)
 PRINCIPAL_CHARS = 256

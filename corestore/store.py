@@ -18,11 +18,11 @@ from corestore.pools import Pools
 from corestore.session import TenantSession
 from corestore.sign_in_log import SignInLog
 from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
-from scale_units.geography import Cloud
+from scale_units.model.geography import Cloud
+from scale_units.model.topology import Topology
+from scale_units.model.types import RegionName, ScaleUnitId
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
-from scale_units.topology import Topology
-from scale_units.types import RegionName, ScaleUnitId
 
 
 class CoreStore:

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from scale_units.geography import Cloud, Geo
-from scale_units.types import ScaleUnitId
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.types import ScaleUnitId
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from typing import Annotated
 
 import typer
 
-from scale_units import launcher, tls, wan_cluster
-from scale_units.binaries import BinarySource
 from scale_units.errors import ScaleUnitError
-from scale_units.loader import default_topology_path
+from scale_units.local import launcher, tls
+from scale_units.local.binaries import BinarySource
+from scale_units.local.status import ServerStatus, cluster_status
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState, default_state_dir
-from scale_units.status import ServerStatus, cluster_status
+from scale_units.wan import cluster as wan_cluster
 
 cluster_app = typer.Typer(help="The local multi-region PostgreSQL cluster.", no_args_is_help=True)
 
@@ -118,7 +119,7 @@ def failover_command(
 ) -> None:
     """Planned switchover of SCALE_UNIT through Patroni: the primary steps down, a replica in the
     quorum takes over, and the old primary follows it. (A primary that dies fails over by itself.)"""
-    from scale_units.switchover import switchover
+    from scale_units.local.switchover import switchover
 
     with cli_errors():
         new = switchover(ClusterState.load(directory), scale_unit, to)

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from scale_units.topology import Role, ScaleUnit, Topology
-from scale_units.types import ServerName
+from scale_units.model.topology import Role, ScaleUnit, Topology
+from scale_units.model.types import ServerName
 
 API_TIMEOUT_S = 0.5
 QUORUM_STATES = frozenset({"quorum", "sync"})

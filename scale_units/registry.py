@@ -6,7 +6,7 @@ gone is skipped (an entry without a pid, as a deployment writes it, always count
 A pid means something only on its own host: compose front ends, each in a container
 of its own, share the directory, so an entry from another host always counts.
 An entry naming a region the topology lacks is refused, naming the entry.
-With the WAN on, an entry also lists its links (`scale_units.wan_links`): the address a
+With the WAN on, an entry also lists its links (`scale_units.wan.links`): the address a
 client of each other region reaches it by, across the WAN; a redirect names that, never
 the entry's own URL.
 """
@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from scale_units.errors import TopologyError
-from scale_units.geography import Cloud, Geo
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.topology import Topology
+from scale_units.model.types import RegionName
 from scale_units.routing import distance_ms
-from scale_units.topology import Topology
-from scale_units.types import RegionName
 
 REGISTRY_DIR = "frontends"
 LOG_DIR = Path("logs") / "frontends"  # each instance's log: REGION-PORT.log, read by the residency audit

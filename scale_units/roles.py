@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from scale_units.model.topology import Server, Topology
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
-from scale_units.topology import Server, Topology
 
 
 async def create_roles(state: ClusterState, topology: Topology) -> None:

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scale_units.topology import Region, ScaleUnit, Server, Topology
-from scale_units.types import RegionName, ScaleUnitId, ServerName
+from scale_units.model.topology import Region, ScaleUnit, Server, Topology
+from scale_units.model.types import RegionName, ScaleUnitId, ServerName
 
 EARTH_RADIUS_KM = 6371.0
 KM_PER_MS = 100.0  # round trip in fibre: roughly 1 ms per 100 km of distance

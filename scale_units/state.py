@@ -21,9 +21,9 @@ import asyncpg
 
 from scale_units.errors import ClusterError
 from scale_units.leaders import member_views_now, with_leaders
-from scale_units.loader import parse_topology
-from scale_units.topology import Address, ScaleUnit, Server, Topology
-from scale_units.types import ServerName
+from scale_units.model.loader import parse_topology
+from scale_units.model.topology import Address, ScaleUnit, Server, Topology
+from scale_units.model.types import ServerName
 
 STATE_FILE = "cluster.json"
 DIRECTORY_DB = "corestore"
@@ -56,7 +56,7 @@ class ServerState:
     port: int  # PostgreSQL
     api_port: int  # Patroni's REST API
     host: str = "127.0.0.1"  # a compose service's name inside a compose network
-    proxy_port: int | None = None  # its WAN proxy (`scale_units.wan`), if the WAN is on
+    proxy_port: int | None = None  # its WAN proxy (`scale_units.wan.proxy`), if the WAN is on
 
     @property
     def advertised_port(self) -> int:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from corestore.cli import migrate_state
-from scale_units import launcher
-from scale_units.loader import default_topology_path
+from scale_units.local import launcher
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
 
 # Durability across OS crashes is not under test (SIGKILL keeps the page cache).

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from auth_service.deps import Caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import to_graph
-from auth_service.lean import json_response
-from auth_service.permissions import READ, WRITE
+from auth_service.graph.odata import to_graph
+from auth_service.http.deps import Caller, caller_for
+from auth_service.http.lean import json_response
+from auth_service.oauth.permissions import READ, WRITE
 from corestore.directory.app_roles import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_DISPLAY_NAME
 from corestore.directory.assignments import AppRoleAssignment
 from corestore.errors import NotFound

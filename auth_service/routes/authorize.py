@@ -20,10 +20,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from auth_service import signin_page
-from auth_service.csrf import COOKIE
-from auth_service.deps import front_end
 from auth_service.errors import AccountLocked, InvalidGrant
+from auth_service.http.deps import front_end
+from auth_service.oauth import signin_page
+from auth_service.oauth.csrf import COOKIE
 from auth_service.routes.oauth import authenticate, resolve_tenant
 from corestore.directory.grants import CodeGrant
 from corestore.errors import TenantNotFound

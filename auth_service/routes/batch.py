@@ -24,9 +24,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message, Scope
 
-from auth_service.deps import CONSISTENCY_HEADER, bearer, front_end
 from auth_service.errors import BadRequest
-from auth_service.lean import json_response
+from auth_service.http.deps import CONSISTENCY_HEADER, bearer, front_end
+from auth_service.http.lean import json_response
 from corestore.types import CommitPosition
 
 router = APIRouter(prefix="/v1.0")

@@ -18,11 +18,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auth_service.deps import caller
 from auth_service.errors import BadRequest
-from auth_service.graph import to_graph
-from auth_service.lean import LeanRoute, QueryParam, documented, json_response
-from auth_service.permissions import READ
+from auth_service.graph.odata import to_graph
+from auth_service.http.deps import caller
+from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
+from auth_service.oauth.permissions import READ
 from corestore.directory.base import Repository
 from corestore.directory.changes import DeltaPage, delta_page
 from corestore.session import TenantSession

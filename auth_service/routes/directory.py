@@ -14,13 +14,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from auth_service.bodies import BODIES, request_body
-from auth_service.deps import Caller, caller, caller_for
 from auth_service.errors import BadRequest
-from auth_service.graph import ETAG, context, etag, parse_etag, parse_skiptoken, shape_of, skiptoken, to_graph
-from auth_service.lean import LeanRoute, QueryParam, documented, json_response
-from auth_service.permissions import AUDIT, READ, WRITE
-from auth_service.query import (
+from auth_service.graph.bodies import BODIES, request_body
+from auth_service.graph.odata import (
+    ETAG,
+    context,
+    etag,
+    parse_etag,
+    parse_skiptoken,
+    shape_of,
+    skiptoken,
+    to_graph,
+)
+from auth_service.graph.query import (
     COUNT_NEEDS_EVENTUAL,
     COUNTING,
     FILTER,
@@ -36,7 +42,10 @@ from auth_service.query import (
     select_param,
     selection,
 )
-from auth_service.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
+from auth_service.graph.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
+from auth_service.http.deps import Caller, caller, caller_for
+from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
+from auth_service.oauth.permissions import AUDIT, READ, WRITE
 from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.base import Repository
 from corestore.directory.devices import Devices

@@ -15,13 +15,13 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from auth_service import grants
-from auth_service.deps import front_end
-from auth_service.discovery import oidc_metadata
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
-from auth_service.grants import TokenRequest
-from auth_service.lean import LeanRoute, documented, json_response
-from auth_service.tokens import issuer_for
+from auth_service.http.deps import front_end
+from auth_service.http.lean import LeanRoute, documented, json_response
+from auth_service.oauth import grants
+from auth_service.oauth.discovery import oidc_metadata
+from auth_service.oauth.grants import TokenRequest
+from auth_service.oauth.tokens import issuer_for
 from corestore.errors import TenantNotFound
 from corestore.objects import User
 from corestore.passwords import needs_rehash, verify_password

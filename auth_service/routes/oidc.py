@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from auth_service import signin_page
-from auth_service.csrf import COOKIE
-from auth_service.deps import front_end
 from auth_service.errors import InvalidToken
-from auth_service.id_tokens import pairwise_subject
+from auth_service.http.deps import front_end
+from auth_service.oauth import signin_page
+from auth_service.oauth.csrf import COOKIE
+from auth_service.oauth.id_tokens import pairwise_subject
 from auth_service.routes.authorize import with_response
 from auth_service.routes.oauth import resolve_tenant
 from corestore.errors import NotFound, TenantNotFound

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from auth_service.deps import bearer, front_end
 from auth_service.errors import InvalidToken
 from auth_service.frontend import FrontEnd
+from auth_service.http.deps import bearer, front_end
 
 router = APIRouter(prefix="/operator")
 

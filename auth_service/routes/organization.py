@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from auth_service.deps import Caller, caller, front_end
-from auth_service.permissions import READ
-from auth_service.query import refuse_unknown, select_param, selection
+from auth_service.graph.query import refuse_unknown, select_param, selection
+from auth_service.graph.shapes import ORGANIZATION
+from auth_service.http.deps import Caller, caller, front_end
+from auth_service.oauth.permissions import READ
 from auth_service.routes.directory import entity, page_payload, read_route, respond
-from auth_service.shapes import ORGANIZATION
 from corestore.errors import NotFound
 from corestore.objects import Organization, Page
 

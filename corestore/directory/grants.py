@@ -32,7 +32,7 @@ CODE_LIFETIME = timedelta(minutes=10)
 MAX_URI_CHARS = 256
 MAX_URIS_PER_PLATFORM = 64
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-# Every shape a redirect URI may take, also the OpenAPI document's (auth_service.bodies): https to a
+# Every shape a redirect URI may take, also the OpenAPI document's (auth_service.graph.bodies): https to a
 # host name, http to loopback, an optional port, a path of printable ASCII without space or '#'; a
 # public client may also use a scheme of its own (a native app's `myapp://auth`).
 WEB_URI = re.compile(

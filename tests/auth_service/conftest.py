@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from auth_service import client
-from auth_service.client import CreatedTenant
-from auth_service.process import FrontEndProcess, front_ends
+from devtools import client
+from devtools.client import CreatedTenant
+from devtools.process import FrontEndProcess, front_ends
 from scale_units.state import ClusterState
 from tests.auth_service.signin_flow import RegisteredApp, create_app, register_redirect_uris
 

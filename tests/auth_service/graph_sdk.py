@@ -21,8 +21,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from scale_units.local.tls import trust
 from scale_units.state import ClusterState
-from scale_units.tls import trust
 
 
 class HeldToken(AccessTokenProvider):

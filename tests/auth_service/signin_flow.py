@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import jwt
 
-from auth_service.client import CreatedTenant
+from devtools.client import CreatedTenant
 
 SPA_CALLBACK = "https://app.example/callback"
 WEB_CALLBACK = "https://web.example/signed-in"

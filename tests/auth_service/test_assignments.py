@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from auth_service.client import grant_app_roles, user_body
-from auth_service.process import FrontEndProcess
+from devtools.client import grant_app_roles, user_body
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
 from tests.auth_service.signin_flow import RegisteredApp, app_token, create_app, token_roles

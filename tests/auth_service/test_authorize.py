@@ -15,8 +15,8 @@ import httpx
 import jwt
 import pytest
 
-from auth_service.client import CreatedTenant, connect
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant, connect
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, sign_in
 from tests.auth_service.signin_flow import (

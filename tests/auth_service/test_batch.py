@@ -12,8 +12,8 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.requests.batch_response_content import BatchResponseContent
 
-from auth_service.client import CreatedTenant, user_body
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant, user_body
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.graph_sdk import graph_client
 from tests.auth_service.test_http import graph_error

@@ -22,9 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Route, sync_playwright
 
-from auth_service.process import FrontEndProcess
+from devtools.process import FrontEndProcess
+from scale_units.local.tls import server_certificate
 from scale_units.state import ClusterState
-from scale_units.tls import server_certificate
 from tests.auth_service.conftest import PASSWORD
 from tests.auth_service.signin_flow import (
     SPA_CALLBACK,

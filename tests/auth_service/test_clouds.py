@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from auth_service.client import connect
-from auth_service.process import FrontEndProcess, front_ends
-from scale_units import launcher
-from scale_units.loader import default_topology_path
+from devtools.client import connect
+from devtools.process import FrontEndProcess, front_ends
+from scale_units.local import launcher
+from scale_units.model.loader import default_topology_path
 from scale_units.ports import free_port
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from auth_service import http_errors
-from auth_service.deadline import Deadline
+from auth_service.http import http_errors
+from auth_service.http.deadline import Deadline
 from corestore.errors import CommitUncertain, Unavailable
 
 

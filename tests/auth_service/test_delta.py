@@ -9,11 +9,11 @@ import httpx
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 
-from auth_service.client import CreatedTenant, user_body
-from auth_service.deps import CONSISTENCY_HEADER
-from auth_service.process import FrontEndProcess
+from auth_service.http.deps import CONSISTENCY_HEADER
+from devtools.client import CreatedTenant, user_body
+from devtools.process import FrontEndProcess
+from scale_units.local.tls import trust
 from scale_units.state import ClusterState
-from scale_units.tls import trust
 from tests.auth_service.graph_sdk import graph_client
 from tests.auth_service.test_http import graph_error
 

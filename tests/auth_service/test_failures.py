@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect, user_body
-from auth_service.process import FrontEndProcess, front_ends
-from scale_units import launcher
+from devtools.client import CreatedTenant, connect, user_body
+from devtools.process import FrontEndProcess, front_ends
+from scale_units.local import launcher
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
 from tests.cluster import temp_cluster

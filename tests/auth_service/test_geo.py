@@ -13,10 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, password_grant
-from auth_service.process import FrontEndProcess, front_ends
+from devtools.client import CreatedTenant, password_grant
+from devtools.process import FrontEndProcess, front_ends
 from scale_units.state import DIRECTORY_DB, ClusterState
-from scale_units.wan import application_name
+from scale_units.wan.proxy import application_name
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 
 

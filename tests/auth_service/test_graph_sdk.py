@@ -26,8 +26,8 @@ from msgraph.generated.users.count.count_request_builder import CountRequestBuil
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph_core import PageIterator
 
-from auth_service.client import CreatedTenant
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import sign_in
 from tests.auth_service.graph_sdk import graph_client

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, user_body
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant, user_body
+from devtools.process import FrontEndProcess
 from tests.auth_service.conftest import sign_in
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect, user_body
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant, connect, user_body
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 
 SQLISH = ["'; DROP TABLE users; --", "x' OR '1'='1", "\\' UNION SELECT * FROM pg_roles --", "Robert'); --"]

@@ -10,8 +10,8 @@ import httpx
 import jwt
 import pytest
 
-from auth_service.client import CreatedTenant, grant_app_roles, user_body
-from auth_service.process import FrontEndProcess
+from devtools.client import CreatedTenant, grant_app_roles, user_body
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 from tests.auth_service.signin_flow import RegisteredApp, app_token

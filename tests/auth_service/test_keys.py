@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from auth_service.errors import InvalidToken
-from auth_service.keyfile import KeyStore
-from auth_service.keyring import KeyRing, RingPolicy
-from auth_service.keys import Algorithm, KeyState
-from auth_service.tokens import TokenIssuer, TokenVerifier
-from scale_units.geography import Cloud
+from auth_service.keys.ring import KeyRing, RingPolicy
+from auth_service.keys.signing import Algorithm, KeyState
+from auth_service.keys.store import KeyStore
+from auth_service.oauth.tokens import TokenIssuer, TokenVerifier
+from scale_units.model.geography import Cloud
 
 TENANT = uuid.UUID("6f1c1b5e-3c55-4c6a-9f55-0a6bb0f3c001")
 
@@ -165,8 +165,8 @@ def test_a_rotation_by_another_process_is_picked_up_by_polling(tmp_path: Path) -
     ring = KeyStore(tmp_path, RingPolicy(poll_s=0)).ring(Cloud.PUBLIC)
     verifier = TokenVerifier(ring, Cloud.PUBLIC)
     script = (
-        "import sys; from pathlib import Path; from auth_service.keyfile import KeyStore;"
-        "from scale_units.geography import Cloud;"
+        "import sys; from pathlib import Path; from auth_service.keys.store import KeyStore;"
+        "from scale_units.model.geography import Cloud;"
         "ring = KeyStore(Path(sys.argv[1])).ring(Cloud.PUBLIC); print(ring.activate(ring.rotate().kid).kid)"
     )
     done = subprocess.run(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from auth_service.cli import app
+from devtools.cli import app
 
 
 def test_rotation_through_the_cli(tmp_path: Path) -> None:

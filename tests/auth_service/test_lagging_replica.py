@@ -9,9 +9,9 @@ from contextlib import contextmanager
 
 import httpx
 
-from auth_service.client import user_body
-from auth_service.process import FrontEndProcess
-from scale_units.geography import Geo
+from devtools.client import user_body
+from devtools.process import FrontEndProcess
+from scale_units.model.geography import Geo
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 

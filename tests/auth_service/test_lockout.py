@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from auth_service.errors import AccountLocked
-from auth_service.lockout import LockoutPolicy
+from auth_service.oauth.lockout import LockoutPolicy
 
 TENANT = uuid.UUID("3d2c1b0a-9f8e-4d7c-b6a5-948372615041")
 ALICE = (TENANT, "alice@contoso.example")

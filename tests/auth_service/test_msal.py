@@ -10,10 +10,10 @@ import httpx
 import msal  # type: ignore[import-untyped]
 import pytest
 
-from auth_service.client import grant_app_roles
-from auth_service.process import FrontEndProcess
+from devtools.client import grant_app_roles
+from devtools.process import FrontEndProcess
+from scale_units.local.tls import ca_bundle
 from scale_units.state import ClusterState
-from scale_units.tls import ca_bundle
 from tests.auth_service.conftest import PASSWORD
 from tests.auth_service.signin_flow import (
     NATIVE_CALLBACK,

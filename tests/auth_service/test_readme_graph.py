@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from auth_service.client import grant_app_roles
-from auth_service.process import FrontEndProcess
+from devtools.client import grant_app_roles
+from devtools.process import FrontEndProcess
+from scale_units.local.tls import ca_bundle
 from scale_units.state import ClusterState
-from scale_units.tls import ca_bundle
 from tests.auth_service.signin_flow import RegisteredApp, app_token
 
 README = Path(__file__).parents[2] / "README.md"

@@ -27,9 +27,9 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 
-from auth_service.process import FrontEndProcess
+from devtools.process import FrontEndProcess
+from scale_units.local.tls import ca_bundle
 from scale_units.state import ClusterState
-from scale_units.tls import ca_bundle
 
 EXAMPLES_PER_OPERATION = 8
 GRAMMARS = frozenset({"$filter", "$search", "$skiptoken", "$deltatoken"})

@@ -12,12 +12,12 @@ import asyncpg
 import httpx
 from argon2 import PasswordHasher
 
-from auth_service.client import connect
-from auth_service.process import FrontEndProcess
-from auth_service.sign_in_writer import SignInWriter
+from auth_service.oauth.sign_in_writer import SignInWriter
 from corestore.passwords import needs_rehash
 from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
+from devtools.client import connect
+from devtools.process import FrontEndProcess
 from scale_units.ports import free_port
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in

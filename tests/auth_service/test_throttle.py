@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auth_service.throttle import Limits, Throttle, Throttled, TokenBuckets
+from auth_service.http.throttle import Limits, Throttle, Throttled, TokenBuckets
 
 
 def test_bucket_allows_burst_then_throttles_then_refills() -> None:

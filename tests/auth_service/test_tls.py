@@ -9,9 +9,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app
-from auth_service.client import connect
-from auth_service.process import FrontEndProcess
+from devtools.cli import app
+from devtools.client import connect
+from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 
 

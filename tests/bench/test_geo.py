@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scale_units.loader import default_topology_path, load_topology
+from scale_units.model.loader import default_topology_path, load_topology
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -13,15 +13,15 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app
-from auth_service.keyfile import KeyStore
-from corestore.audit import Audit, run_audit
+from auth_service.keys.store import KeyStore
+from corestore.residency.audit import Audit, run_audit
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
-from scale_units.geography import Cloud
+from devtools.cli import app
+from scale_units.model.geography import Cloud
+from scale_units.model.residency import Component
 from scale_units.registry import log_path
-from scale_units.residency import Component
 from scale_units.state import ClusterState
 from tests.conftest import log_sign_in
 

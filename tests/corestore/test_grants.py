@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app as cli
 from corestore.directory.grants import CodeGrant, Refresh, check_redirect_uris
 from corestore.errors import InvalidRequest, NotFound
 from corestore.session import TenantSession
 from corestore.store import CoreStore
+from devtools.cli import app as cli
 from scale_units.state import ClusterState
 
 CALLBACK = "https://app.example/callback"

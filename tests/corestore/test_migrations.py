@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from corestore.catalog_schema import CatalogBase
 from corestore.schema import Base
-from scale_units.geography import Cloud
+from scale_units.model.geography import Cloud
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
 

@@ -11,7 +11,7 @@ import pytest
 from corestore.errors import Conflict, InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
 from corestore.store import CoreStore
 from corestore.types import Tenant
-from scale_units.geography import Cloud, Geo
+from scale_units.model.geography import Cloud, Geo
 from scale_units.state import CATALOG_DB, ClusterState
 from tests.conftest import log_sign_in
 

@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app
-from scale_units import binaries, launcher
+from devtools.cli import app
 from scale_units.errors import BinariesNotFound, ClusterError
-from scale_units.loader import default_topology_path
+from scale_units.local import binaries, launcher
+from scale_units.local.status import cluster_status
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
-from scale_units.status import cluster_status
 
 
 async def _wait_for_row(dsn: str, table: str, value: str, timeout: float = 10.0) -> str | None:

@@ -17,11 +17,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from auth_service.cli import app
-from scale_units.compose import INSECURE_DEFAULTS, SECRET_VARIABLES
-from scale_units.compose_member import container_config
-from scale_units.compose_state import write_state
-from scale_units.loader import default_topology_path, load_topology
+from devtools.cli import app
+from scale_units.compose.member import container_config
+from scale_units.compose.project import INSECURE_DEFAULTS, SECRET_VARIABLES
+from scale_units.compose.state import write_state
+from scale_units.model.loader import default_topology_path, load_topology
 from scale_units.state import ClusterState
 
 REPO = Path(__file__).resolve().parents[2]

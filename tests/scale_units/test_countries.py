@@ -5,9 +5,9 @@ from __future__ import annotations
 import pycountry
 import pytest
 
-from scale_units.countries import default_country_table
 from scale_units.errors import UnknownCountry
-from scale_units.geography import GEOS_BY_CLOUD, Cloud, Geo
+from scale_units.model.countries import default_country_table
+from scale_units.model.geography import GEOS_BY_CLOUD, Cloud, Geo
 
 TABLE = default_country_table()
 

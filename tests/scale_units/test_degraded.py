@@ -12,12 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
-from auth_service.client import CreatedTenant, connect, create_tenant, sign_in, user_body
-from auth_service.deps import QUORUM_HEADER
-from auth_service.process import FrontEndProcess, front_ends
-from scale_units import launcher
+from auth_service.http.deps import QUORUM_HEADER
+from devtools.client import CreatedTenant, connect, create_tenant, sign_in, user_body
+from devtools.process import FrontEndProcess, front_ends
+from scale_units.local import launcher
+from scale_units.local.status import ServerStatus, cluster_status
 from scale_units.state import ClusterState
-from scale_units.status import ServerStatus, cluster_status
 from tests.cluster import temp_cluster
 
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "degrade.toml"

@@ -20,17 +20,17 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app
-from auth_service.client import CreatedTenant, connect, user_body
-from auth_service.process import FrontEndProcess, front_ends
 from corestore.errors import CommitUncertain
 from corestore.store import CoreStore
-from scale_units import launcher
+from devtools.cli import app
+from devtools.client import CreatedTenant, connect, user_body
+from devtools.process import FrontEndProcess, front_ends
 from scale_units.leaders import leader, member_views_now
-from scale_units.loader import default_topology_path
-from scale_units.patroni import LOOP_WAIT_S, TTL_S
+from scale_units.local import launcher
+from scale_units.local.patroni import LOOP_WAIT_S, TTL_S
+from scale_units.local.status import cluster_status
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
-from scale_units.status import cluster_status
 from tests.auth_service.conftest import create_tenant, sign_in
 from tests.cluster import temp_cluster
 

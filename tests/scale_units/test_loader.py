@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auth_service.cli import app
+from devtools.cli import app
 from scale_units.errors import TopologyError
-from scale_units.geography import Cloud, Geo
-from scale_units.loader import default_topology_path, load_topology
-from scale_units.residency import Component, Model, Place
-from scale_units.topology import NoQuorum, Role
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.loader import default_topology_path, load_topology
+from scale_units.model.residency import Component, Model, Place
+from scale_units.model.topology import NoQuorum, Role
 
 GOOD = (default_topology_path()).read_text()
 

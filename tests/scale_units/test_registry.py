@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from scale_units.errors import TopologyError
-from scale_units.geography import Cloud, Geo
-from scale_units.loader import default_topology_path, load_topology
+from scale_units.model.geography import Cloud, Geo
+from scale_units.model.loader import default_topology_path, load_topology
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
 
 TOPOLOGY = load_topology(default_topology_path())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scale_units.errors import NoScaleUnitAvailable
-from scale_units.loader import default_topology_path, load_topology
-from scale_units.placement import PlacementPolicy, UnitLoad, choose_unit
+from scale_units.model.loader import default_topology_path, load_topology
+from scale_units.model.placement import PlacementPolicy, UnitLoad, choose_unit
 from scale_units.routing import HealthBook, Router, distance_ms
 
 LARGE = load_topology(default_topology_path("large"))

@@ -9,7 +9,7 @@ import pytest
 
 from scale_units.ports import free_port
 from scale_units.state import ClusterState
-from scale_units.wan import Proxy, ProxySpec, Traffic, WanSpec, application_name
+from scale_units.wan.proxy import Proxy, ProxySpec, Traffic, WanSpec, application_name
 
 RTT = {"eastus": {"westeurope": 80.0}, "westeurope": {"eastus": 80.0, "northeurope": 18.0}}
 

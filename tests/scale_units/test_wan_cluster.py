@@ -18,16 +18,17 @@ import pytest
 import pytest_asyncio
 from typer.testing import CliRunner
 
-from auth_service import client
-from auth_service.cli import app
-from auth_service.process import FrontEndProcess, front_ends
 from corestore.store import CoreStore
 from corestore.types import Tenant
-from scale_units import launcher, wan_cluster
-from scale_units.daemon import alive
+from devtools import client
+from devtools.cli import app
+from devtools.process import FrontEndProcess, front_ends
+from scale_units.local import launcher
+from scale_units.local.daemon import alive
 from scale_units.registry import FrontEndRegistry
 from scale_units.routing import distance_ms
 from scale_units.state import ClusterState
+from scale_units.wan import cluster as wan_cluster
 from tests.cluster import temp_cluster
 
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "wan.toml"

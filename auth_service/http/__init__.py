@@ -1,0 +1,1 @@
+"""HTTP plumbing around the routes: middleware, error mapping, who is calling, the OpenAPI document."""

@@ -1,0 +1,93 @@
+"""Who is calling: a verified token, its permission checked, throttled, bound to its tenant.
+
+This is where a Graph request becomes a `TenantSession`, and the tenant comes from
+the token's `tid` alone (the token endpoint's authentication context is the other
+place a front end opens one: before a token exists, for the tenant in its path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from auth_service.errors import BadRequest, Forbidden, InvalidToken
+from auth_service.oauth.permissions import permitted, resource_of
+from auth_service.oauth.tokens import VerifiedToken
+from corestore.session import TenantSession
+from corestore.types import CommitPosition
+
+if TYPE_CHECKING:
+    from auth_service.frontend import FrontEnd
+
+CONSISTENCY_HEADER = "x-corestore-consistency"
+SERVER_HEADER = "x-corestore-server"
+REGION_HEADER = "x-corestore-region"
+# Said while the tenant's unit has no replica confirming commits: its topology's no_quorum
+# policy, `degrade` (commits go on asynchronously) or `wait` (commits wait for a replica).
+QUORUM_HEADER = "x-corestore-quorum-lost"
+
+
+@dataclass
+class Caller:
+    token: VerifiedToken
+    session: TenantSession
+    region: str
+
+    def headers(self) -> dict[str, str]:
+        """Where the answer came from, and the token that lets the next request read this one's writes."""
+        out = {REGION_HEADER: self.region}
+        if self.session.last_server is not None:
+            out[SERVER_HEADER] = self.session.last_server
+        if self.session.consistency is not None:
+            out[CONSISTENCY_HEADER] = str(self.session.consistency)
+        if self.session.quorum_lost:
+            out[QUORUM_HEADER] = self.session.unit.no_quorum.value
+        return out
+
+
+def front_end(request: Request) -> FrontEnd:
+    """The instance serving this request: every handler gets it here."""
+    found: FrontEnd = request.app.state.frontend
+    return found
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidToken("a bearer token is required")
+    return value.strip()
+
+
+def _consistency(request: Request) -> CommitPosition | None:
+    value = request.headers.get(CONSISTENCY_HEADER)
+    if value is None:
+        return None
+    try:
+        return CommitPosition.parse(value)
+    except ValueError:
+        raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
+
+
+async def caller(request: Request, permission: str) -> Caller:
+    """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
+    frontend = front_end(request)
+    token = frontend.verifier.verify_access(bearer(request))
+    if not permitted(set(token.scopes) | set(token.roles), permission, resource_of(request.scope["path"])):
+        raise Forbidden(f"this operation needs {permission}")
+    session = await frontend.store.session(token, _consistency(request))
+    frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
+    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+    return Caller(token, session, frontend.region)
+
+
+def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:
+    """`caller` as a FastAPI dependency, for the write routes (their bodies are models)."""
+
+    async def dependency(request: Request) -> Caller:
+        return await caller(request, permission)
+
+    return dependency

@@ -1,0 +1,1 @@
+"""Tokens and sign-in: grants, access/refresh/ID tokens, lockout, permissions, the sign-in pages."""

@@ -1,0 +1,1 @@
+"""The same cluster in containers: the compose file, its state service, and its members."""

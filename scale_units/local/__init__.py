@@ -1,0 +1,1 @@
+"""The local cluster: etcd and Patroni processes, PostgreSQL binaries, TLS, status, switchover."""

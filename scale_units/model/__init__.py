@@ -1,0 +1,1 @@
+"""The cluster as data: clouds, geos, regions, countries, topology files, placement, residency."""

@@ -1,0 +1,1 @@
+"""A simulated WAN: one delaying proxy per server, and the links between front ends."""
