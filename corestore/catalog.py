@@ -18,7 +18,7 @@ import asyncpg
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from corestore.catalog_schema import CatalogDomain, CatalogTenant, ScaleUnitSlot
-from corestore.errors import Conflict, TenantNotFound
+from corestore.errors import Conflict, NotFound, TenantNotFound
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.sql import cached
 from corestore.types import Placement
@@ -55,10 +55,24 @@ class CatalogEntry:
 PLACE_LOCK = cached(
     "catalog:lock-units",
     lambda: (
-        select(ScaleUnitSlot.id, ScaleUnitSlot.capacity, ScaleUnitSlot.tenant_count)
+        select(
+            ScaleUnitSlot.id,
+            ScaleUnitSlot.capacity,
+            ScaleUnitSlot.tenant_count,
+            ScaleUnitSlot.accepts_tenants,
+        )
         .where(ScaleUnitSlot.cloud == bindparam("cloud"), ScaleUnitSlot.geo == bindparam("geo"))
         .order_by(ScaleUnitSlot.id)
         .with_for_update()
+    ),
+)
+ACCEPTS = cached(
+    "catalog:accepts-tenants",
+    lambda: (
+        update(ScaleUnitSlot)
+        .where(ScaleUnitSlot.id == bindparam("unit"), ScaleUnitSlot.cloud == bindparam("cloud"))
+        .values(accepts_tenants=bindparam("accepts"))
+        .returning(ScaleUnitSlot.id)
     ),
 )
 COUNT = cached(
@@ -152,7 +166,8 @@ class Catalog:
         """Choose the tenant's scale unit and record it (`creating`) with its domains."""
         async with self._connect() as conn, conn.transaction():
             rows = await conn.fetch(PLACE_LOCK.sql, *PLACE_LOCK.args(cloud=self.cloud.value, geo=geo.value))
-            unit_id = choose_unit([UnitLoad(r["id"], r["capacity"], r["tenant_count"]) for r in rows], policy)
+            loads = [UnitLoad(r["id"], r["capacity"], r["tenant_count"], r["accepts_tenants"]) for r in rows]
+            unit_id = choose_unit(loads, policy)
             await conn.execute(COUNT.sql, *COUNT.args(unit=unit_id, delta=1))
             await conn.execute(
                 INSERT_TENANT.sql,
@@ -235,6 +250,15 @@ class Catalog:
     async def add_domain(self, tenant_id: uuid.UUID, name: str) -> None:
         async with self._connect() as conn:
             await self._insert_domains(conn, tenant_id, (name,))
+
+    async def set_accepts_tenants(self, unit: ScaleUnitId, accepts: bool) -> None:
+        """Whether placement may choose `unit` for new tenants (its own tenants stay either way)."""
+        async with self._connect() as conn:
+            found = await conn.fetchval(
+                ACCEPTS.sql, *ACCEPTS.args(unit=unit, cloud=self.cloud.value, accepts=accepts)
+            )
+        if found is None:
+            raise NotFound(f"no scale unit {unit!r} in cloud {self.cloud.value}")
 
     async def tenant_counts(self) -> dict[ScaleUnitId, int]:
         async with self._connect() as conn:

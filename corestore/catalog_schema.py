@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, MetaData, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, MetaData, String, func, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from corestore.schema import NAMING
@@ -24,6 +24,8 @@ class ScaleUnitSlot(CatalogBase):
     geo: Mapped[str] = mapped_column(String(32))
     capacity: Mapped[int]
     tenant_count: Mapped[int] = mapped_column(default=0)
+    # False while the unit drains (an operator retires it): placement passes it over.
+    accepts_tenants: Mapped[bool] = mapped_column(server_default=true())
     __table_args__ = (CheckConstraint("tenant_count <= capacity", name="within_capacity"),)
 
 

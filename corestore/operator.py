@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 
 from corestore.catalog import Catalog, TenantState
-from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
+from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, NotFound, TenantNotFound
 from corestore.objects import User
 from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
@@ -108,6 +108,14 @@ class Operator:
         catalog = self._catalog(cloud)
         await catalog.served(tid)
         await catalog.add_domain(tid, _domain(name))
+
+    async def set_unit_draining(self, unit: ScaleUnitId, draining: bool = True) -> None:
+        """A draining unit takes no new tenants (an operator empties it to retire it); False
+        opens it again. Its own tenants are served as before."""
+        scale_unit = self._router.topology.scale_units.get(unit)
+        if scale_unit is None:
+            raise NotFound(f"no scale unit {unit!r} in this cluster")
+        await self._catalog(scale_unit.cloud).set_accepts_tenants(unit, not draining)
 
     async def relocate_tenant(self, tenant_id: TenantId | uuid.UUID, **_: object) -> None:
         """Always refused: a tenant's cloud, geo and scale unit are fixed at creation."""

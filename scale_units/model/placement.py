@@ -15,10 +15,11 @@ class UnitLoad:
     id: ScaleUnitId
     capacity: int
     tenant_count: int
+    accepts_tenants: bool = True  # False while the unit drains: its tenants stay, no new ones come
 
     @property
-    def full(self) -> bool:
-        return self.tenant_count >= self.capacity
+    def open(self) -> bool:
+        return self.accepts_tenants and self.tenant_count < self.capacity
 
 
 class PlacementPolicy(StrEnum):
@@ -36,9 +37,12 @@ def choose_unit(
     loads: Sequence[UnitLoad], policy: PlacementPolicy = PlacementPolicy.LEAST_LOADED
 ) -> ScaleUnitId:
     """Deterministic: the same loads always give the same unit (ties broken by id)."""
-    open_units = [u for u in loads if not u.full]
+    open_units = [u for u in loads if u.open]
+    if not loads:
+        raise NoScaleUnitAvailable("this geo has no scale unit")
     if not open_units:
+        draining = ", ".join(sorted(u.id for u in loads if not u.accepts_tenants))
         raise NoScaleUnitAvailable(
-            "no scale unit with room in this geo" if loads else "this geo has no scale unit"
+            "no scale unit with room in this geo" + (f" ({draining} draining)" if draining else "")
         )
     return min(open_units, key=RULES[policy]).id

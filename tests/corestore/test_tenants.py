@@ -8,7 +8,14 @@ import uuid
 import asyncpg
 import pytest
 
-from corestore.errors import Conflict, InvalidRequest, LocationImmutable, NoCapacity, TenantNotFound
+from corestore.errors import (
+    Conflict,
+    InvalidRequest,
+    LocationImmutable,
+    NoCapacity,
+    NotFound,
+    TenantNotFound,
+)
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.geography import Cloud, Geo
@@ -81,6 +88,25 @@ async def test_parallel_creates_never_overfill_a_capped_unit(store: CoreStore, c
     finally:
         await conn.execute("UPDATE scale_units SET capacity = 100000 WHERE id = 'na-1'")
         await conn.close()
+
+
+async def test_a_draining_unit_takes_no_new_tenants_and_keeps_serving_its_own(
+    store: CoreStore, random_name: str
+) -> None:
+    settled = await store.operator.create_tenant(f"{random_name}-old", "US")
+    counts = await store.catalog(Cloud.PUBLIC).tenant_counts()
+    await store.operator.set_unit_draining("na-1")
+    try:
+        with pytest.raises(NoCapacity, match="na-1 draining"):
+            await store.operator.create_tenant(random_name, "US")
+        assert await store.catalog(Cloud.PUBLIC).tenant_counts() == counts
+        session = await store.operator.session(settled.id)
+        await session.users.create(user_principal_name=f"a@{random_name}.example", display_name="A")
+    finally:
+        await store.operator.set_unit_draining("na-1", False)
+    assert (await store.operator.create_tenant(random_name, "US")).placement.scale_unit == "na-1"
+    with pytest.raises(NotFound, match="no scale unit 'na-9'"):
+        await store.operator.set_unit_draining("na-9")
 
 
 async def test_delete_purges_every_row_on_every_server(

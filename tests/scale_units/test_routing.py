@@ -61,6 +61,10 @@ def test_placement_is_least_loaded_and_respects_caps() -> None:
     loads = [UnitLoad("a", 100, 50), UnitLoad("b", 1000, 100), UnitLoad("c", 10, 10)]
     assert choose_unit(loads) == "b"
     assert choose_unit(loads, PlacementPolicy.FEWEST_TENANTS) == "a"
+    draining = [UnitLoad("a", 100, 0, accepts_tenants=False), UnitLoad("b", 100, 90)]
+    assert choose_unit(draining) == "b", "a draining unit is passed over, however empty"
+    with pytest.raises(NoScaleUnitAvailable, match="a draining"):
+        choose_unit(draining[:1])
     with pytest.raises(NoScaleUnitAvailable, match="no scale unit with room"):
         choose_unit([UnitLoad("c", 10, 10)])
     with pytest.raises(NoScaleUnitAvailable, match="no scale unit"):
