@@ -33,6 +33,7 @@ from corestore.store import CoreStore
 from corestore.types import Placement
 from scale_units.errors import ClusterError, UnknownCountry
 from scale_units.model.geography import Geo
+from scale_units.model.topology import Topology
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.state import ClusterState
 from scale_units.wan.links import FrontEndLinks
@@ -52,21 +53,21 @@ class FrontEndConfig:
 
 
 class FrontEnd:
-    def __init__(self, config: FrontEndConfig) -> None:
-        state = ClusterState.load(config.directory)
-        region = state.topology.regions.get(config.region)
+    def __init__(self, config: FrontEndConfig, state: ClusterState, topology: Topology) -> None:
+        """`topology`: the snapshot `open` discovered; the monitor keeps the store's router current."""
+        region = topology.regions.get(config.region)
         if region is None:
-            known = ", ".join(sorted(state.topology.regions))
+            known = ", ".join(sorted(topology.regions))
             raise ClusterError(f"unknown region {config.region!r} (this cluster has: {known})")
         self.region = region.name
         self.cloud = region.cloud
         self.geo = region.geo
         self.url = config.url
-        self.registry = FrontEndRegistry(config.directory, state.topology)
+        self.registry = FrontEndRegistry(config.directory, topology)
         self._registration: Path | None = None
         # With the WAN on, where clients of other regions reach this instance (and only there).
         self.links = None if config.url is None else FrontEndLinks.of(state, region.name, config.url)
-        self.store = CoreStore(state, region.name, config.pool_size)
+        self.store = CoreStore(state, topology, region.name, config.pool_size)
         self.monitor = ReplicaMonitor(self.store.router, self.store.pools, state.apis, geo=region.geo)
         self.sign_ins = SignInWriter(self.store, config.sign_in_flush_s)
         self.keys = KeyStore(config.directory / "keys").ring(self.cloud)
@@ -77,6 +78,12 @@ class FrontEnd:
         self.lockout = LockoutPolicy()
         self.throttle = Throttle(config.limits)
         self.operator_key = state.credentials.operator
+
+    @classmethod
+    def open(cls, config: FrontEndConfig) -> FrontEnd:
+        """An instance on the cluster in `config.directory`: the servers' roles discovered once, here."""
+        state = ClusterState.load(config.directory)
+        return cls(config, state, state.discover())
 
     async def start(self) -> None:
         self.monitor.start()

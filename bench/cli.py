@@ -87,6 +87,7 @@ def _clean(directory: Path) -> int:
     if not (directory / STATE_FILE).exists():
         print(f"no cluster at {directory}", file=sys.stderr)
         return 1
-    removed = asyncio.run(remove_tagged(ClusterState.load(directory)))
+    state = ClusterState.load(directory)
+    removed = asyncio.run(remove_tagged(state, state.discover()))
     print(f"removed {removed:,} bench- tenants from {directory}")
     return 0

@@ -48,11 +48,17 @@ def caller_region(topology: Topology, wanted: str | None) -> str:
 
 class Context:
     def __init__(
-        self, state: ClusterState, settings: Settings, progress: Progress, stack: contextlib.ExitStack
+        self,
+        state: ClusterState,
+        topology: Topology,
+        settings: Settings,
+        progress: Progress,
+        stack: contextlib.ExitStack,
     ) -> None:
         self.state = state
+        self.topology = topology
         self.settings = settings
-        self.region = caller_region(state.topology, settings.region)
+        self.region = caller_region(topology, settings.region)
         self.progress = progress
         self.stack = stack
         self.seeded_tenants = 0
@@ -81,12 +87,12 @@ class Context:
 
     def replica_dsn(self, row: Row) -> str:
         """The app role's DSN on the server the library reads `row` from."""
-        return self.state.dsn(nearest_server(self.state, self.region, row.scale_unit), "app")
+        return self.state.dsn(nearest_server(self.topology, self.region, row.scale_unit), "app")
 
     @cached_property
     def library_row(self) -> Row:
         self.progress.note("creating the library tenant")
-        return asyncio.run(library_row(self.state, self.region))
+        return asyncio.run(library_row(self.state, self.topology, self.region))
 
     @property
     def http(self) -> HttpEnv:
@@ -110,7 +116,7 @@ class Context:
         return self.stack.enter_context(asgi_baseline(self.replica_dsn(row), row, frontend_pool_size()))
 
     def _http_plan(self) -> Plan:
-        topology = self.state.topology
+        topology = self.topology
         home = topology.regions[self.region]
         others = sorted(
             r.name for r in topology.regions.values() if r.geo is home.geo and r.name != home.name

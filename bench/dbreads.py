@@ -17,7 +17,6 @@ from bench.generator import Client
 from bench.rows import USER_SQL, Row, Rows, tenant_pool
 from corestore.store import CoreStore
 from scale_units.model.types import RegionName
-from scale_units.state import ClusterState
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class LibraryRead:
     async def open(self, tasks: int) -> Client:
         """The placement cache is warm (as a long-running caller's is): reads measure the
         directory, not the first lookup of each of up to 100,000 tenants in the catalog."""
-        store = CoreStore(ClusterState.load(self.directory), region=self.region, pool_size=tasks)
+        store = CoreStore.open(self.directory, region=self.region, pool_size=tasks)
         for cloud in store.topology.clouds():
             await store.catalog(cloud).preload()
         return _LibraryClient(store, self.rows, random.Random())

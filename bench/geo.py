@@ -22,6 +22,7 @@ from bench.geo_report import GeoResults, write
 from bench.machine import machine_facts
 from devtools.process import front_ends
 from scale_units.model.loader import default_topology_path
+from scale_units.model.topology import Topology
 from scale_units.state import ClusterState
 from scale_units.wan import cluster as wan_cluster
 
@@ -51,8 +52,8 @@ def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
     folder = args.out or RESULTS / f"geo-{started.strftime('%Y%m%dT%H%M%SZ')}"
     with cluster(None, default_topology_path("geo"), SETTINGS) as c:
-        results = measure(c.state, samples)
-        machine = machine_facts(c.state)
+        results = measure(c.state, c.topology, samples)
+        machine = machine_facts(c.state, c.topology)
     header = {
         "command": shlex.join([Path(sys.executable).name, "-m", "bench", "geo", *argv]),
         "started_at": started.isoformat(timespec="seconds"),
@@ -68,17 +69,17 @@ def main(argv: list[str]) -> int:
     return 0 if geo["passed"] else 1
 
 
-def measure(state: ClusterState, samples: int) -> GeoResults:
-    made = asyncio.run(subjects(state))
-    library = asyncio.run(_library(state, made, samples))
+def measure(state: ClusterState, topology: Topology, samples: int) -> GeoResults:
+    made = asyncio.run(subjects(state, topology))
+    library = asyncio.run(_library(state, topology, made, samples))
     # The redirect: a client in the first unit's primary region asks for the other geo's tenant.
     home, away = made[0], next(s for s in made if s.unit.geo is not made[0].unit.geo)
     regions = [home.unit.primary.region, away.unit.primary.region]
     with front_ends(state.directory, regions, tls=False) as (near, far):
-        redirect = asyncio.run(redirect_figures(state, near, far, away, samples))
+        redirect = asyncio.run(redirect_figures(topology, near, far, away, samples))
     stats = wan_cluster.stats(state)
     return GeoResults(
-        latency_ms=wan_cluster.round_trips(state.topology),
+        latency_ms=wan_cluster.round_trips(topology),
         reads=library[0],
         commits=library[1],
         read_your_writes=library[2],
@@ -88,12 +89,12 @@ def measure(state: ClusterState, samples: int) -> GeoResults:
 
 
 async def _library(
-    state: ClusterState, made: list[Subject], samples: int
+    state: ClusterState, topology: Topology, made: list[Subject], samples: int
 ) -> tuple[dict[str, dict[str, list[Figure]]], dict[str, dict[str, Figure]], dict[str, dict[str, Figure]]]:
     by_region = {
-        region: {s.unit.id: await reads(state, s, region, samples) for s in made}
-        for region in state.topology.regions
+        region: {s.unit.id: await reads(state, topology, s, region, samples) for s in made}
+        for region in topology.regions
     }
-    quorum = {s.unit.id: await commits(state, s, samples) for s in made}
-    ryw = {s.unit.id: await read_your_writes(state, s, samples) for s in made}
+    quorum = {s.unit.id: await commits(state, topology, s, samples) for s in made}
+    ryw = {s.unit.id: await read_your_writes(state, topology, s, samples) for s in made}
     return by_region, quorum, ryw

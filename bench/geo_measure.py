@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from corestore.store import CoreStore
 from corestore.types import Tenant
-from scale_units.model.topology import ScaleUnit
+from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.routing import HealthBook, distance_ms
 from scale_units.state import ClusterState
 
@@ -63,18 +63,18 @@ async def median_ms(action: Callable[[], Awaitable[object]], samples: int) -> fl
     return statistics.median(times)
 
 
-def rtt(state: ClusterState, a: str, b: str) -> float:
-    regions = state.topology.regions
+def rtt(topology: Topology, a: str, b: str) -> float:
+    regions = topology.regions
     return distance_ms(regions[a], regions[b])
 
 
-async def subjects(state: ClusterState) -> list[Subject]:
+async def subjects(state: ClusterState, topology: Topology) -> list[Subject]:
     """One tenant per scale unit (a country of its geo), made from its primary's region."""
     made = []
-    for unit in state.topology.scale_units.values():
-        table = state.topology.countries.geos[unit.cloud]
+    for unit in topology.scale_units.values():
+        table = topology.countries.geos[unit.cloud]
         country = min(code for code, geo in table.items() if geo is unit.geo)
-        store = CoreStore(state, region=unit.primary.region)
+        store = CoreStore(state, topology, region=unit.primary.region)
         try:
             name = f"bench-geo-{uuid.uuid4().hex[:8]}"
             tenant = await store.operator.create_tenant(name, country, domains=())
@@ -88,16 +88,18 @@ async def subjects(state: ClusterState) -> list[Subject]:
     return made
 
 
-async def reads(state: ClusterState, subject: Subject, region: str, samples: int) -> list[Figure]:
+async def reads(
+    state: ClusterState, topology: Topology, subject: Subject, region: str, samples: int
+) -> list[Figure]:
     """From `region`: the read routing chooses, then one forced onto each server of the unit."""
     figures = []
-    store = CoreStore(state, region=region)
+    store = CoreStore(state, topology, region=region)
     try:
         session = await store.operator.session(subject.tenant.id)
         routed = await median_ms(lambda: session.users.get(subject.user_id), samples)
         server = session.last_server or "-"
-        home = state.topology.server(server).region if server != "-" else region
-        figures.append(Figure("routed", routed, rtt(state, region, home), server))
+        home = topology.server(server).region if server != "-" else region
+        figures.append(Figure("routed", routed, rtt(topology, region, home), server))
         for target in subject.unit.servers:
             store.router.health = HealthBook(base_backoff_s=FOREVER_S, max_backoff_s=FOREVER_S)
             for other in subject.unit.servers:
@@ -105,16 +107,18 @@ async def reads(state: ClusterState, subject: Subject, region: str, samples: int
                     store.router.health.mark_down(other.name)
             measured = await median_ms(lambda: session.users.get(subject.user_id), samples)
             assert session.last_server == target.name, (session.last_server, target.name)
-            figures.append(Figure(target.name, measured, rtt(state, region, target.region), target.name))
+            figures.append(Figure(target.name, measured, rtt(topology, region, target.region), target.name))
     finally:
         await store.close()
     return figures
 
 
-async def commits(state: ClusterState, subject: Subject, samples: int) -> dict[str, Figure]:
+async def commits(
+    state: ClusterState, topology: Topology, subject: Subject, samples: int
+) -> dict[str, Figure]:
     """From the primary's region: quorum commits against asynchronous ones, in the same unit."""
     primary = subject.unit.primary
-    store = CoreStore(state, region=primary.region)
+    store = CoreStore(state, topology, region=primary.region)
     try:
         session = await store.operator.session(subject.tenant.id)
 
@@ -128,7 +132,7 @@ async def commits(state: ClusterState, subject: Subject, samples: int) -> dict[s
         local = await median_ms(lambda: touch(False), samples)
     finally:
         await store.close()
-    nearest = min(rtt(state, primary.region, r.region) for r in subject.unit.replicas)
+    nearest = min(rtt(topology, primary.region, r.region) for r in subject.unit.replicas)
     return {
         "quorum": Figure("quorum", quorum, None, primary.name),
         "async": Figure("async", local, None, primary.name),
@@ -136,11 +140,13 @@ async def commits(state: ClusterState, subject: Subject, samples: int) -> dict[s
     }
 
 
-async def read_your_writes(state: ClusterState, subject: Subject, samples: int) -> dict[str, Figure]:
+async def read_your_writes(
+    state: ClusterState, topology: Topology, subject: Subject, samples: int
+) -> dict[str, Figure]:
     """From a replica's region: a read right after this session's own write (it waits, bounded,
     for the replica to replay it), against the same read with nothing to wait for."""
     replica = subject.unit.replicas[0]
-    store = CoreStore(state, region=replica.region)
+    store = CoreStore(state, topology, region=replica.region)
     try:
         reader = await store.operator.session(subject.tenant.id)  # no write of its own to wait for
         plain = await median_ms(lambda: reader.users.get(subject.user_id), samples)

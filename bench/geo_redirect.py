@@ -12,11 +12,11 @@ import httpx
 
 from bench.geo_measure import Figure, Subject, median_ms, rtt
 from devtools.process import FrontEndProcess
-from scale_units.state import ClusterState
+from scale_units.model.topology import Topology
 
 
 async def redirect_figures(
-    state: ClusterState, near: FrontEndProcess, far: FrontEndProcess, subject: Subject, samples: int
+    topology: Topology, near: FrontEndProcess, far: FrontEndProcess, subject: Subject, samples: int
 ) -> dict[str, Figure]:
     """`near` is the client's own front end; `far` serves `subject`'s geo."""
     path = f"/{subject.tenant.id}/v2.0/.well-known/openid-configuration"
@@ -32,7 +32,7 @@ async def redirect_figures(
         hop = await median_ms(lambda: get(near.url, False, 307), samples)
         direct = await median_ms(lambda: get(link, False, 200), samples)
         followed = await median_ms(lambda: get(near.url, True, 200), samples)
-    expected = rtt(state, near.region, far.region)
+    expected = rtt(topology, near.region, far.region)
     return {
         "cost": Figure(f"redirect cost: the 307 from the {near.region} front end", hop, None, near.region),
         "direct": Figure(f"a client in {near.region} straight at {far.region}", direct, expected, far.region),

@@ -10,20 +10,21 @@ from bench.rows import Row
 from bench.seed import country_for
 from corestore.errors import NotFound
 from corestore.store import CoreStore
+from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
 
 VISIBLE_TIMEOUT_S = 10.0
 
 
-async def library_row(state: ClusterState, region: RegionName) -> Row:
-    store = CoreStore(state, region=region)
+async def library_row(state: ClusterState, topology: Topology, region: RegionName) -> Row:
+    store = CoreStore(state, topology, region=region)
     try:
-        where = state.topology.regions[region]
+        where = topology.regions[region]
         name = f"bench-{uuid.uuid4().hex[:12]}"
         domain = f"{name}.example"
         tenant = await store.operator.create_tenant(
-            name, country_for(state.topology, where.cloud, where.geo), where.cloud, (domain,)
+            name, country_for(topology, where.cloud, where.geo), where.cloud, (domain,)
         )
         session = await store.operator.session(tenant.id, where.cloud)
         user = await session.users.create(

@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from scale_units.model.topology import Topology
 from scale_units.state import ClusterState
 
 PACKAGES = (
@@ -37,7 +38,7 @@ SERVER_SETTINGS = (
 )
 
 
-def machine_facts(state: ClusterState) -> dict[str, Any]:
+def machine_facts(state: ClusterState, topology: Topology) -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpu_affinity": sorted(os.sched_getaffinity(0)),
@@ -47,7 +48,7 @@ def machine_facts(state: ClusterState) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "packages": {name: _version(name) for name in PACKAGES},
-        "postgres": asyncio.run(_postgres(state)),
+        "postgres": asyncio.run(_postgres(state, topology)),
     }
 
 
@@ -79,8 +80,8 @@ def _version(name: str) -> str | None:
         return None
 
 
-async def _postgres(state: ClusterState) -> dict[str, Any]:
-    primary = next(iter(state.topology.scale_units.values())).primary
+async def _postgres(state: ClusterState, topology: Topology) -> dict[str, Any]:
+    primary = next(iter(topology.scale_units.values())).primary
     async with state.connect(primary) as conn:
         settings = {name: await conn.fetchval(f"SHOW {name}") for name in SERVER_SETTINGS}
         return {

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from bench.rows import Row
 from corestore.session import TenantSession
 from corestore.store import CoreStore
+from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
 
@@ -32,9 +33,11 @@ class RoundTrips:
         return asdict(self)
 
 
-async def count_round_trips(state: ClusterState, region: RegionName, row: Row) -> RoundTrips:
+async def count_round_trips(
+    state: ClusterState, topology: Topology, region: RegionName, row: Row
+) -> RoundTrips:
     """Counted in the tenant of `row` (a `bench-` tenant); the users it makes stay in it."""
-    store = CoreStore(state, region=region, pool_size=1)
+    store = CoreStore(state, topology, region=region, pool_size=1)
     sent: list[str] = []
     unit = store.topology.scale_units[row.scale_unit]
     tenant_id = row.tenant_id

@@ -10,9 +10,9 @@ from typing import Protocol
 import asyncpg
 
 from corestore.objects import User, field_names
+from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName, ScaleUnitId, ServerName
 from scale_units.routing import Router
-from scale_units.state import ClusterState
 
 # The library's point read selects exactly the record's fields; the raw baselines select the same.
 USER_SQL = f"SELECT {', '.join(field_names(User))} FROM users WHERE tenant_id = $1 AND id = $2"  # noqa: S608 - field names
@@ -52,6 +52,6 @@ async def tenant_pool(dsn: str, tenant_id: uuid.UUID, size: int) -> asyncpg.Pool
     return await asyncpg.create_pool(dsn, min_size=size, max_size=size, init=set_tenant, reset=keep)
 
 
-def nearest_server(state: ClusterState, region: RegionName, unit: ScaleUnitId) -> ServerName:
+def nearest_server(topology: Topology, region: RegionName, unit: ScaleUnitId) -> ServerName:
     """The server the library's router reads from first (the nearest replica) for `region`."""
-    return Router(state.topology, region).read_order(state.topology.scale_units[unit])[0].name
+    return Router(topology, region).read_order(topology.scale_units[unit])[0].name

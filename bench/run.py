@@ -39,15 +39,17 @@ def run_bench(names: list[str], settings: Settings, directory: Path, folder: Pat
     with cluster(directory) as c, contextlib.ExitStack() as stack:
         runs = sum(w.planned_runs(settings.quick, settings.rounds) for w in selected)
         progress = Progress(runs * (settings.warmup_s + settings.duration_s))
-        ctx = Context(c.state, settings, progress, stack)
+        ctx = Context(c.state, c.topology, settings, progress, stack)
         try:
             results, failures = _run_all(ctx, selected)
         finally:
             progress.note("stopping servers")
             stack.close()
             progress.close()
-        header = _header(command, started, ctx, c, machine_facts(c.state))
-        header["round_trips"] = asyncio.run(count_round_trips(c.state, ctx.region, ctx.library_row)).to_json()
+        header = _header(command, started, ctx, c, machine_facts(c.state, c.topology))
+        header["round_trips"] = asyncio.run(
+            count_round_trips(c.state, c.topology, ctx.region, ctx.library_row)
+        ).to_json()
         notes = _notes(c, ctx)
     verdicts = tuple(g.judge(results) for w in selected for g in w.goals)
     folder.mkdir(parents=True, exist_ok=True)

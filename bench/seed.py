@@ -79,28 +79,27 @@ def country_for(topology: Topology, cloud: Cloud, geo: Geo) -> str:
     raise ValueError(f"no country of cloud {cloud.value} maps to geo {geo.value}")
 
 
-async def ensure(state: ClusterState, tenants: int) -> int:
+async def ensure(state: ClusterState, topology: Topology, tenants: int) -> int:
     """Exactly `tenants` seeded tenants (adding or removing the difference), settled; how many changed."""
-    existing = await seeded_count(state)
+    existing = await seeded_count(state, topology)
     if existing < tenants:
         for start in range(existing, tenants, CHUNK):
-            await _add(state, range(start, min(tenants, start + CHUNK)))
+            await _add(state, topology, range(start, min(tenants, start + CHUNK)))
     elif existing > tenants:
-        await delete_tenants(state, [tenant_id(i) for i in range(tenants, existing)])
-    await settle(state)
+        await delete_tenants(state, topology, [tenant_id(i) for i in range(tenants, existing)])
+    await settle(state, topology)
     return abs(tenants - existing)
 
 
-async def seeded_count(state: ClusterState) -> int:
+async def seeded_count(state: ClusterState, topology: Topology) -> int:
     total = 0
-    for cloud in state.topology.clouds():
-        async with state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn:
+    for cloud in topology.clouds():
+        async with state.connect(topology.catalog_unit(cloud).primary, CATALOG_DB) as conn:
             total += await conn.fetchval("SELECT count(*) FROM domains WHERE name LIKE $1", SEED_TAG + "%")
     return total
 
 
-async def _add(state: ClusterState, indexes: range) -> None:
-    topology = state.topology
+async def _add(state: ClusterState, topology: Topology, indexes: range) -> None:
     units = seed_units(topology)
     now = datetime.now(UTC)
     for position, unit_id in enumerate(units):
@@ -117,7 +116,9 @@ async def _add(state: ClusterState, indexes: range) -> None:
                 columns=("tenant_id", "display_name", "country", "created_at"),
             )
             await conn.copy_records_to_table("users", records=_users(mine, now), columns=USER_COLUMNS)
-        await _register(state, unit.cloud, unit.geo, unit_id, mine, now)
+        await _register(
+            state, topology.catalog_unit(unit.cloud).primary, unit.cloud, unit.geo, unit_id, mine, now
+        )
 
 
 def _users(indexes: Iterable[int], now: datetime) -> list[tuple[object, ...]]:
@@ -142,11 +143,17 @@ def _users(indexes: Iterable[int], now: datetime) -> list[tuple[object, ...]]:
 
 
 async def _register(
-    state: ClusterState, cloud: Cloud, geo: Geo, unit: ScaleUnitId, indexes: list[int], now: datetime
+    state: ClusterState,
+    catalog: Server,
+    cloud: Cloud,
+    geo: Geo,
+    unit: ScaleUnitId,
+    indexes: list[int],
+    now: datetime,
 ) -> None:
     """The catalog rows placement would write, `active` once the tenant's own rows exist."""
     async with (
-        state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn,
+        state.connect(catalog, CATALOG_DB) as conn,
         conn.transaction(),
     ):
         await conn.execute(
@@ -173,43 +180,41 @@ async def _recount(conn: asyncpg.Connection) -> None:
     )
 
 
-async def delete_tenants(state: ClusterState, ids: list[uuid.UUID]) -> None:
+async def delete_tenants(state: ClusterState, topology: Topology, ids: list[uuid.UUID]) -> None:
     """Tenants and every row they own, in their scale units and in the catalog."""
-    topology = state.topology
     for unit in topology.scale_units.values():
         async with state.connect(unit.primary, DIRECTORY_DB) as conn:
             await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
     for cloud in topology.clouds():
         async with (
-            state.connect(state.topology.catalog_unit(cloud).primary, CATALOG_DB) as conn,
+            state.connect(topology.catalog_unit(cloud).primary, CATALOG_DB) as conn,
             conn.transaction(),
         ):
             await conn.execute("DELETE FROM tenants WHERE tenant_id = ANY($1::uuid[])", ids)
             await _recount(conn)
 
 
-async def remove_tagged(state: ClusterState) -> int:
+async def remove_tagged(state: ClusterState, topology: Topology) -> int:
     """Every tenant this harness made (seeded or through the API): display names start with `bench-`."""
     ids: list[uuid.UUID] = []
-    for unit in state.topology.scale_units.values():
+    for unit in topology.scale_units.values():
         async with state.connect(unit.primary, DIRECTORY_DB) as conn:
             rows = await conn.fetch("SELECT tenant_id FROM tenants WHERE display_name LIKE $1", TAG + "%")
         ids += [r["tenant_id"] for r in rows]
-    await delete_tenants(state, ids)
-    await settle(state)
+    await delete_tenants(state, topology, ids)
+    await settle(state, topology)
     return len(ids)
 
 
-async def settle(state: ClusterState) -> None:
+async def settle(state: ClusterState, topology: Topology) -> None:
     """The same quiet start for every sweep size, whatever ran before (bulk loads, other workloads'
     writes): vacuum and analyse (so autovacuum doesn't run mid-measurement), checkpoint, then wait
     until every replica has replayed it all (reads go to replicas)."""
-    topology = state.topology
     for unit in topology.scale_units.values():
         await _vacuum(state, unit.primary, DIRECTORY_DB)
     for cloud in topology.clouds():
         await _vacuum(state, topology.catalog_unit(cloud).primary, CATALOG_DB)
-    await wait_replayed(state)
+    await wait_replayed(state, topology)
 
 
 async def _vacuum(state: ClusterState, server: Server, database: str) -> None:
@@ -219,9 +224,9 @@ async def _vacuum(state: ClusterState, server: Server, database: str) -> None:
         await conn.execute("CHECKPOINT")
 
 
-async def wait_replayed(state: ClusterState) -> None:
+async def wait_replayed(state: ClusterState, topology: Topology) -> None:
     deadline = time.monotonic() + REPLAY_TIMEOUT_S
-    for unit in state.topology.scale_units.values():
+    for unit in topology.scale_units.values():
         async with state.connect(unit.primary) as primary:
             lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
         for replica in unit.replicas:

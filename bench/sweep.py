@@ -19,11 +19,11 @@ def sizes(quick: bool) -> tuple[int, ...]:
 
 
 def run_sweep(ctx: Context) -> list[Measured]:
-    units = seed_units(ctx.state.topology)
+    units = seed_units(ctx.topology)
     results = []
     for tenants in sizes(ctx.settings.quick):
         ctx.progress.note(f"seeding {tenants:,} tenants x {USERS_PER_TENANT} users")
-        asyncio.run(ensure(ctx.state, tenants))
+        asyncio.run(ensure(ctx.state, ctx.topology, tenants))
         ctx.seeded_tenants = tenants
         name = f"{NAME}@{tenants}"
         spec = LibraryRead(ctx.directory, ctx.region, SeededRows(tenants, units))

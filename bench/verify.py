@@ -38,7 +38,7 @@ class VerifyTokens:
     async def open(self, tasks: int) -> Client:
         from auth_service.frontend import FrontEnd, FrontEndConfig
 
-        frontend = FrontEnd(FrontEndConfig(region=self.region, directory=self.directory))
+        frontend = FrontEnd.open(FrontEndConfig(region=self.region, directory=self.directory))
         if self.cold:
             frontend.verifier.cache_size = 0
         return _Verifier(frontend, self.tokens)
@@ -72,7 +72,7 @@ class RawVerify:
     async def open(self, tasks: int) -> Client:
         from auth_service.frontend import FrontEnd, FrontEndConfig
 
-        frontend = FrontEnd(FrontEndConfig(region=self.region, directory=self.directory))
+        frontend = FrontEnd.open(FrontEndConfig(region=self.region, directory=self.directory))
         checks = [_raw_check(frontend, token) for token in self.tokens]
         await frontend.close()
         return _RawVerifier(checks)

@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 
 def migrate_state(state: ClusterState) -> None:
-    asyncio.run(migrate_cluster(state))
+    """Migrates the primaries Patroni reports now (discovered once, here)."""
+    asyncio.run(migrate_cluster(state, state.discover()))
 
 
 def migrate_command(directory: DirOption = DEFAULT_DIR) -> None:

@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from scale_units.model.topology import ScaleUnit
+from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,9 +33,8 @@ async def _migrate(dsn: str, kind: str) -> None:
         await engine.dispose()
 
 
-async def migrate_cluster(state: ClusterState) -> None:
+async def migrate_cluster(state: ClusterState, topology: Topology) -> None:
     """Idempotent: run at every `cluster up` and by `corestore migrate`."""
-    topology = state.topology
     for unit in topology.scale_units.values():
         await _migrate(state.dsn(unit.primary, "owner", DIRECTORY_DB), "directory")
     for cloud in topology.clouds():

@@ -26,9 +26,12 @@ from scale_units.state import ClusterState, default_state_dir
 
 
 class CoreStore:
-    def __init__(self, state: ClusterState, region: RegionName | None = None, pool_size: int = 10) -> None:
+    def __init__(
+        self, state: ClusterState, topology: Topology, region: RegionName | None = None, pool_size: int = 10
+    ) -> None:
+        """`topology`: a snapshot the caller discovered (`ClusterState.discover`); the store's
+        monitor, where one runs, keeps its router current after that."""
         self.state = state
-        topology = state.topology
         if region is not None and region not in topology.regions:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(topology, region)
@@ -42,8 +45,10 @@ class CoreStore:
     def open(
         cls, directory: Path | None = None, region: RegionName | None = None, pool_size: int = 10
     ) -> CoreStore:
-        """A store on the local cluster whose state is in `directory` (default: $CORESTORE_HOME)."""
-        return cls(ClusterState.load(directory or default_state_dir()), region, pool_size)
+        """A store on the local cluster whose state is in `directory` (default: $CORESTORE_HOME):
+        the library's composition root, which discovers the servers' roles once."""
+        state = ClusterState.load(directory or default_state_dir())
+        return cls(state, state.discover(), region, pool_size)
 
     @property
     def topology(self) -> Topology:

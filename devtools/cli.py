@@ -92,7 +92,7 @@ def serve_command(
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
         url = public_url or f"{'https' if tls else 'http'}://{host}:{port}"
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
-        frontend = FrontEnd(config)
+        frontend = FrontEnd.open(config)
         certificate = server_certificate(directory, frontend.region) if tls else None
     _log_to(log_path(directory, region, port))
     uvicorn.run(

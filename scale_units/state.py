@@ -90,10 +90,10 @@ class ClusterState:
         units = {uid: self._resolve(unit) for uid, unit in base.scale_units.items()}
         return replace(base, scale_units=units)
 
-    @property
-    def topology(self) -> Topology:
-        """Roles as Patroni reports them now (asks every member's REST API); a unit whose
-        leader nobody reports keeps its planned primary."""
+    def discover(self) -> Topology:
+        """Roles as Patroni reports them now: asks every member's REST API, so a caller does it
+        once and passes the snapshot on.  A unit whose leader nobody reports keeps its planned
+        primary; later changes are followed by `corestore.monitor`, never by asking again here."""
         return with_leaders(self.planned_topology, member_views_now(self.apis))
 
     @property

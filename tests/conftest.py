@@ -30,7 +30,7 @@ def cluster() -> Iterator[ClusterState]:
 @pytest_asyncio.fixture(scope="session")
 async def store(cluster: ClusterState) -> AsyncIterator[CoreStore]:
     """A library user in westeurope: EMEA reads are local, North American ones cross the ocean."""
-    store = CoreStore(cluster, region="westeurope")
+    store = CoreStore(cluster, cluster.discover(), region="westeurope")
     yield store
     await store.close()
 

@@ -72,8 +72,7 @@ class Audit:
         return tuple(h for h in self.holdings if h.tenant_id == tenant_id)
 
 
-async def run_audit(state: ClusterState) -> Audit:
-    topology = state.topology
+async def run_audit(state: ClusterState, topology: Topology) -> Audit:
     homes = await _homes(state, topology)
     scans = await asyncio.gather(*(_scan(state, topology, s) for s in topology.servers()))
     holdings = [h for scan in scans if scan is not None for h in scan]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from corestore.residency.audit import Audit, Finding, Holding, run_audit
 from corestore.residency.report import ComponentReport, cluster_rules, tenant_report
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
+from scale_units.model.topology import Topology
 from scale_units.state import ClusterState
 
 residency_app = typer.Typer(help="Where each component's data is stored.", no_args_is_help=True)
@@ -24,9 +26,16 @@ HOLDING_HEADER = ("COMPONENT", "WHERE", "REGION", "GEO", "CLOUD", "SCALE UNIT", 
 FINDING_HEADER = ("FINDING", "COMPONENT", "TENANT", "WHERE", "WHAT", "HOME")
 
 
-def _audit(state: ClusterState) -> Audit:
+def _cluster(directory: Path) -> tuple[ClusterState, Topology]:
+    """The cluster's state, and its roles discovered once for the whole command."""
     with cli_errors():
-        return asyncio.run(run_audit(state))
+        state = ClusterState.load(directory)
+        return state, state.discover()
+
+
+def _audit(state: ClusterState, topology: Topology) -> Audit:
+    with cli_errors():
+        return asyncio.run(run_audit(state, topology))
 
 
 @residency_app.command("report")
@@ -34,22 +43,21 @@ def report_command(
     tenant: TenantOption = None, as_json: JsonOption = False, directory: DirOption = DEFAULT_DIR
 ) -> None:
     """The component-location table; with --tenant, every server, table and directory holding its data."""
-    with cli_errors():
-        state = ClusterState.load(directory)
+    state, topology = _cluster(directory)
     if tenant is None:
-        rules = cluster_rules(state.topology)
+        rules = cluster_rules(topology)
         if as_json:
             typer.echo(json.dumps([r.to_json() for r in rules], indent=2))
         else:
             rows = [(r.model.value, r.component.value, r.stored.value, r.exception or "-") for r in rules]
             typer.echo(render_table(RULE_HEADER, rows))
         return
-    audit = _audit(state)
+    audit = _audit(state, topology)
     home = audit.homes.get(tenant)
     if home is None:
         typer.echo(f"error: no tenant {tenant} in any catalog of this cluster", err=True)
         raise typer.Exit(1)
-    report = tenant_report(state, audit, tenant, home)
+    report = tenant_report(state, topology, audit, tenant, home)
     if as_json:
         place = {"tenant": str(tenant), "cloud": home.cloud, "geo": home.geo, "scaleUnit": home.scale_unit}
         typer.echo(json.dumps({**place, "components": [c.to_json() for c in report]}, indent=2))
@@ -77,7 +85,7 @@ def audit_command(tenant: TenantOption = None, directory: DirOption = DEFAULT_DI
 
     Exit status: 0 clean, 1 a violation, 2 a server could not be audited.
     """
-    audit = _audit(ClusterState.load(directory))
+    audit = _audit(*_cluster(directory))
     if tenant is not None:
         typer.echo(render_table(HOLDING_HEADER, [_holding(h) for h in audit.of(tenant)]))
         return

@@ -47,9 +47,8 @@ def cluster_rules(topology: Topology) -> list[Rule]:
 
 
 def tenant_report(
-    state: ClusterState, audit: Audit, tenant_id: uuid.UUID, home: Placement
+    state: ClusterState, topology: Topology, audit: Audit, tenant_id: uuid.UUID, home: Placement
 ) -> list[ComponentReport]:
-    topology = state.topology
     model = Model.of(home.cloud, home.geo)
     unit = topology.scale_units[home.scale_unit]
     held = audit.of(tenant_id)

@@ -73,7 +73,7 @@ def ready(state: ClusterState, timeout: float = READY_TIMEOUT_S) -> None:
 async def _bootstrap_once(state: ClusterState) -> None:
     """`create_roles` makes every unit's at once: a catalog primary that has them means done
     (a `migrate` container restarted by compose runs this again)."""
-    topology = state.topology  # the leaders Patroni elected
+    topology = state.discover()  # the leaders Patroni elected
     catalog = topology.catalog_unit(topology.clouds()[0]).primary
     conn = await asyncpg.connect(state.dsn(catalog, "superuser", "postgres"))
     try:

@@ -289,7 +289,7 @@ def down(directory: Path, purge: bool = False) -> bool:
 
 def _stop_all(state: ClusterState) -> None:
     """Replicas first, so no replica takes over from a primary that is only shutting down."""
-    topology = state.topology
+    topology = state.discover()
     replicas = [s.name for s in topology.servers() if s.role.value == "replica"]
     primaries = [s.name for s in topology.servers() if s.name not in replicas]
     with ThreadPoolExecutor(max_workers=max(1, len(state.servers))) as pool:

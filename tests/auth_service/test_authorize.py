@@ -332,7 +332,7 @@ def test_an_expired_code_is_refused(
 
     async def ten_minutes_pass() -> None:
         conn = await asyncpg.connect(
-            cluster.dsn(cluster.topology.scale_units[registered.tenant.scale_unit].primary, "superuser")
+            cluster.dsn(cluster.discover().scale_units[registered.tenant.scale_unit].primary, "superuser")
         )
         try:
             await conn.execute(

@@ -78,7 +78,7 @@ def test_replica_down_under_load_fails_over_within_the_geo_and_rejoins(
 ) -> None:
     west = own_front_ends[0]
     _, headers, url = _setup(own_cluster, west)
-    unit = own_cluster.topology.scale_units["emea-1"]
+    unit = own_cluster.discover().scale_units["emea-1"]
     load = Load(url, headers, seconds=8.0, directory=own_cluster.directory)
     thread = threading.Thread(target=load.run)
     thread.start()
@@ -144,7 +144,7 @@ def test_primary_down_failover_and_writes_resume_through_the_front_end(
 ) -> None:
     west = own_front_ends[0]
     tenant, headers, _ = _setup(own_cluster, west)
-    old = own_cluster.topology.scale_units["emea-1"].primary.name
+    old = own_cluster.discover().scale_units["emea-1"].primary.name
     launcher.process(own_cluster, old).kill()
     killed = time.monotonic()  # Patroni promotes a replica by itself
     attempts, created = 0, None
@@ -161,7 +161,7 @@ def test_primary_down_failover_and_writes_resume_through_the_front_end(
                 break
             time.sleep(0.2)
     assert created is not None, "writes never resumed"
-    new = own_cluster.topology.scale_units["emea-1"].primary.name
+    new = own_cluster.discover().scale_units["emea-1"].primary.name
     assert new != old
     assert created.headers[SERVER] == new
     took = time.monotonic() - killed

@@ -39,7 +39,7 @@ def american(
 async def _directory_connections_from(cluster: ClusterState, unit: str, region: str) -> int:
     """Connections a front end of `region` holds to the directory database on `unit`'s servers."""
     total = 0
-    for server in cluster.topology.scale_units[unit].servers:
+    for server in cluster.discover().scale_units[unit].servers:
         conn = await asyncpg.connect(cluster.dsn(server, "superuser", "postgres"))
         try:
             total += await conn.fetchval(
@@ -68,7 +68,7 @@ async def test_a_token_request_for_another_geo_is_redirected_untouched(
     tokens = await asyncio.to_thread(sign_in, http, europe.url, american.domain, american.admin)
     assert tokens["access_token"]
     assert await _directory_connections_from(cluster, "na-1", "westeurope") == 0
-    conn = await asyncpg.connect(cluster.dsn(cluster.topology.scale_units["na-1"].primary, "superuser"))
+    conn = await asyncpg.connect(cluster.dsn(cluster.discover().scale_units["na-1"].primary, "superuser"))
     try:
         regions = await conn.fetch(
             "SELECT DISTINCT region FROM sign_ins WHERE tenant_id = $1::uuid", american.id

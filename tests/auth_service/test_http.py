@@ -137,7 +137,7 @@ def test_read_your_writes_through_another_region(
     admin_headers: dict[str, str],
     cluster: ClusterState,
 ) -> None:
-    unit = cluster.topology.scale_units[http_tenant.scale_unit]
+    unit = cluster.discover().scale_units[http_tenant.scale_unit]
     created = http.post(
         f"{west.url}/v1.0/users",
         headers=admin_headers,

@@ -19,7 +19,7 @@ from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 @contextmanager
 def replay_paused(cluster: ClusterState, geo: Geo) -> Iterator[None]:
     """The geo's replicas receive WAL (commits still reach quorum) but apply none of it."""
-    units = cluster.topology.scale_units.values()
+    units = cluster.discover().scale_units.values()
     replicas = [server for unit in units if unit.geo is geo for server in unit.replicas]
 
     async def each(statement: str) -> None:

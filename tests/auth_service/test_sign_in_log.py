@@ -64,7 +64,7 @@ async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
 ) -> None:
     tenant = create_tenant(http, west.url, cluster.credentials.operator)
     weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    unit = cluster.topology.scale_units[tenant.scale_unit]
+    unit = cluster.discover().scale_units[tenant.scale_unit]
     conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
     try:
         upn = tenant.admin

@@ -63,8 +63,8 @@ def test_goals_compare_ratios_and_sweep_ends() -> None:
 
 
 def test_http_client_loads_the_asgi_baseline_and_checks_answers(cluster: ClusterState) -> None:
-    row = asyncio.run(library_row(cluster, "westeurope"))
-    dsn = cluster.dsn(nearest_server(cluster, "westeurope", row.scale_unit), "app")
+    row = asyncio.run(library_row(cluster, cluster.discover(), "westeurope"))
+    dsn = cluster.dsn(nearest_server(cluster.discover(), "westeurope", row.scale_unit), "app")
     load = Load(processes=1, tasks=4, warmup_s=0.2, measure_s=0.5)
     progress = Progress(2 * load.planned_s, enabled=False)
     with asgi_baseline(dsn, row, pool_size=4) as (url, pid):

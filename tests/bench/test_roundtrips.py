@@ -10,7 +10,7 @@ from scale_units.state import ClusterState
 
 async def test_a_read_is_one_round_trip_and_a_write_four(cluster: ClusterState, tenant: Tenant) -> None:
     row = Row(tenant.id.value, tenant.placement.scale_unit, tenant.id.value)
-    counted = await count_round_trips(cluster, "westeurope", row)
+    counted = await count_round_trips(cluster, cluster.discover(), "westeurope", row)
     # A write: BEGIN with the tenant setting, the statement, COMMIT, the commit's WAL position.
     # A read after a write first asks the replica whether it has replayed that position.
     assert counted == RoundTrips(read=1, read_after_write=2, list_page=1, create=4, update=4)

@@ -33,8 +33,8 @@ async def planted(
     """Tenant rows copied by hand to the North American primary, and a row of a tenant nobody knows."""
     await session.users.create(user_principal_name=f"eve@{tenant.domains[0]}", display_name="Eve")
     stray = uuid.uuid4()
-    source = await asyncpg.connect(cluster.dsn(cluster.topology.scale_units["emea-1"].primary, "superuser"))
-    target = await asyncpg.connect(cluster.dsn(cluster.topology.scale_units["na-1"].primary, "superuser"))
+    source = await asyncpg.connect(cluster.dsn(cluster.discover().scale_units["emea-1"].primary, "superuser"))
+    target = await asyncpg.connect(cluster.dsn(cluster.discover().scale_units["na-1"].primary, "superuser"))
     try:
         for table in ("tenants", "users"):
             rows = await source.fetch(f"SELECT * FROM {table} WHERE tenant_id = $1", tenant.id.value)
@@ -59,7 +59,7 @@ async def test_planted_violation_is_caught_on_primary_and_replica(
     tenant_id, stray = planted
     units = cluster.planned_topology.scale_units
     for _ in range(50):  # the replicas replay the planted rows within moments
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         if len({f.holding.where for f in audit.findings if f.holding.tenant_id == stray}) == len(
             units["na-1"].servers
         ):
@@ -84,7 +84,7 @@ async def test_clean_tenant_report_lists_its_servers(
     cluster: ClusterState, session: TenantSession, tenant: Tenant
 ) -> None:
     await session.users.create(user_principal_name=f"f@{tenant.domains[0]}", display_name="F")
-    audit = await run_audit(cluster)
+    audit = await run_audit(cluster, cluster.discover())
     assert not [f for f in audit.findings if f.holding.tenant_id == tenant.id.value]
     result = await asyncio.to_thread(
         CliRunner().invoke,
@@ -98,7 +98,7 @@ async def test_clean_tenant_report_lists_its_servers(
 
 async def _superuser(cluster: ClusterState, unit: str, database: str = "corestore") -> asyncpg.Connection:
     return await asyncpg.connect(
-        cluster.dsn(cluster.topology.scale_units[unit].primary, "superuser", database)
+        cluster.dsn(cluster.discover().scale_units[unit].primary, "superuser", database)
     )
 
 
@@ -119,7 +119,7 @@ async def test_sign_in_log_copied_out_of_its_unit_is_caught(
             await target.copy_records_to_table(
                 "sign_ins", records=[tuple(r.values()) for r in rows], columns=list(rows[0].keys())
             )
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         found = {(f.kind, f.holding.component, f.holding.where) for f in audit.findings}
         assert ("outside-geo", Component.SIGN_IN_LOGS, "na-1-eastus") in found
     finally:
@@ -138,7 +138,7 @@ async def test_catalog_copy_outside_the_catalog_unit_is_caught(cluster: ClusterS
             await copy.execute("INSERT INTO tenants VALUES ($1, 'emea')", tenant.id.value)
         finally:
             await copy.close()
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         found = {(f.kind, f.holding.component, f.holding.where, f.holding.tenant_id) for f in audit.findings}
         assert ("outside-catalog-unit", Component.CATALOG, "emea-1-westeurope", tenant.id.value) in found
     finally:
@@ -150,10 +150,15 @@ async def test_catalog_held_to_a_topology_that_keeps_it_in_the_geo(
     cluster: ClusterState, tenant: Tenant
 ) -> None:
     """The default declares the catalog's exception; a topology that declines it has EMEA entries flagged."""
-    mine = [f for f in (await run_audit(cluster)).findings if f.holding.tenant_id == tenant.id.value]
+    mine = [
+        f
+        for f in (await run_audit(cluster, cluster.discover())).findings
+        if f.holding.tenant_id == tenant.id.value
+    ]
     assert mine == []
     strict = '\n[residency.geo-located.catalog]\nstored = "tenant-geo"\n'
-    audit = await run_audit(replace(cluster, topology_toml=cluster.topology_toml + strict))
+    strict_state = replace(cluster, topology_toml=cluster.topology_toml + strict)
+    audit = await run_audit(strict_state, strict_state.discover())
     found = {(f.kind, f.holding.where) for f in audit.findings if f.holding.tenant_id == tenant.id.value}
     assert found == {("outside-geo", s.name) for s in cluster.planned_topology.scale_units["na-1"].servers}
 
@@ -162,7 +167,7 @@ async def test_wal_streamed_outside_its_unit_is_caught(cluster: ClusterState) ->
     conn = await _superuser(cluster, "emea-1", "postgres")
     try:
         await conn.execute("SELECT pg_create_physical_replication_slot('na_1_eastus')")
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         found = {(f.kind, f.holding.component, f.holding.where, f.holding.what) for f in audit.findings}
         assert ("undeclared-copy", Component.WAL, "emea-1-westeurope", "na_1_eastus") in found
     finally:
@@ -176,11 +181,11 @@ async def test_a_signing_key_in_another_clouds_ring_is_caught(cluster: ClusterSt
     copy = keys / "usgov.json"
     try:
         shutil.copy(keys / "public.json", copy)
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         assert ("undeclared-copy", "keys/usgov.json") in _of(audit, Component.SIGNING_KEYS)
     finally:
         copy.unlink(missing_ok=True)
-    assert not _of(await run_audit(cluster), Component.SIGNING_KEYS)
+    assert not _of(await run_audit(cluster, cluster.discover()), Component.SIGNING_KEYS)
 
 
 async def test_residency_report_names_every_component_and_place(
@@ -218,9 +223,11 @@ async def test_a_front_end_log_naming_another_geos_tenant_is_caught(
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
         log.write_text(f"2026-11-22 sign-in failed for tenant {tenant.id}\n")
-        audit = await run_audit(cluster)
+        audit = await run_audit(cluster, cluster.discover())
         assert ("outside-geo", "logs/frontends/eastus-1.log") in _of(audit, Component.FRONT_END)
         log.write_text(f"2026-11-22 a line about tenant {uuid.uuid4()}\n")
-        assert not _of(await run_audit(cluster), Component.FRONT_END), "ids of no tenant are not findings"
+        assert not _of(await run_audit(cluster, cluster.discover()), Component.FRONT_END), (
+            "ids of no tenant are not findings"
+        )
     finally:
         log.unlink(missing_ok=True)

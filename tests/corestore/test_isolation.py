@@ -192,7 +192,7 @@ async def test_no_tenant_setting_survives_on_a_pooled_connection(
     """Pooled connections go back without a reset query: after every kind of library call,
     including failed ones, the same connection sees no tenant and no rows."""
     a, _, b_ids = two_tenants
-    store = CoreStore(cluster, region="westeurope", pool_size=1)
+    store = CoreStore(cluster, cluster.discover(), region="westeurope", pool_size=1)
     try:
         session = await store.operator.session(a.id)
         user = (await session.users.list(filter="accountEnabled eq true", top=5)).items[0]

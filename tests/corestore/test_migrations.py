@@ -29,7 +29,7 @@ def _differences(metadata: MetaData) -> Any:
 async def test_migrated_schema_matches_the_models(
     cluster: ClusterState, metadata: MetaData, database: str
 ) -> None:
-    topology = cluster.topology
+    topology = cluster.discover()
     server = (
         topology.catalog_unit(Cloud.PUBLIC).primary
         if database == CATALOG_DB

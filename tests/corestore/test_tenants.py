@@ -159,7 +159,7 @@ async def _assert_no_rows(dsn: str, tenant_id: uuid.UUID, where: str) -> None:
 async def test_preloaded_placements_are_served_without_asking_the_catalog(
     cluster: ClusterState, tenant: Tenant
 ) -> None:
-    store = CoreStore(cluster, region="westeurope", pool_size=1)
+    store = CoreStore(cluster, cluster.discover(), region="westeurope", pool_size=1)
     try:
         assert await store.catalog(Cloud.PUBLIC).preload() >= 1
         primary = store.topology.catalog_unit(Cloud.PUBLIC).primary.name

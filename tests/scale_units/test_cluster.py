@@ -40,7 +40,7 @@ async def _wait_for_row(dsn: str, table: str, value: str, timeout: float = 10.0)
 async def test_write_on_each_primary_reads_back_from_every_replica(
     cluster: ClusterState, random_name: str
 ) -> None:
-    for unit in cluster.topology.scale_units.values():
+    for unit in cluster.discover().scale_units.values():
         conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
         try:
             await conn.execute(f"CREATE TABLE {random_name} (v text)")
@@ -60,7 +60,7 @@ async def test_write_on_each_primary_reads_back_from_every_replica(
 
 
 async def test_app_role_cannot_bypass_rls_or_own_anything(cluster: ClusterState) -> None:
-    unit = next(iter(cluster.topology.scale_units.values()))
+    unit = next(iter(cluster.discover().scale_units.values()))
     conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
     try:
         row = await conn.fetchrow(
@@ -74,7 +74,7 @@ async def test_app_role_cannot_bypass_rls_or_own_anything(cluster: ClusterState)
 
 
 def test_status_reports_a_killed_replica_down_and_up_restarts_it(cluster: ClusterState) -> None:
-    replica = next(iter(cluster.topology.scale_units.values())).replicas[0]
+    replica = next(iter(cluster.discover().scale_units.values())).replicas[0]
     launcher.process(cluster, replica.name).kill()
     result = CliRunner().invoke(app, ["cluster", "status", "--dir", str(cluster.directory)])
     assert result.exit_code == 0

@@ -299,7 +299,7 @@ def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: Cluste
     assert head is not None
 
     async def scenario() -> None:
-        store = CoreStore(ha_cluster)
+        store = CoreStore(ha_cluster, ha_cluster.discover())
         tenant = await store.operator.create_tenant("waits", "US")
         session = await store.operator.session(tenant.id)
         conn = await asyncpg.connect(ha_cluster.dsn(head.name, "superuser"))

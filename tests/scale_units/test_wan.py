@@ -15,9 +15,9 @@ RTT = {"eastus": {"westeurope": 80.0}, "westeurope": {"eastus": 80.0, "northeuro
 
 
 def _spec(cluster: ClusterState) -> tuple[WanSpec, ProxySpec]:
-    primary = cluster.topology.scale_units["emea-1"].primary
+    primary = cluster.discover().scale_units["emea-1"].primary
     proxy = ProxySpec(primary.name, free_port(), cluster.servers[primary.name].port, primary.region)
-    regions = {s.name: s.region for s in cluster.topology.servers()}
+    regions = {s.name: s.region for s in cluster.discover().servers()}
     return WanSpec((proxy,), regions, RTT), proxy
 
 

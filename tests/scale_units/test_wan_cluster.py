@@ -44,7 +44,7 @@ def wan() -> Iterator[ClusterState]:
 
 @pytest_asyncio.fixture
 async def emea_tenant(wan: ClusterState) -> AsyncIterator[Tenant]:
-    store = CoreStore(wan, region="westeurope")
+    store = CoreStore(wan, wan.discover(), region="westeurope")
     try:
         yield await store.operator.create_tenant(f"t{uuid.uuid4().hex[:12]}", "FR", domains=())
     finally:
@@ -72,7 +72,7 @@ def _link(state: ClusterState, to_region: str, from_region: str) -> str:
 
 
 def _rtt(state: ClusterState, a: str, b: str) -> float:
-    regions = state.topology.regions
+    regions = state.discover().regions
     return distance_ms(regions[a], regions[b])
 
 
@@ -80,7 +80,7 @@ async def _read_ms(
     state: ClusterState, region: str, tenant: Tenant, reads: int = 5
 ) -> tuple[list[float], str]:
     """Warm reads of the tenant's own row from `region`, in ms, and the server that answered."""
-    store = CoreStore(state, region=region)
+    store = CoreStore(state, state.discover(), region=region)
     try:
         session = await store.operator.session(tenant.id)
         await session.users.list(top=1)  # the connection is made (several round trips) here
@@ -128,7 +128,7 @@ async def test_a_dead_proxy_is_a_server_down_never_a_direct_path(
 ) -> None:
     daemon = wan_cluster.proxy_daemon(wan, REPLICA)
     daemon.kill()
-    store = CoreStore(wan, region="northeurope")
+    store = CoreStore(wan, wan.discover(), region="northeurope")
     try:
         session = await store.operator.session(emea_tenant.id)
         await session.users.list(top=1)
