@@ -13,6 +13,7 @@ from auth_service.http import http_errors, openapi
 from auth_service.http.body_limit import BodyLimit
 from auth_service.http.deadline import Deadline
 from auth_service.http.geo_fence import GeoFence
+from auth_service.http.observe import Observe
 from auth_service.routes import (
     assignments,
     authorize,
@@ -50,6 +51,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(GeoFence, locate=frontend.locate, elsewhere=frontend.elsewhere)
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
+    app.add_middleware(Observe)  # outermost: every answer, the deadline's 503 included, has its ids
     http_errors.install(app)
     openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match

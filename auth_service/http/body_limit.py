@@ -54,4 +54,4 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self.max_bytes} bytes"
-        await graph_error(413, "Request_EntityTooLarge", message)(scope, receive, send)
+        await graph_error(413, "Request_EntityTooLarge", message, scope=scope)(scope, receive, send)

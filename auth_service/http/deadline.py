@@ -39,5 +39,7 @@ class Deadline:
             if not deadline.expired() or started:
                 raise
             message = f"no answer within {self.seconds:g}s; if this was a write, it may have taken effect"
-            response = graph_error(503, "ServiceUnavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
+            response = graph_error(
+                503, "ServiceUnavailable", message, {"Retry-After": str(RETRY_AFTER_S)}, scope=scope
+            )
             await response(scope, receive, send)

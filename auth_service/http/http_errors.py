@@ -1,4 +1,5 @@
-"""Every error becomes Graph's shape, `{"error": {"code", "message"}}`: one handler per class.
+"""Every error becomes Graph's shape, `{"error": {"code", "message", "innerError"}}`: one handler
+per class (`innerError` holds the request ids and the date, as Graph writes them).
 
 Starlette looks a handler up along the exception's class hierarchy, so the most
 specific entry of `STATUS` answers, and a new subclass inherits its parent's answer.
@@ -12,8 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from auth_service import errors as front
+from auth_service.http.request_ids import error_body, trail_of
 from auth_service.http.throttle import Throttled
 from corestore import errors as core
 
@@ -39,40 +42,45 @@ Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 
 def graph_error(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None, *, scope: Scope
 ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    body = error_body(code, message, trail_of(scope))
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _answer(status: int, code: str) -> Handler:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        return graph_error(status, code, str(exc), HEADERS.get(status))
+        return graph_error(status, code, str(exc), HEADERS.get(status), scope=request.scope)
 
     return handler
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A store error with no status of its own: nothing of its text leaves the server."""
-    return graph_error(500, "InternalServerError", "unexpected error")
+    return graph_error(500, "InternalServerError", "unexpected error", scope=request.scope)
 
 
 async def _throttled(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Throttled)
     retry = max(1, round(exc.retry_after + 0.5))
-    return graph_error(429, "TooManyRequests", str(exc), {"Retry-After": str(retry)})
+    return graph_error(429, "TooManyRequests", str(exc), {"Retry-After": str(retry)}, scope=request.scope)
 
 
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-    return graph_error(400, "Request_BadRequest", problems or "invalid request")
+    return graph_error(400, "Request_BadRequest", problems or "invalid request", scope=request.scope)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     codes = {404: "Request_ResourceNotFound", 405: "Request_BadRequest", 413: "Request_EntityTooLarge"}
     return graph_error(
-        exc.status_code, codes.get(exc.status_code, "Request_BadRequest"), str(exc.detail), exc.headers
+        exc.status_code,
+        codes.get(exc.status_code, "Request_BadRequest"),
+        str(exc.detail),
+        exc.headers,
+        scope=request.scope,
     )
 
 

@@ -23,7 +23,18 @@ GRAPH_ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "innerError": {
+                    "type": "object",
+                    "properties": {
+                        "date": {"type": "string"},
+                        "request-id": {"type": "string"},
+                        "client-request-id": {"type": ["string", "null"]},
+                    },
+                },
+            },
         }
     },
 }

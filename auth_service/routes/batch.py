@@ -8,7 +8,8 @@ have answered, the independent ones concurrently; a request whose dependency fai
 is not run and answers 424, as in Graph. A batch that cannot be planned (more than
 20 requests, a repeated or unknown id, a cycle) is refused whole with 400 before
 anything runs. Each request after a write carries the batch's newest commit position
-(`x-corestore-consistency`), so a dependant reads what its dependency wrote.
+(`x-corestore-consistency`), so a dependant reads what its dependency wrote. Each answer
+has its own `request-id`, as in Graph (one that never ran gets a new one here).
 """
 
 from __future__ import annotations
@@ -27,15 +28,14 @@ from starlette.types import Message, Scope
 from auth_service.errors import BadRequest
 from auth_service.http.deps import CONSISTENCY_HEADER, bearer, front_end
 from auth_service.http.lean import json_response
+from auth_service.http.request_ids import REQUEST_ID, Trail, error_body
 from corestore.types import CommitPosition
 
 router = APIRouter(prefix="/v1.0")
 MAX_REQUESTS = 20
 VERSION = "/v1.0"
 FAILED_DEPENDENCY = 424
-SERVER_ERROR = {
-    "error": {"code": "InternalServerError", "message": "the request failed; nothing is known of its effect"}
-}
+SERVER_ERROR = "the request failed; nothing is known of its effect"
 log = logging.getLogger(__name__)
 # Hop-by-hop and framing headers stay with the batch itself.
 DROPPED = frozenset({b"content-length", b"host", b"transfer-encoding", b"connection"})
@@ -124,8 +124,7 @@ class Runner:
         failed = [d for d in self.graph[item_id] if not 200 <= self.answers[d]["status"] < 300]
         if failed:
             message = f"depends on request(s) {', '.join(failed)}, which failed"
-            error = {"error": {"code": "FailedDependency", "message": message}}
-            self.answers[item_id] = {"id": item_id, "status": FAILED_DEPENDENCY, "body": error}
+            self.answers[item_id] = _unanswered(item_id, FAILED_DEPENDENCY, "FailedDependency", message)
             return
         self.answers[item_id] = await self._call(self.items[item_id])
 
@@ -170,7 +169,7 @@ class Runner:
             # Starlette's error middleware has answered 500 and re-raises for the server's log.
             log.exception("batch request %s failed", item.id)
             if not any(m["type"] == "http.response.start" for m in sent):
-                return {"id": item.id, "status": 500, "body": SERVER_ERROR}
+                return _unanswered(item.id, 500, "InternalServerError", SERVER_ERROR)
         return self._response(item.id, sent)
 
     def _response(self, item_id: str, sent: list[Message]) -> dict[str, Any]:
@@ -183,6 +182,13 @@ class Runner:
         if raw:
             answer["body"] = json.loads(raw) if "json" in headers.get("content-type", "") else raw.decode()
         return answer
+
+
+def _unanswered(item_id: str, status: int, code: str, message: str) -> dict[str, Any]:
+    """The answer of a request the application did not answer itself, with ids of its own."""
+    trail = Trail.new()
+    body = error_body(code, message, trail)
+    return {"id": item_id, "status": status, "headers": {REQUEST_ID: trail.request_id}, "body": body}
 
 
 def _newest(held: str | None, answered: str) -> str:
