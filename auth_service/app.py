@@ -20,6 +20,7 @@ from auth_service.routes import (
     batch,
     delta,
     directory,
+    health,
     oauth,
     oidc,
     operator,
@@ -63,4 +64,5 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(authorize.router)
     app.include_router(oidc.router)
+    app.include_router(health.router)
     return app

@@ -62,11 +62,11 @@ class FrontEndProcess:
             if self.process.poll() is not None:
                 raise ClusterError(f"front end {self.region} exited with {self.process.returncode}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/openapi.json", timeout=1.0, verify=verify).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=2.0, verify=verify).status_code == 200:
                     return
             time.sleep(0.1)
         self.stop()
-        raise ClusterError(f"front end {self.region} did not answer within {READY_TIMEOUT_S:.0f}s")
+        raise ClusterError(f"front end {self.region} was not ready (/readyz) within {READY_TIMEOUT_S:.0f}s")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

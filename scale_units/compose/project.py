@@ -161,7 +161,7 @@ def _frontend(region: str, port: int) -> dict[str, Any]:
         "volumes": [f"state:{STATE_DIR}"],
         "ports": [f"127.0.0.1:{published(service, port)}:{HTTP_PORT}"],
         "restart": "on-failure",
-        "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "openapi.json", tls=True)),
+        "healthcheck": _healthcheck(_http_probe(HTTP_PORT, "readyz", tls=True)),
         "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
     }
 
