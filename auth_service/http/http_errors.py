@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from auth_service import errors as front
+from auth_service.http.allow import allowed_methods
 from auth_service.http.request_ids import error_body, trail_of
 from auth_service.http.throttle import Throttled
 from corestore import errors as core
@@ -75,11 +76,14 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     codes = {404: "Request_ResourceNotFound", 405: "Request_BadRequest", 413: "Request_EntityTooLarge"}
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
     return graph_error(
         exc.status_code,
         codes.get(exc.status_code, "Request_BadRequest"),
         str(exc.detail),
-        exc.headers,
+        headers,
         scope=request.scope,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import httpx
@@ -381,3 +382,16 @@ def test_token_requests_that_are_not_one_form_get_invalid_request(
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+def test_a_405_allows_every_method_of_its_path(http: httpx.Client, west: FrontEndProcess) -> None:
+    """No route takes PUT, so PUT on each documented path is a 405 naming all the path's methods."""
+    spec = http.get(f"{west.url}/openapi.json").json()
+    wrong: dict[str, tuple[int, str]] = {}
+    for template, operations in spec["paths"].items():
+        path = re.sub(r"\{[^}]+\}", "x0", template)
+        response = http.put(f"{west.url}{path}")
+        allowed = {m.strip() for m in response.headers.get("Allow", "").split(",")}
+        if response.status_code != 405 or not {m.upper() for m in operations} <= allowed:
+            wrong[template] = (response.status_code, response.headers.get("Allow", ""))
+    assert not wrong, wrong
