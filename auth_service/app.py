@@ -21,6 +21,7 @@ from auth_service.routes import (
     delta,
     directory,
     health,
+    metrics,
     oauth,
     oidc,
     operator,
@@ -52,7 +53,8 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(GeoFence, locate=frontend.locate, elsewhere=frontend.elsewhere)
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
-    app.add_middleware(Observe)  # outermost: every answer, the deadline's 503 included, has its ids
+    # Outermost: every answer, the deadline's 503 included, has its ids and is counted.
+    app.add_middleware(Observe, metrics=frontend.metrics)
     http_errors.install(app)
     openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match
@@ -65,4 +67,5 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(authorize.router)
     app.include_router(oidc.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

@@ -17,6 +17,8 @@ from typing import Any
 from auth_service.errors import BadRequest, ServedElsewhere
 from auth_service.http.throttle import Limits, Throttle
 from auth_service.keys.store import KeyStore
+from auth_service.metrics.collector import StoreCollector
+from auth_service.metrics.families import FrontEndMetrics
 from auth_service.oauth.csrf import CsrfGuard
 from auth_service.oauth.id_tokens import IdTokenIssuer
 from auth_service.oauth.lockout import LockoutPolicy
@@ -78,6 +80,8 @@ class FrontEnd:
         self.lockout = LockoutPolicy()
         self.throttle = Throttle(config.limits)
         self.operator_key = state.credentials.operator
+        self.metrics = FrontEndMetrics()
+        self.metrics.registry.register(StoreCollector(self.store, self.monitor, self.verifier))
 
     @classmethod
     def open(cls, config: FrontEndConfig) -> FrontEnd:

@@ -45,6 +45,9 @@ class ReplicaMonitor:
         self.max_lag_bytes = max_lag_bytes
         self.geo = geo
         self._task: asyncio.Task[None] | None = None
+        # As last seen, for metrics: each replica's lag behind its primary, and leader changes.
+        self.lag_bytes: dict[ServerName, int] = {}
+        self.leader_changes = 0
         self._client = httpx.AsyncClient(timeout=API_TIMEOUT_S)
 
     def start(self) -> None:
@@ -76,6 +79,10 @@ class ReplicaMonitor:
         views = await member_views(self._watched(), self._client)
         current = with_leaders(self.router.topology, views)
         if current != self.router.topology:
+            before = self.router.topology.scale_units
+            self.leader_changes += sum(
+                1 for u in current.scale_units.values() if u.primary.name != before[u.id].primary.name
+            )
             self.router.use_topology(current)
         self.router.health.quorum_lost = frozenset(
             u.id for u in current.scale_units.values() if (head := leader(u, views)) and not head.quorum
@@ -90,7 +97,10 @@ class ReplicaMonitor:
             health = self.router.health
             if lsn is None:
                 health.mark_down(replica.name)
-            elif primary_lsn is not None and primary_lsn - lsn > self.max_lag_bytes:
+                continue
+            if primary_lsn is not None:
+                self.lag_bytes[replica.name] = max(0, primary_lsn - lsn)
+            if primary_lsn is not None and primary_lsn - lsn > self.max_lag_bytes:
                 log.warning("%s lags %d bytes behind its primary", replica.name, primary_lsn - lsn)
                 health.mark_down(replica.name)
             else:

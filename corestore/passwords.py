@@ -44,6 +44,11 @@ POOL = ThreadPoolExecutor(
 )
 
 
+def queue_depth() -> int:
+    """Hashing jobs waiting for a thread (for metrics)."""
+    return POOL._work_queue.qsize()
+
+
 async def hash_password(password: str) -> str:
     return await asyncio.get_running_loop().run_in_executor(POOL, HASHER.hash, password)
 

@@ -73,6 +73,13 @@ class Pools:
                     self._pools[key] = pool
         return pool
 
+    def usage(self) -> list[tuple[ServerName, str, int, int]]:
+        """Per pool made so far: server, database, connections open, connections in use."""
+        return [
+            (server, database, pool.get_size(), pool.get_size() - pool.get_idle_size())
+            for (server, database), pool in self._pools.items()
+        ]
+
     async def close(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

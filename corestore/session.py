@@ -31,6 +31,7 @@ from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavailable
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.rls import begin_for_tenant
+from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import lsn_position
@@ -64,6 +65,7 @@ class TenantSession:
         pools: Pools,
         router: Router,
         secret_key: bytes,
+        stats: StoreStats,
         consistency: CommitPosition | None = None,
     ) -> None:
         self.tenant_id = tenant_id
@@ -73,6 +75,7 @@ class TenantSession:
         self._secret_key = secret_key
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
+        self._stats = stats
 
     @property
     def quorum_lost(self) -> bool:
@@ -133,6 +136,7 @@ class TenantSession:
                 continue
             if rows is not None:
                 self.last_server = server.name
+                self._stats.read(server.name, server.name == primary.name)
                 return rows
         raise Unavailable(f"no server of {self.unit.id} can serve reads: {last_error}")
 
@@ -145,6 +149,7 @@ class TenantSession:
             raise Unavailable(f"primary of {self.unit.id} is unreachable") from None
         assert rows is not None  # the primary has every write
         self.last_server = primary.name
+        self._stats.read(primary.name, True)
         return rows
 
     async def _fetch_on(
@@ -162,16 +167,20 @@ class TenantSession:
 
     async def _caught_up(self, conn: Connection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""
-        if self.consistency is None:
+        if self.consistency is None or await conn.fetchval(CAUGHT_UP_SQL, self.consistency.lsn):
             return True
-        deadline = time.monotonic() + CONSISTENCY_WAIT_S
+        started = time.monotonic()
+        deadline = started + CONSISTENCY_WAIT_S
         delay = 0.001
-        while not await conn.fetchval(CAUGHT_UP_SQL, self.consistency.lsn):
-            if time.monotonic() + delay > deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
-        return True
+        try:
+            while time.monotonic() + delay <= deadline:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+                if await conn.fetchval(CAUGHT_UP_SQL, self.consistency.lsn):
+                    return True
+            return False
+        finally:
+            self._stats.waited(time.monotonic() - started)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Connection]:
@@ -201,10 +210,12 @@ class TenantSession:
             try:
                 await conn.execute("COMMIT", timeout=COMMIT_WAIT_S)
             except UNREACHABLE:
+                self._stats.commits_uncertain += 1
                 raise CommitUncertain(
                     f"the commit on {self.unit.id} did not complete in time; it may have committed"
                 ) from None
             self.last_server = primary.name
+            self._stats.commits += 1
             try:
                 lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=CONNECT_TIMEOUT_S)
             except UNREACHABLE:

@@ -17,6 +17,7 @@ from corestore.operator import Operator
 from corestore.pools import Pools
 from corestore.session import TenantSession
 from corestore.sign_in_log import SignInLog
+from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import Topology
@@ -36,6 +37,7 @@ class CoreStore:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(topology, region)
         self.pools = Pools(state, pool_size, region)
+        self.stats = StoreStats()  # reads by server, consistency waits, commits: for metrics
         self._secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(self.catalog, self._open, self.router)
@@ -83,7 +85,9 @@ class CoreStore:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""
         scale_unit = self.router.topology.scale_units[unit]
-        return TenantSession(tenant_id, scale_unit, self.pools, self.router, self._secret_key, consistency)
+        return TenantSession(
+            tenant_id, scale_unit, self.pools, self.router, self._secret_key, self.stats, consistency
+        )
 
     async def close(self) -> None:
         await self.pools.close()

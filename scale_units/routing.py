@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,10 +41,12 @@ class HealthBook:
     clock: Callable[[], float] = time.monotonic
     _down_until: dict[ServerName, float] = field(default_factory=dict)
     _failures: dict[ServerName, int] = field(default_factory=dict)
+    marked_down: Counter[ServerName] = field(default_factory=Counter)  # times, since start
     # Units whose primary has no replica confirming commits now (degraded, or commits waiting).
     quorum_lost: frozenset[ScaleUnitId] = frozenset()
 
     def mark_down(self, name: ServerName) -> None:
+        self.marked_down[name] += 1
         failures = self._failures.get(name, 0) + 1
         self._failures[name] = failures
         backoff = min(self.max_backoff_s, self.base_backoff_s * 2 ** (failures - 1))

@@ -12,6 +12,7 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
+from auth_service.http.request_ids import trail_of
 
 REQUEST_DEADLINE_S = 15.0
 
@@ -38,6 +39,9 @@ class Deadline:
         except TimeoutError:
             if not deadline.expired() or started:
                 raise
+            trail = trail_of(scope)
+            if trail is not None:
+                trail.deadline_passed = True
             message = f"no answer within {self.seconds:g}s; if this was a write, it may have taken effect"
             response = graph_error(
                 503, "ServiceUnavailable", message, {"Retry-After": str(RETRY_AFTER_S)}, scope=scope

@@ -32,6 +32,7 @@ class Trail:
     client_request_id: str | None = None
     tenant_id: str | None = None
     client_app_id: str | None = None
+    deadline_passed: bool = False
 
     @classmethod
     def new(cls, client_request_id: str | None = None) -> Trail:

@@ -220,13 +220,18 @@ class TokenVerifier:
         # Every token a key signs has the same header text: its key is looked up once.
         self._headers: dict[tuple[str, TokenKind], VerificationKey] = {}
         self._generation = ring.generation
+        self.remembered = 0  # access tokens answered from memory, and verified in full (metrics)
+        self.verified = 0
 
     def verify_access(self, token: str) -> VerifiedToken:
         self._check_size(token)
         now = self._clock()
         hit = self._cache.pop(token, None)
         if hit is None or not hit.valid_from <= now < hit.valid_until:
+            self.verified += 1
             hit = self._verify(token, ACCESS, now)
+        else:
+            self.remembered += 1
         if self.cache_size > 0:
             while len(self._cache) >= self.cache_size:
                 del self._cache[next(iter(self._cache))]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 router = APIRouter()
 BAD_CREDENTIALS = "AADSTS50126: Error validating credentials due to invalid username or password."
 BAD_CLIENT = "AADSTS7000215: Invalid client secret provided."
+LOCKED = "AADSTS50053: account locked; try again later"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELD = 4096
 MAX_FIELDS = 16
@@ -100,26 +101,30 @@ async def token(request: Request) -> Response:
     }
     grant = flows.get(grant_type)
     challenge = {"WWW-Authenticate": "Basic"} if basic is not None else None
+    counted = frontend.metrics.token
     if grant is None:
+        counted("unsupported", "unsupported_grant_type")
         return oauth_error("unsupported_grant_type", f"grant_type {grant_type[:64]!r} is not supported")
     try:
-        return json_response(await grant(), headers=NO_STORE)
+        answer = json_response(await grant(), headers=NO_STORE)
     except InvalidClient as exc:
+        counted(grant_type, "invalid_client", str(exc))
         return oauth_error("invalid_client", str(exc), 401, challenge)
     except AccountLocked as exc:
-        return oauth_error(
-            "invalid_grant",
-            "AADSTS50053: account locked; try again later",
-            400,
-            {"Retry-After": str(max(1, round(exc.retry_after)))},
-        )
+        counted(grant_type, "locked", LOCKED)
+        frontend.metrics.lockouts.inc()
+        return oauth_error("invalid_grant", LOCKED, 400, {"Retry-After": str(max(1, round(exc.retry_after)))})
     except (InvalidGrant, InvalidToken) as exc:
+        error = "invalid_grant" if grant_type != "client_credentials" else "invalid_client"
+        counted(grant_type, error, str(exc))
         return oauth_error(
-            "invalid_grant" if grant_type != "client_credentials" else "invalid_client",
+            error,
             str(exc),
             400 if grant_type != "client_credentials" else 401,
             challenge if grant_type == "client_credentials" else None,
         )
+    counted(grant_type, "issued")
+    return answer
 
 
 async def _password(
