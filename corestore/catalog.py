@@ -37,7 +37,7 @@ class TenantState(StrEnum):
     DELETING = "deleting"
 
 
-# What each state allows: only an active tenant is served (and cached: its location never changes).
+# What each state allows: only an active tenant is served (and cached; a move's fence tells a stale cache).
 SERVED: Mapping[TenantState, bool] = {
     TenantState.CREATING: False,
     TenantState.ACTIVE: True,
@@ -153,7 +153,7 @@ class Catalog:
         self._cache: dict[uuid.UUID, tuple[float, CatalogEntry]] = {}
 
     @asynccontextmanager
-    async def _connect(self) -> AsyncIterator[Connection]:
+    async def connect(self) -> AsyncIterator[Connection]:
         """A connection to the catalog on the primary of the cloud's catalog unit."""
         primary = self._router.write_target(self._router.topology.catalog_unit(self.cloud))
         pool = await self._pools.get(primary.name, CATALOG_DB)
@@ -164,7 +164,7 @@ class Catalog:
         self, tenant_id: uuid.UUID, geo: Geo, domains: tuple[str, ...], policy: PlacementPolicy
     ) -> ScaleUnitId:
         """Choose the tenant's scale unit and record it (`creating`) with its domains."""
-        async with self._connect() as conn, conn.transaction():
+        async with self.connect() as conn, conn.transaction():
             rows = await conn.fetch(PLACE_LOCK.sql, *PLACE_LOCK.args(cloud=self.cloud.value, geo=geo.value))
             loads = [UnitLoad(r["id"], r["capacity"], r["tenant_count"], r["accepts_tenants"]) for r in rows]
             unit_id = choose_unit(loads, policy)
@@ -186,24 +186,28 @@ class Catalog:
             raise Conflict(f"a domain of {', '.join(names)} belongs to another tenant") from None
 
     async def set_state(self, tenant_id: uuid.UUID, state: TenantState) -> None:
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             await conn.execute(SET_STATE.sql, *SET_STATE.args(tenant=tenant_id, state=state.value))
         self._cache.pop(tenant_id, None)
 
     async def remove(self, tenant_id: uuid.UUID) -> None:
         """Drop the tenant and its domains, and give its slot back."""
-        async with self._connect() as conn, conn.transaction():
+        async with self.connect() as conn, conn.transaction():
             unit = await conn.fetchval(REMOVE.sql, *REMOVE.args(tenant=tenant_id))
             if unit is not None:
                 await conn.execute(COUNT.sql, *COUNT.args(unit=unit, delta=-1))
         self._cache.pop(tenant_id, None)
 
+    def forget(self, tenant_id: uuid.UUID) -> None:
+        """Drop the cached placement (a unit said the tenant moved)."""
+        self._cache.pop(tenant_id, None)
+
     async def lookup(self, tenant_id: uuid.UUID) -> CatalogEntry | None:
-        """The tenant's placement; cached briefly, since a location never changes."""
+        """The tenant's placement; cached briefly (a move's fence tells a stale cache)."""
         cached_entry = self._cache.get(tenant_id)
         if cached_entry and cached_entry[0] > time.monotonic():
             return cached_entry[1]
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             row = await conn.fetchrow(LOOKUP.sql, *LOOKUP.args(tenant=tenant_id))
         if row is None:
             return None
@@ -216,7 +220,7 @@ class Catalog:
     async def preload(self) -> int:
         """Every active tenant's placement into the cache at once (one query), as a long-running
         front end would hold them; how many."""
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             rows = await conn.fetch(ACTIVE.sql, *ACTIVE.args())
         expires = time.monotonic() + CACHE_TTL_S
         for r in rows:
@@ -235,7 +239,7 @@ class Catalog:
         return entry.placement
 
     async def resolve_domain(self, name: str) -> uuid.UUID | None:
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             found: uuid.UUID | None = await conn.fetchval(
                 RESOLVE_DOMAIN.sql, *RESOLVE_DOMAIN.args(name=name.lower())
             )
@@ -243,17 +247,17 @@ class Catalog:
 
     async def domains(self, tenant_id: uuid.UUID) -> tuple[str, ...]:
         """The tenant's verified domains, by name."""
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             rows = await conn.fetch(DOMAINS.sql, *DOMAINS.args(tenant=tenant_id))
         return tuple(r["name"] for r in rows)
 
     async def add_domain(self, tenant_id: uuid.UUID, name: str) -> None:
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             await self._insert_domains(conn, tenant_id, (name,))
 
     async def set_accepts_tenants(self, unit: ScaleUnitId, accepts: bool) -> None:
         """Whether placement may choose `unit` for new tenants (its own tenants stay either way)."""
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             found = await conn.fetchval(
                 ACCEPTS.sql, *ACCEPTS.args(unit=unit, cloud=self.cloud.value, accepts=accepts)
             )
@@ -261,6 +265,6 @@ class Catalog:
             raise NotFound(f"no scale unit {unit!r} in cloud {self.cloud.value}")
 
     async def tenant_counts(self) -> dict[ScaleUnitId, int]:
-        async with self._connect() as conn:
+        async with self.connect() as conn:
             rows = await conn.fetch(COUNTS.sql, *COUNTS.args(cloud=self.cloud.value))
         return {r["id"]: r["tenant_count"] for r in rows}

@@ -37,7 +37,22 @@ class CatalogTenant(CatalogBase):
     scale_unit: Mapped[str] = mapped_column(ForeignKey("scale_units.id"))
     state: Mapped[str] = mapped_column(String(16), default="creating")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    epoch: Mapped[int] = mapped_column(server_default="0")  # raised by each move's flip
     __table_args__ = (CheckConstraint("state IN ('creating', 'active', 'deleting')", name="state"),)
+
+
+class CatalogMove(CatalogBase):
+    """A move in flight (at most one per tenant): a rerun undoes it before `flipped`, finishes it after."""
+
+    __tablename__ = "moves"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(64))
+    phase: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (CheckConstraint("phase IN ('copying', 'fenced', 'flipped')", name="phase"),)
 
 
 class CatalogDomain(CatalogBase):

@@ -39,3 +39,12 @@ class CommitUncertain(Unavailable):
 
 class NoCapacity(CoreStoreError):
     """No scale unit of the tenant's geo has room (or the geo has none in this cluster)."""
+
+
+class TenantMoved(Unavailable):
+    """The tenant is being moved off (or has left) the scale unit asked: nothing was written;
+    ask again once placement shows its new unit."""
+
+
+class MoveInProgress(Conflict):
+    """Another move of the same tenant is running."""

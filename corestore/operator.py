@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from corestore.catalog import Catalog, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, NotFound, TenantNotFound
+from corestore.moves.mover import Mover, MoveReport, Progress, quiet
 from corestore.objects import User
 from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
@@ -28,11 +29,12 @@ SessionOpener = Callable[[uuid.UUID, ScaleUnitId], TenantSession]
 
 class Operator:
     def __init__(
-        self, catalog: Callable[[Cloud], Catalog], open_session: SessionOpener, router: Router
+        self, catalog: Callable[[Cloud], Catalog], open_session: SessionOpener, router: Router, mover: Mover
     ) -> None:
         self._catalog = catalog
         self._open = open_session
         self._router = router
+        self._mover = mover
 
     async def create_tenant(
         self,
@@ -42,7 +44,7 @@ class Operator:
         domains: tuple[str, ...] = (),
         policy: PlacementPolicy = PlacementPolicy.LEAST_LOADED,
     ) -> Tenant:
-        """Country -> geo -> one scale unit of that geo; the location never changes afterwards."""
+        """Country -> geo -> one scale unit of that geo; cloud and geo never change afterwards."""
         cloud, code, geo = self._locate(cloud, country)
         name = _display_name(display_name)
         names = tuple(_domain(d) for d in domains)
@@ -117,8 +119,17 @@ class Operator:
             raise NotFound(f"no scale unit {unit!r} in this cluster")
         await self._catalog(scale_unit.cloud).set_accepts_tenants(unit, not draining)
 
+    async def move_tenant(
+        self, tenant_id: TenantId | uuid.UUID, unit_id: ScaleUnitId, progress: Progress = quiet
+    ) -> MoveReport:
+        """Move the tenant, online, to another scale unit of its geo and cloud (`corestore.moves`);
+        after a failure, calling again undoes or finishes the interrupted move."""
+        tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
+        return await self._mover.move(tid, unit_id, progress)
+
     async def relocate_tenant(self, tenant_id: TenantId | uuid.UUID, **_: object) -> None:
-        """Always refused: a tenant's cloud, geo and scale unit are fixed at creation."""
+        """Always refused: a tenant's cloud and geo are fixed at creation (`move_tenant` changes
+        its scale unit within them)."""
         raise LocationImmutable(f"tenant {tenant_id}: location can't be changed after it's set")
 
 

@@ -19,8 +19,9 @@ def begin_for_tenant(tenant_id: uuid.UUID) -> str:
     """BEGIN and the tenant setting in one round trip (a simple-query message).
 
     The id is a `uuid.UUID`, whose text is hex digits and dashes only, so it is
-    safe inline; set_config stays the first statement of the transaction.
+    safe inline. `corestore.enter_tenant` (migration directory_0006) sets the tenant and
+    refuses the write if a move fenced the tenant on this unit.
     """
     if not isinstance(tenant_id, uuid.UUID):
         raise TypeError("the tenant id must be a uuid.UUID")
-    return f"BEGIN; SELECT set_config('{SETTING}', '{tenant_id}', true)"
+    return f"BEGIN; SELECT corestore.enter_tenant('{tenant_id}', true)"

@@ -58,6 +58,7 @@ class TenantRow(Base):
     display_name: Mapped[str] = mapped_column(String(256))
     country: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = _now()
+    move_mark: Mapped[uuid.UUID | None]  # written by a move after its fence (migration directory_0006)
 
 
 class ObjectRow(Base):

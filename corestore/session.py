@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import Any
@@ -28,11 +28,12 @@ from corestore.directory.groups import Groups
 from corestore.directory.organization import Organizations
 from corestore.directory.sign_ins import SignIns
 from corestore.directory.users import Users
-from corestore.errors import CommitUncertain, Conflict, InvalidRequest, Unavailable
+from corestore.errors import CommitUncertain, Conflict, InvalidRequest, TenantMoved, Unavailable
 from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
 from corestore.rls import begin_for_tenant
 from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement
+from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import lsn_position
 from scale_units.routing import Router
@@ -52,6 +53,11 @@ UNREACHABLE = (
     asyncpg.ConnectionDoesNotExistError,
 )
 CAUGHT_UP_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
+MOVED_SQLSTATE = "CS001"  # raised by corestore.enter_tenant (migration directory_0006)
+MOVE_WAIT_S = 3.0  # how long a fenced request waits for the move's catalog flip
+MOVE_POLL_S = 0.05
+# The tenant's scale unit in a cloud as the catalog says now (its cached placement forgotten).
+Relocate = Callable[[uuid.UUID, Cloud], Awaitable[ScaleUnit]]
 COMMIT_LSN_SQL = "SELECT pg_current_wal_lsn()::text"
 
 
@@ -67,12 +73,14 @@ class TenantSession:
         secret_key: bytes,
         stats: StoreStats,
         consistency: CommitPosition | None = None,
+        relocate: Relocate | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.unit = unit
         self._pools = pools
         self._router = router
         self._secret_key = secret_key
+        self._relocate = relocate
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
         self._stats = stats
@@ -123,6 +131,33 @@ class TenantSession:
         return Grants(self)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A read that reaches a unit the tenant has left follows it once (reads are idempotent)."""
+        return await self._followed(lambda: self._fetch(sql, args))
+
+    async def _followed(self, read: Callable[[], Awaitable[list[asyncpg.Record]]]) -> list[asyncpg.Record]:
+        try:
+            return await read()
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != MOVED_SQLSTATE:
+                raise
+            why = str(exc)
+        await self._follow(why)
+        return await read()
+
+    async def _follow(self, why: str) -> None:
+        """Rebind to the tenant's new unit once the catalog shows it (a move's flip comes
+        moments after its fence); a bounded wait, then `TenantMoved`."""
+        deadline = time.monotonic() + MOVE_WAIT_S
+        while self._relocate is not None and time.monotonic() < deadline:
+            unit = await self._relocate(self.tenant_id, self.unit.cloud)
+            if unit.id != self.unit.id:
+                # The move waited for the target's replicas before its flip: no position needed.
+                self.unit, self.consistency = unit, None
+                return
+            await asyncio.sleep(MOVE_POLL_S)
+        raise TenantMoved(f"{why}; nothing was written, try again")
+
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[asyncpg.Record]:
         """Reads are idempotent: a server that cannot be reached, or dies mid-read, is
         marked down and the next one answers. An error in the statement itself propagates."""
         last_error: BaseException | None = None
@@ -141,6 +176,9 @@ class TenantSession:
         raise Unavailable(f"no server of {self.unit.id} can serve reads: {last_error}")
 
     async def fetch_primary(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._followed(lambda: self._fetch_primary(sql, args))
+
+    async def _fetch_primary(self, sql: str, args: tuple[Any, ...]) -> list[asyncpg.Record]:
         primary = self._router.write_target(self.unit)
         try:
             rows = await self._fetch_on(primary, True, sql, args)
@@ -186,18 +224,16 @@ class TenantSession:
     async def write(self) -> AsyncIterator[Connection]:
         """Nothing is committed unless the block ends normally; a commit that does not come
         back in time, or whose connection breaks, raises `CommitUncertain` (it may have
-        committed: PostgreSQL commits locally before it waits for the quorum)."""
-        primary = self._router.write_target(self.unit)
+        committed: PostgreSQL commits locally before it waits for the quorum). A unit that
+        fenced the tenant for a move refuses at BEGIN: the write follows it once."""
         try:
-            async with asyncio.timeout(WRITE_DEADLINE_S):
-                pool = await self._pools.get(primary.name)
-                conn = await pool.acquire()
-        except UNREACHABLE:
-            raise Unavailable(f"primary of {self.unit.id} is unreachable; nothing was written") from None
+            pool, conn = await self._begin()
+        except TenantMoved as exc:
+            await self._follow(str(exc))
+            pool, conn = await self._begin()
         try:
             try:
                 async with asyncio.timeout(WRITE_DEADLINE_S):
-                    await conn.execute(begin_for_tenant(self.tenant_id))
                     try:
                         yield conn
                     except BaseException:
@@ -214,7 +250,7 @@ class TenantSession:
                 raise CommitUncertain(
                     f"the commit on {self.unit.id} did not complete in time; it may have committed"
                 ) from None
-            self.last_server = primary.name
+            self.last_server = self._router.write_target(self.unit).name
             self._stats.commits += 1
             try:
                 lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=CONNECT_TIMEOUT_S)
@@ -223,6 +259,34 @@ class TenantSession:
             self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
         finally:
             await pool.release(conn)
+
+    async def _begin(self) -> tuple[asyncpg.Pool, Connection]:
+        """A connection of the primary in a transaction with the tenant entered, or
+        `TenantMoved` (connection released) when a move fenced the tenant there."""
+        primary = self._router.write_target(self.unit)
+        try:
+            async with asyncio.timeout(WRITE_DEADLINE_S):
+                pool = await self._pools.get(primary.name)
+                conn = await pool.acquire()
+        except UNREACHABLE:
+            raise Unavailable(f"primary of {self.unit.id} is unreachable; nothing was written") from None
+        try:
+            async with asyncio.timeout(WRITE_DEADLINE_S):
+                await conn.execute(begin_for_tenant(self.tenant_id))
+        except asyncpg.PostgresError as exc:
+            await _roll_back(conn)
+            await pool.release(conn)
+            if exc.sqlstate == MOVED_SQLSTATE:
+                raise TenantMoved(str(exc)) from None
+            raise
+        except UNREACHABLE:
+            await pool.release(conn)
+            raise Unavailable(f"primary of {self.unit.id} failed; nothing was written") from None
+        except BaseException:
+            await _roll_back(conn)
+            await pool.release(conn)
+            raise
+        return pool, conn
 
 
 async def _roll_back(conn: Connection) -> None:

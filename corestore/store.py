@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corestore.catalog import Catalog
 from corestore.errors import TenantNotFound
+from corestore.moves.mover import Mover
 from corestore.operator import Operator
 from corestore.pools import Pools
 from corestore.session import TenantSession
@@ -20,7 +21,7 @@ from corestore.sign_in_log import SignInLog
 from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
 from scale_units.model.geography import Cloud
-from scale_units.model.topology import Topology
+from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.model.types import RegionName, ScaleUnitId
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
@@ -40,8 +41,10 @@ class CoreStore:
         self.stats = StoreStats()  # reads by server, consistency waits, commits: for metrics
         self._secret_key = state.credentials.secret_hash_key.encode()
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
-        self.operator = Operator(self.catalog, self._open, self.router)
-        self.sign_in_log = SignInLog(self.pools, self.router)
+        self.operator = Operator(
+            self.catalog, self._open, self.router, Mover(state, self.router, self.catalog)
+        )
+        self.sign_in_log = SignInLog(self.pools, self.router, self._relocate)
 
     @classmethod
     def open(
@@ -86,8 +89,22 @@ class CoreStore:
         and the operator context)."""
         scale_unit = self.router.topology.scale_units[unit]
         return TenantSession(
-            tenant_id, scale_unit, self.pools, self.router, self._secret_key, self.stats, consistency
+            tenant_id,
+            scale_unit,
+            self.pools,
+            self.router,
+            self._secret_key,
+            self.stats,
+            consistency,
+            self._relocate,
         )
+
+    async def _relocate(self, tenant_id: uuid.UUID, cloud: Cloud) -> ScaleUnit:
+        """Where a tenant lives now, asked of the catalog (after a unit said it moved)."""
+        catalog = self.catalog(cloud)
+        catalog.forget(tenant_id)
+        placement = await catalog.served(tenant_id)
+        return self.router.topology.scale_units[placement.scale_unit]
 
     async def close(self) -> None:
         await self.pools.close()

@@ -23,7 +23,7 @@ REST_USER = "patroni"
 
 POSTGRES_PARAMETERS: Mapping[str, str] = {
     "unix_socket_directories": "",
-    "wal_level": "replica",
+    "wal_level": "logical",  # a tenant's move streams its rows by logical replication
     "max_wal_senders": "16",
     "max_replication_slots": "16",
     "hot_standby_feedback": "on",
@@ -96,6 +96,8 @@ def _dcs(state: ClusterState, unit: ScaleUnit) -> dict[str, Any]:
         "synchronous_mode_strict": unit.no_quorum is NoQuorum.WAIT,
         # etcd down: the primary stays while it can reach every member (no split brain).
         "failsafe_mode": True,
+        # A tenant move's slot (corestore.moves) is not Patroni's to drop.
+        "ignore_slots": [{"type": "logical", "plugin": "pgoutput"}],
         "postgresql": {
             "use_pg_rewind": True,
             "use_slots": True,

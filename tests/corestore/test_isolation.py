@@ -4,52 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from corestore.directory.app_roles import BY_VALUE
-from corestore.directory.grants import CodeGrant
 from corestore.errors import Conflict, NotFound
 from corestore.schema import Base
-from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
-from tests.conftest import log_sign_in
+from tests.corestore.fill import fill_every_table
 
 TABLES = sorted(t.name for t in Base.metadata.sorted_tables)
-
-
-async def _fill(store: CoreStore, session: TenantSession, tag: str) -> dict[str, uuid.UUID]:
-    """At least one row in every directory table for this tenant."""
-    user = await session.users.create(user_principal_name=f"{tag}@{tag}.example", display_name=tag)
-    group = await session.groups.create(display_name=tag, mail_nickname=tag)
-    await session.groups.add_member(group.id, user.id)
-    app = await session.applications.create(display_name=tag)
-    await session.applications.add_secret(app.id)
-    principal = await session.service_principals.by_app_id(app.app_id)
-    assert principal is not None
-    assignments = session.app_role_assignments
-    await assignments.assign(principal.id, assignments.graph_id, BY_VALUE["User.Read.All"].id)
-    device = await session.devices.create(display_name=tag, operating_system="iOS", owner_id=user.id)
-    await log_sign_in(store, session, tag)
-    await session.grants.set_redirect_uris(app.id, "spa", [f"https://{tag}.example/cb"])
-    await session.grants.issue_code(
-        CodeGrant(app.app_id, user.id, f"https://{tag}.example/cb", "spa", None, None, "openid")
-    )
-    await session.grants.record_refresh(tag, user.id, str(app.app_id), timedelta(days=1))
-    return {"user": user.id, "group": group.id, "application": app.id, "device": device.id}
 
 
 @pytest.fixture
 async def two_tenants(store: CoreStore, random_name: str) -> tuple[Tenant, Tenant, dict[str, uuid.UUID]]:
     a = await store.operator.create_tenant(f"{random_name}a", "FR")
     b = await store.operator.create_tenant(f"{random_name}b", "FR")
-    await _fill(store, await store.operator.session(a.id), f"{random_name}a")
-    b_ids = await _fill(store, await store.operator.session(b.id), f"{random_name}b")
+    await fill_every_table(store, await store.operator.session(a.id), f"{random_name}a")
+    b_ids = await fill_every_table(store, await store.operator.session(b.id), f"{random_name}b")
     return a, b, b_ids
 
 

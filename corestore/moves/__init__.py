@@ -1,0 +1,1 @@
+"""Moving a tenant between scale units of its geo, online (`corestore tenant move`)."""

@@ -1,0 +1,292 @@
+"""A tenant's move to another scale unit of its geo, online, in the manner of Citus's
+shard moves.
+
+copy     a publication of the tenant's rows on the source (a row filter on tenant_id)
+         and a subscription on the target: a consistent copy of each table, then the
+         source's changes in commit order; a mark written on the source and seen on the
+         target says it caught up.
+fence    the source refuses the tenant's writes, in its database (`source.fence`); a
+         second mark, seen on the target, says it has every acknowledged write.
+verify   per table, row count and checksum on both primaries.
+flip     the target's replicas have replayed it all, the source refuses reads too, and
+         one catalog transaction names the target and raises the epoch: requests the
+         source refuses follow the catalog there.
+clean    the subscription, publication and slot dropped; the source's rows removed.
+
+The flip is the commit point: a rerun after a failure (or a killed mover) undoes a
+move that had not flipped and finishes one that had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from corestore.catalog import Catalog, CatalogEntry, TenantState
+from corestore.errors import InvalidRequest, LocationImmutable, TenantNotFound, Unavailable
+from corestore.moves import source as src
+from corestore.moves import target as dst
+from corestore.moves.ledger import Ledger, PendingMove, Phase, exclusive
+from corestore.moves.tables import TableSummary, delete_rows, summarize, tenant_tables
+from scale_units.leaders import leader, member_views
+from scale_units.model.geography import Cloud
+from scale_units.model.topology import ScaleUnit, Server
+from scale_units.model.types import ScaleUnitId
+from scale_units.routing import Router
+from scale_units.state import DIRECTORY_DB, ClusterState
+
+log = logging.getLogger(__name__)
+COPY_TIMEOUT_S = 600.0
+CATCH_UP_S = 60.0  # before the fence: the changes made during the copy
+FENCED_CATCH_UP_S = 10.0  # inside the fence: the last few transactions
+REPLAY_WAIT_S = 5.0
+PROGRESS_EVERY_S = 1.0
+REPLAYED_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class MoveReport:
+    tenant: uuid.UUID
+    source: ScaleUnitId
+    target: ScaleUnitId
+    rows: int
+    bytes: int
+    seconds: float
+    fence_ms: float
+    epoch: int
+
+
+def quiet(line: str) -> None:
+    """Progress to the log only (a library caller)."""
+    log.info("%s", line)
+
+
+class Mover:
+    """Moves tenants between the scale units of one cluster (the operator context's tool)."""
+
+    def __init__(self, state: ClusterState, router: Router, catalog: Callable[[Cloud], Catalog]) -> None:
+        self._state = state
+        self._router = router
+        self._catalog = catalog
+
+    async def move(
+        self, tenant_id: uuid.UUID, unit_id: ScaleUnitId, progress: Progress = quiet
+    ) -> MoveReport:
+        started = time.monotonic()
+        unit = self._router.topology.scale_units.get(unit_id)
+        if unit is None:
+            raise InvalidRequest(f"no scale unit {unit_id!r} in this cluster")
+        catalog = self._catalog(unit.cloud)
+        entry = await self._entry(tenant_id, unit)
+        async with exclusive(catalog, tenant_id) as book:
+            pending = await book.pending()
+            if pending is not None:
+                await self._resolve(book, pending, progress)
+                entry = await self._entry(tenant_id, unit)
+            if entry.placement.scale_unit == unit_id:
+                if pending is not None and pending.phase is Phase.FLIPPED and pending.target == unit_id:
+                    return MoveReport(tenant_id, pending.source, unit_id, 0, 0, 0.0, 0.0, await book.epoch())
+                raise InvalidRequest(f"tenant {tenant_id} is already on {unit_id}")
+            await book.check_target(unit_id)
+            source = entry.placement.scale_unit
+            await book.begin(source, unit_id)
+            return await self._run(book, source, unit, progress, started)
+
+    async def _entry(self, tenant_id: uuid.UUID, unit: ScaleUnit) -> CatalogEntry:
+        """The tenant, fresh from the catalog; a unit of another geo or cloud is refused
+        before anything is copied."""
+        for cloud in self._router.topology.clouds():
+            catalog = self._catalog(cloud)
+            catalog.forget(tenant_id)
+            entry = await catalog.lookup(tenant_id)
+            if entry is None:
+                continue
+            if entry.state is not TenantState.ACTIVE:
+                raise InvalidRequest(f"tenant {tenant_id} is {entry.state.value}, not active")
+            here = entry.placement
+            if (here.cloud, here.geo) != (unit.cloud, unit.geo):
+                raise LocationImmutable(
+                    f"a tenant's location cannot change after it is set: tenant {tenant_id} lives in "
+                    f"{here.cloud.value}/{here.geo.value}, scale unit {unit.id} in "
+                    f"{unit.cloud.value}/{unit.geo.value} (a move stays in the tenant's cloud and geo)"
+                )
+            return entry
+        raise TenantNotFound(f"no tenant {tenant_id} in this cluster")
+
+    async def _run(
+        self, book: Ledger, source: ScaleUnitId, unit: ScaleUnit, progress: Progress, started: float
+    ) -> MoveReport:
+        tenant_id, flipped = book.tenant_id, False
+        source_unit = self._router.topology.scale_units[source]
+        try:
+            source_primary = await self._primary(source_unit)
+            target_primary = await self._primary(unit)
+            async with self._connect(source_primary) as s, self._connect(target_primary) as d:
+                await src.require_logical(s, source)
+                tables = await tenant_tables(s)
+                progress(f"copy: {tenant_id} from {source} to {unit.id}, {len(tables)} tables")
+                await dst.unsubscribe(d, tenant_id)
+                await src.drop_publication(s, tenant_id)
+                await delete_rows(d, tenant_id, tables)  # a copy an earlier attempt left
+                await src.publish(s, tenant_id, tables)
+                await dst.subscribe(d, tenant_id, self._state.dsn(source_primary, "superuser", DIRECTORY_DB))
+                await self._copy(d, tenant_id, progress)
+                caught_up = time.monotonic()
+                await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), CATCH_UP_S)
+                progress(
+                    f"catch-up: the target applied the changes made during the copy in "
+                    f"{(time.monotonic() - caught_up) * 1000:.0f} ms"
+                )
+                epoch = await book.epoch() + 1
+                await book.set_phase(Phase.FENCED)
+                fenced = time.monotonic()
+                await src.fence(s, tenant_id, unit.id, epoch)
+                progress("fence: the source refuses the tenant's writes")
+                await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
+                summaries = await _verify(s, d, tenant_id, tables)
+                await self._replayed(
+                    unit, target_primary, str(await d.fetchval("SELECT pg_current_wal_lsn()::text"))
+                )
+                await self._replayed(
+                    source_unit, source_primary, await src.mark_moved(s, tenant_id, unit.id, epoch)
+                )
+                await src.lift(d, tenant_id)  # a fence an earlier move off the target left
+                epoch = await book.flip(source, unit.id)
+                flipped = True
+                fence_ms = (time.monotonic() - fenced) * 1000
+                rows = sum(t.rows for t in summaries.values())
+                progress(
+                    f"flip: {unit.id} serves the tenant (epoch {epoch}); writes fenced "
+                    f"{fence_ms:.0f} ms; {rows} rows verified in {len(tables)} tables"
+                )
+                await self._clean(s, d, tenant_id, tables, progress)
+            await book.end()
+        except BaseException:
+            if not flipped:
+                await asyncio.shield(self._undo_quietly(book, source_unit, unit, progress))
+            raise
+        size = sum(t.bytes for t in summaries.values())
+        return MoveReport(tenant_id, source, unit.id, rows, size, time.monotonic() - started, fence_ms, epoch)
+
+    async def _copy(self, d: asyncpg.Connection, tenant_id: uuid.UUID, progress: Progress) -> None:
+        deadline = time.monotonic() + COPY_TIMEOUT_S
+        said = 0.0
+        while not (state := await dst.progress(d, tenant_id)).done:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the copy did not finish within {COPY_TIMEOUT_S:.0f} s")
+            if time.monotonic() - said >= PROGRESS_EVERY_S:
+                progress(
+                    f"copy: {state.ready}/{state.tables} tables copied, {state.rows_in_flight} rows in flight"
+                )
+                said = time.monotonic()
+            await asyncio.sleep(dst.POLL_S * 5)
+        progress(f"copy: {state.tables}/{state.tables} tables copied")
+
+    async def _resolve(self, book: Ledger, pending: PendingMove, progress: Progress) -> None:
+        """An earlier mover died: finish its move if it flipped, else undo it."""
+        units = self._router.topology.scale_units
+        source_unit, target_unit = units[pending.source], units[pending.target]
+        if pending.phase is not Phase.FLIPPED:
+            progress(f"undo: an unfinished move to {pending.target} (it had not flipped)")
+            await self._undo(book, source_unit, target_unit)
+            return
+        progress(f"finish: the move to {pending.target} had flipped; cleaning up")
+        epoch = await book.epoch()
+        async with self._connect(await self._primary(source_unit)) as s:
+            await src.fence(s, book.tenant_id, pending.target, epoch)
+            await src.mark_moved(s, book.tenant_id, pending.target, epoch)
+            tables = await tenant_tables(s)
+            async with self._connect(await self._primary(target_unit)) as d:
+                await self._clean(s, d, book.tenant_id, tables, progress)
+        await book.end()
+
+    async def _clean(
+        self,
+        s: asyncpg.Connection,
+        d: asyncpg.Connection,
+        tenant_id: uuid.UUID,
+        tables: tuple[str, ...],
+        progress: Progress,
+    ) -> None:
+        await dst.unsubscribe(d, tenant_id)
+        await src.drop_publication(s, tenant_id)
+        removed = await delete_rows(s, tenant_id, tables)
+        progress(f"clean: subscription and publication dropped, {removed} rows removed from the source")
+
+    async def _undo(self, book: Ledger, source_unit: ScaleUnit, target_unit: ScaleUnit) -> None:
+        """Back to before the move: the source serves writes again, the target holds nothing."""
+        tenant_id = book.tenant_id
+        async with self._connect(await self._primary(target_unit)) as d:
+            await dst.unsubscribe(d, tenant_id)
+            async with self._connect(await self._primary(source_unit)) as s:
+                await src.lift(s, tenant_id)
+                await src.drop_publication(s, tenant_id)
+            await delete_rows(d, tenant_id, await tenant_tables(d))
+        await book.end()
+
+    async def _undo_quietly(
+        self, book: Ledger, source_unit: ScaleUnit, target_unit: ScaleUnit, progress: Progress
+    ) -> None:
+        """Undo after a failure; if even that fails, the source's fence is lifted at least, and
+        the ledger keeps the move for a rerun to undo."""
+        try:
+            await self._undo(book, source_unit, target_unit)
+            progress("undo: the move was rolled back; the tenant stays on its unit")
+        except Exception as exc:
+            progress(f"undo incomplete ({exc}); run the move again to finish undoing it")
+            with contextlib.suppress(Exception):
+                async with self._connect(await self._primary(source_unit)) as s:
+                    await src.lift(s, book.tenant_id)
+
+    async def _primary(self, unit: ScaleUnit) -> Server:
+        views = await member_views({s.name: self._state.apis[s.name] for s in unit.servers})
+        found = leader(unit, views)
+        if found is None:
+            raise Unavailable(f"scale unit {unit.id} has no primary now")
+        return next(s for s in unit.servers if s.name == found.name)
+
+    @contextlib.asynccontextmanager
+    async def _connect(self, server: Server) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            async with self._state.connect(server, DIRECTORY_DB) as conn:
+                yield conn
+        except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
+            raise Unavailable(f"{server.name} is unreachable: {exc}") from None
+
+    async def _replayed(self, unit: ScaleUnit, primary: Server, lsn: str) -> None:
+        """Each reachable replica of `unit` has replayed `lsn` (bounded): reads routed there
+        after the flip see everything before it."""
+        deadline = time.monotonic() + REPLAY_WAIT_S
+        for server in unit.servers:
+            if server.name == primary.name:
+                continue
+            try:
+                async with self._state.connect(server, DIRECTORY_DB) as conn:
+                    while time.monotonic() < deadline:
+                        if await conn.fetchval(REPLAYED_SQL, lsn):
+                            break
+                        await asyncio.sleep(dst.POLL_S)
+            except (OSError, TimeoutError, asyncpg.PostgresError):
+                continue  # a replica down serves nobody
+
+
+async def _verify(
+    s: asyncpg.Connection, d: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...]
+) -> dict[str, TableSummary]:
+    """Both sides at once; any difference stops the move before its flip."""
+    ours, theirs = await asyncio.gather(summarize(s, tenant_id, tables), summarize(d, tenant_id, tables))
+    for table in tables:
+        a, b = ours[table], theirs[table]
+        if (a.rows, a.checksum) != (b.rows, b.checksum):
+            raise Unavailable(
+                f"verification failed on {table}: {a.rows} rows on the source, {b.rows} on the target"
+            )
+    return ours

@@ -1,0 +1,91 @@
+"""The source unit's side of a move: the publication, the write fence and the mark.
+
+The fence takes the tenant's advisory lock exclusively, so it waits for every write
+transaction of the tenant in flight (each holds the lock shared from its BEGIN, see
+migration directory_0006) and commits the fence row; every later write is refused
+in the database, whatever placement its process still believes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import asyncpg
+
+from corestore.errors import Unavailable
+from scale_units.model.types import ScaleUnitId
+
+FENCE_LOCK_TIMEOUT = "5s"  # writes in flight are bounded by the store's write deadline
+FENCE = """INSERT INTO corestore.tenant_fences (tenant_id, state, moved_to, epoch)
+VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE
+SET state = excluded.state, moved_to = excluded.moved_to, epoch = excluded.epoch, fenced_at = now()"""
+LIFT = "DELETE FROM corestore.tenant_fences WHERE tenant_id = $1"
+MARK = "UPDATE public.tenants SET move_mark = $2 WHERE tenant_id = $1"
+SLOT_WAIT_S = 10.0
+SLOT_ACTIVE = "SELECT active FROM pg_replication_slots WHERE slot_name = $1"
+DROP_SLOT = """SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+WHERE slot_name = $1 AND NOT active"""
+
+
+def move_name(tenant_id: uuid.UUID) -> str:
+    """The publication's, subscription's and slot's name (one move per tenant at a time)."""
+    return f"move_{tenant_id.hex}"
+
+
+async def require_logical(conn: asyncpg.Connection, unit: ScaleUnitId) -> None:
+    level = await conn.fetchval("SHOW wal_level")
+    if level != "logical":
+        raise Unavailable(
+            f"{unit} runs with wal_level={level}; a move streams changes by logical replication "
+            "(clusters made by `cluster up` now use logical: recreate this one)"
+        )
+
+
+async def publish(conn: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...]) -> None:
+    """A publication of the tenant's rows of every table (a row filter on tenant_id)."""
+    name = move_name(tenant_id)
+    await drop_publication(conn, tenant_id)
+    where = f"WHERE (tenant_id = '{tenant_id}'::uuid)"  # a UUID's text: hex digits and dashes
+    spec = ", ".join(f"TABLE public.{t} {where}" for t in tables)
+    await conn.execute(f"CREATE PUBLICATION {name} FOR {spec} WITH (publish = 'insert, update, delete')")
+
+
+async def drop_publication(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    """The publication and the slot, if a subscription dropped without it left it (its
+    sender ends moments after the subscription stops; a bounded wait)."""
+    name = move_name(tenant_id)
+    await conn.execute(f"DROP PUBLICATION IF EXISTS {name}")
+    deadline = time.monotonic() + SLOT_WAIT_S
+    while await conn.fetchval(SLOT_ACTIVE, name):
+        if time.monotonic() > deadline:
+            raise Unavailable(f"replication slot {name} is still in use; run the move again")
+        await asyncio.sleep(0.1)
+    await conn.execute(DROP_SLOT, name)
+
+
+async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> None:
+    """Refuse the tenant's writes here from now on (waits for those in flight)."""
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{FENCE_LOCK_TIMEOUT}'")
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", str(tenant_id))
+        await conn.execute(FENCE, tenant_id, "fenced", target, epoch)
+
+
+async def mark_moved(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> str:
+    """Refuse reads too (the tenant lives on `target` now); the WAL position of the change."""
+    await conn.execute(FENCE, tenant_id, "moved", target, epoch)
+    return str(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
+
+
+async def lift(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    await conn.execute(LIFT, tenant_id)
+
+
+async def mark(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> uuid.UUID:
+    """A change of the tenant's own row, committed after everything before it: once the
+    target shows it, the target has every earlier write (a subscription applies in commit order)."""
+    value = uuid.uuid4()
+    await conn.execute(MARK, tenant_id, value)
+    return value

@@ -1,0 +1,84 @@
+"""The target unit's side of a move: a subscription that copies the tenant's rows
+(a consistent snapshot per table) and then applies the source's changes in commit order.
+
+The apply worker runs as a replica would (no triggers, no foreign key checks) and as
+the superuser (`run_as_owner`: no row-level security), so rows arrive as the source has them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from corestore.errors import Unavailable
+from corestore.moves.source import move_name
+
+SUBSCRIPTION = """CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION {name}
+WITH (copy_data = true, streaming = off, synchronous_commit = 'on', disable_on_error = true,
+      run_as_owner = true)"""
+PROGRESS = """SELECT s.subenabled AS enabled,
+  count(*) FILTER (WHERE r.srsubstate = 'r') AS ready, count(r.srrelid) AS tables,
+  (SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy) AS copying
+FROM pg_subscription s LEFT JOIN pg_subscription_rel r ON r.srsubid = s.oid
+WHERE s.subname = $1 GROUP BY s.subenabled"""
+ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
+HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
+EXISTS = "SELECT 1 FROM pg_subscription WHERE subname = $1"
+POLL_S = 0.02
+
+
+@dataclass(frozen=True)
+class CopyProgress:
+    ready: int
+    tables: int
+    rows_in_flight: int
+
+    @property
+    def done(self) -> bool:
+        return self.tables > 0 and self.ready == self.tables
+
+
+async def subscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID, source_dsn: str) -> None:
+    conninfo = source_dsn.replace("'", "''")
+    await conn.execute(SUBSCRIPTION.format(name=move_name(tenant_id), conninfo=conninfo))
+
+
+async def progress(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> CopyProgress:
+    name = move_name(tenant_id)
+    row = await conn.fetchrow(PROGRESS, name)
+    if row is None:
+        raise Unavailable(f"subscription {name} is gone")
+    if not row["enabled"]:
+        errors = await conn.fetchval(ERRORS, name)
+        raise Unavailable(f"subscription {name} stopped on an error ({errors} so far); see the target's log")
+    return CopyProgress(row["ready"], row["tables"], int(row["copying"]))
+
+
+async def wait_for_mark(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, mark: uuid.UUID, timeout_s: float
+) -> None:
+    """Until the target shows the source's mark (every earlier write applied), bounded."""
+    deadline = time.monotonic() + timeout_s
+    while not await conn.fetchval(HAS_MARK, tenant_id, mark):
+        if time.monotonic() > deadline:
+            raise Unavailable(f"the target did not catch up within {timeout_s:.0f} s")
+        await progress(conn, tenant_id)  # a stopped subscription fails now, not at the deadline
+        await asyncio.sleep(POLL_S)
+
+
+async def unsubscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    """Stop and drop the subscription; its slot on the source goes with it when reachable,
+    else the source's side drops it later (`source.drop_publication`)."""
+    name = move_name(tenant_id)
+    if not await conn.fetchval(EXISTS, name):
+        return
+    await conn.execute(f"ALTER SUBSCRIPTION {name} DISABLE")
+    try:
+        await conn.execute(f"DROP SUBSCRIPTION {name}")
+    except (asyncpg.PostgresError, OSError):
+        await conn.execute(f"ALTER SUBSCRIPTION {name} SET (slot_name = NONE)")
+        await conn.execute(f"DROP SUBSCRIPTION {name}")

@@ -1,0 +1,40 @@
+"""One cluster of two EMEA scale units for every move test (started once for the package)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from corestore.store import CoreStore
+from corestore.types import Tenant
+from scale_units.state import ClusterState
+from tests.cluster import temp_cluster
+
+TOPOLOGY = Path(__file__).parents[1] / "topologies" / "two_units.toml"
+UNITS = ("emea-1", "emea-2")
+
+
+@pytest.fixture(scope="package")
+def units_cluster() -> Iterator[ClusterState]:
+    with temp_cluster(TOPOLOGY) as state:
+        yield state
+
+
+@pytest_asyncio.fixture(scope="package")
+async def units_store(units_cluster: ClusterState) -> AsyncIterator[CoreStore]:
+    store = CoreStore(units_cluster, units_cluster.discover(), region="westeurope")
+    yield store
+    await store.close()
+
+
+@pytest_asyncio.fixture
+async def moving(units_store: CoreStore, random_name: str) -> Tenant:
+    return await units_store.operator.create_tenant(random_name, "FR", domains=(f"{random_name}.example",))
+
+
+def other_unit(tenant: Tenant) -> str:
+    """The unit a tenant is not on."""
+    return next(u for u in UNITS if u != tenant.placement.scale_unit)

@@ -1,0 +1,43 @@
+"""A tenant's move through the library: every row, verified, the source left empty."""
+
+from __future__ import annotations
+
+from corestore.moves.tables import summarize
+from corestore.schema import Base
+from corestore.store import CoreStore
+from corestore.types import Tenant
+from scale_units.state import DIRECTORY_DB, ClusterState
+from tests.corestore.fill import fill_every_table
+from tests.moves.conftest import other_unit
+
+TENANT_TABLES = tuple(sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.columns))
+
+
+async def _summary(cluster: ClusterState, store: CoreStore, unit: str, tenant: Tenant) -> dict[str, int]:
+    primary = store.topology.scale_units[unit].primary
+    async with cluster.connect(primary, DIRECTORY_DB) as conn:
+        return {t: s.rows for t, s in (await summarize(conn, tenant.id.value, TENANT_TABLES)).items()}
+
+
+async def test_every_row_of_every_table_moves_and_leaves_the_source(
+    units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
+) -> None:
+    session = await units_store.operator.session(moving.id)
+    ids = await fill_every_table(units_store, session, random_name)
+    source, target = moving.placement.scale_unit, other_unit(moving)
+    before = await _summary(units_cluster, units_store, source, moving)
+    assert all(before.values()), f"a table without rows proves nothing: {before}"
+
+    lines: list[str] = []
+    report = await units_store.operator.move_tenant(moving.id, target, lines.append)
+
+    assert (report.source, report.target, report.epoch) == (source, target, 1)
+    assert report.rows == sum(before.values())
+    assert await _summary(units_cluster, units_store, target, moving) == before
+    assert not any((await _summary(units_cluster, units_store, source, moving)).values())
+    assert any(line.startswith("fence") for line in lines)
+    # The session made before the move follows the tenant: reads and writes work on the target.
+    assert (await session.users.get(ids["user"])).id == ids["user"]
+    await session.users.create(user_principal_name=f"after@{random_name}.example", display_name="after")
+    assert session.unit.id == target
+    assert (await units_store.operator.session(moving.id)).unit.id == target
