@@ -49,12 +49,13 @@ def create_app(frontend: FrontEnd) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.frontend = frontend
-    app.add_middleware(GeoFence, locate=frontend.locate, elsewhere=frontend.elsewhere)
+    services = frontend.services
+    app.state.services = services
+    app.add_middleware(GeoFence, locate=services.tenants.locate, elsewhere=services.confinement.elsewhere)
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     # Outermost: every answer, the deadline's 503 included, has its ids and is counted.
-    app.add_middleware(Observe, metrics=frontend.metrics)
+    app.add_middleware(Observe, metrics=services.metrics)
     http_errors.install(app)
     openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match

@@ -36,11 +36,12 @@ class VerifyTokens:
     cold: bool
 
     async def open(self, tasks: int) -> Client:
-        from auth_service.frontend import FrontEnd, FrontEndConfig
+        from auth_service.bootstrap import bootstrap
+        from auth_service.frontend import FrontEndConfig
 
-        frontend = FrontEnd.open(FrontEndConfig(region=self.region, directory=self.directory))
+        frontend = bootstrap(FrontEndConfig(region=self.region, directory=self.directory))
         if self.cold:
-            frontend.verifier.cache_size = 0
+            frontend.services.verifier.cache_size = 0
         return _Verifier(frontend, self.tokens)
 
 
@@ -54,7 +55,7 @@ class _Verifier:
 
     async def call(self, task: int) -> str | None:
         self.calls += 1
-        self.frontend.verifier.verify_access(self.tokens[self.calls % len(self.tokens)])
+        self.frontend.services.verifier.verify_access(self.tokens[self.calls % len(self.tokens)])
         return None
 
     async def close(self) -> None:
@@ -70,9 +71,10 @@ class RawVerify:
     tokens: tuple[str, ...]
 
     async def open(self, tasks: int) -> Client:
-        from auth_service.frontend import FrontEnd, FrontEndConfig
+        from auth_service.bootstrap import bootstrap
+        from auth_service.frontend import FrontEndConfig
 
-        frontend = FrontEnd.open(FrontEndConfig(region=self.region, directory=self.directory))
+        frontend = bootstrap(FrontEndConfig(region=self.region, directory=self.directory))
         checks = [_raw_check(frontend, token) for token in self.tokens]
         await frontend.close()
         return _RawVerifier(checks)
@@ -88,7 +90,7 @@ def _raw_check(frontend: FrontEnd, token: str) -> Check:
 
     header, payload, signature = token.split(".")
     kid = json.loads(_unb64(header))["kid"]
-    key = frontend.keys.verification_key(kid)
+    key = frontend.services.keys.verification_key(kid)
     assert key is not None, f"no live key {kid}"
     public = key.public_key
     raw = _unb64(signature)

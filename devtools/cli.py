@@ -17,8 +17,9 @@ import typer
 import uvicorn
 
 from auth_service.app import create_app
+from auth_service.bootstrap import bootstrap
 from auth_service.errors import AuthError
-from auth_service.frontend import FrontEnd, FrontEndConfig
+from auth_service.frontend import FrontEndConfig
 from auth_service.http.throttle import Limits
 from auth_service.keys.ring import KeyRing
 from auth_service.keys.store import KeyStore
@@ -92,7 +93,7 @@ def serve_command(
         limits = Limits(requests_per_second, request_burst, writes_per_second, write_burst)
         url = public_url or f"{'https' if tls else 'http'}://{host}:{port}"
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
-        frontend = FrontEnd.open(config)
+        frontend = bootstrap(config)
         certificate = server_certificate(directory, frontend.region) if tls else None
     _log_to(log_path(directory, region, port))
     uvicorn.run(

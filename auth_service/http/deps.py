@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
+from auth_service.http.geo_fence import Confinement
+from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted, resource_of
-from auth_service.oauth.tokens import VerifiedToken
+from auth_service.oauth.tokens import TokenVerifier, VerifiedToken
 from corestore.session import TenantSession
 from corestore.types import CommitPosition
 
 if TYPE_CHECKING:
-    from auth_service.frontend import FrontEnd
+    from auth_service.services import Services
 
 CONSISTENCY_HEADER = "x-corestore-consistency"
 SERVER_HEADER = "x-corestore-server"
@@ -48,9 +50,13 @@ class Caller:
         return out
 
 
-def front_end(request: Request) -> FrontEnd:
-    """The instance serving this request: every handler gets it here."""
-    found: FrontEnd = request.app.state.frontend
+# A verified token's tenant session (`CoreStore.session`), reading at least the given position.
+Sessions = Callable[[VerifiedToken, CommitPosition | None], Awaitable[TenantSession]]
+
+
+def services(request: Request) -> Services:
+    """The parts `bootstrap` built for this instance; a handler takes the ones it uses."""
+    found: Services = request.app.state.services
     return found
 
 
@@ -72,16 +78,38 @@ def _consistency(request: Request) -> CommitPosition | None:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
+class Gate:
+    """Every Graph request's checks, in order: the token, the permission, the tenant's session,
+    the geo, the throttle."""
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        sessions: Sessions,
+        confinement: Confinement,
+        throttle: Throttle,
+        region: str,
+    ) -> None:
+        self.verifier = verifier
+        self.sessions = sessions
+        self.confinement = confinement
+        self.throttle = throttle
+        self.region = region
+
+    async def caller(self, request: Request, permission: str) -> Caller:
+        token = self.verifier.verify_access(bearer(request))
+        resource = resource_of(request.scope["path"])
+        if not permitted(set(token.scopes) | set(token.roles), permission, resource):
+            raise Forbidden(f"this operation needs {permission}")
+        session = await self.sessions(token, _consistency(request))
+        self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
+        self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+        return Caller(token, session, self.region)
+
+
 async def caller(request: Request, permission: str) -> Caller:
     """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
-    frontend = front_end(request)
-    token = frontend.verifier.verify_access(bearer(request))
-    if not permitted(set(token.scopes) | set(token.roles), permission, resource_of(request.scope["path"])):
-        raise Forbidden(f"this operation needs {permission}")
-    session = await frontend.store.session(token, _consistency(request))
-    frontend.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
-    frontend.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
-    return Caller(token, session, frontend.region)
+    return await services(request).gate.caller(request, permission)
 
 
 def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:

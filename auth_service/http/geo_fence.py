@@ -17,14 +17,52 @@ from starlette.datastructures import URL
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from auth_service.errors import BadRequest, ServedElsewhere
 from corestore.types import Placement
-from scale_units.model.geography import Geo
+from scale_units.errors import UnknownCountry
+from scale_units.model.countries import CountryTable
+from scale_units.model.geography import Cloud, Geo
 
 TENANT_PATHS = ("oauth2", "v2.0", "discovery")
 # Where a tenant named in a path lives (None: unknown here, the route says so).
 Locate = Callable[[str], Awaitable[Placement | None]]
 # The front end that serves a geo's tenants: None for this one, else its base URL ("" if none is known).
 Elsewhere = Callable[[Geo], str | None]
+
+
+# The base URL of the nearest registered front end serving a geo's tenants, if any is known.
+Nearest = Callable[[Geo], str | None]
+
+
+class Confinement:
+    """This instance's geo, and where the tenants of the others are served."""
+
+    def __init__(self, cloud: Cloud, geo: Geo, countries: CountryTable, nearest: Nearest) -> None:
+        self.cloud = cloud
+        self.geo = geo
+        self.countries = countries
+        self.nearest = nearest
+
+    def elsewhere(self, geo: Geo) -> str | None:
+        """None if this instance serves tenants of `geo` (its own); else the URL of the nearest
+        front end of this cloud that does, or "" when none is registered."""
+        if geo is self.geo:
+            return None
+        return self.nearest(geo) or ""
+
+    def confine(self, geo: Geo) -> None:
+        """Refuse (421) a tenant of another geo, before anything of it is processed."""
+        target = self.elsewhere(geo)
+        if target is not None:
+            where = f"; send it to {target}" if target else ""
+            raise ServedElsewhere(f"this front end serves {self.geo.value} tenants, not {geo.value}{where}")
+
+    def geo_for(self, country: str) -> Geo:
+        """The geo a new tenant of `country` is placed in, in this cloud."""
+        try:
+            return self.countries.geo_for(self.cloud, country)
+        except UnknownCountry as exc:
+            raise BadRequest(str(exc)) from None
 
 
 class GeoFence:

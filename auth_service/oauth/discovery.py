@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from auth_service.keys.ring import KeyRing
+
 CLAIMS = [
     "sub",
     "iss",
@@ -19,6 +21,11 @@ CLAIMS = [
     "name",
     "email",
 ]
+
+
+def algorithms(ring: KeyRing) -> list[str]:
+    """The signing algorithms of the ring's live keys, as discovery lists them."""
+    return sorted({k["alg"] for k in ring.jwks()["keys"]})
 
 
 def oidc_metadata(base: str, tenant_id: uuid.UUID, algorithms: list[str]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The token endpoint's user grants beyond the password: authorization code (with PKCE) and
-rotating refresh tokens, plus the one way user tokens are issued for all of them.
+"""The token endpoint's grants, all four: password, client credentials, authorization code
+(with PKCE) and rotating refresh tokens, and the one way user tokens are issued for them.
 
 Every refresh token issued is recorded in its family in the tenant's scale unit
 (`corestore.directory.grants`): redeeming one rotates it, and presenting it again
@@ -18,21 +18,23 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote_plus
 
 from auth_service.errors import InvalidClient, InvalidGrant
+from auth_service.oauth.authentication import Authentication
+from auth_service.oauth.issuance import Issuance
+from auth_service.oauth.tokens import TokenVerifier
 from corestore.directory.grants import CodeGrant, Refresh
 from corestore.errors import NotFound
 from corestore.objects import User
 from corestore.session import TenantSession
 
-if TYPE_CHECKING:
-    from auth_service.frontend import FrontEnd
-
 CONFIDENTIAL_PLATFORMS = frozenset({"web"})
 BAD_CODE = "AADSTS70008: The provided authorization code or refresh token has expired or was already used."
 REPLAYED = "AADSTS70043: The refresh token was already used; every token of its sign-in is now revoked."
+SECRET_REQUIRED = "AADSTS7000218: a client_secret is required for this client"
+BAD_SECRET = "AADSTS7000215: Invalid client secret provided."
 
 
 @dataclass(frozen=True)
@@ -55,58 +57,117 @@ def _client_info(tenant_id: uuid.UUID, user: User) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-async def issue_user_tokens(
-    frontend: FrontEnd,
-    session: TenantSession,
-    user: User,
-    request: TokenRequest,
-    *,
-    family: uuid.UUID | None = None,
-    nonce: str | None = None,
-    confidential: bool = False,
-) -> dict[str, Any]:
-    """Access and refresh token (the refresh token recorded in `family`, or a new one); with
-    `openid` in the scope and a client, an ID token; `client_info` when asked for."""
-    tokens = frontend.user_tokens(session.tenant_id, user, request.client_id)
-    lifetime = timedelta(seconds=frontend.token_issuer.refresh_lifetime_s)
-    await session.grants.record_refresh(
-        tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential
-    )
-    if request.client_id and "openid" in (request.scope or "").split():
-        tokens["id_token"] = frontend.id_tokens.issue(session.tenant_id, user, request.client_id, nonce)
-    if request.client_info:
-        tokens["client_info"] = _client_info(session.tenant_id, user)
-    return tokens
+class Grants:
+    def __init__(self, authentication: Authentication, issuance: Issuance, verifier: TokenVerifier) -> None:
+        self.authentication = authentication
+        self.issuance = issuance
+        self.verifier = verifier
 
+    async def password(
+        self,
+        session: TenantSession,
+        username: str | None,
+        password: str | None,
+        request: TokenRequest,
+        client: str | None,
+    ) -> dict[str, Any]:
+        if not username or password is None:
+            raise InvalidGrant("username and password are required")
+        user = await self.authentication.authenticate(session, username, password, client)
+        return await self.issue_user_tokens(session, user, request)
 
-async def authorization_code(
-    frontend: FrontEnd,
-    session: TenantSession,
-    request: TokenRequest,
-    code: str | None,
-    redirect_uri: str | None,
-    code_verifier: str | None,
-) -> dict[str, Any]:
-    if not code or not request.client_id or not redirect_uri:
-        raise InvalidGrant("code, client_id and redirect_uri are required")
-    if request.client_secret is not None:
-        await _authenticate_client(session, request)  # a wrong secret leaves the code unspent
-    grant = await session.grants.redeem_code(code)
-    if grant is None:
-        raise InvalidGrant(BAD_CODE)
-    if str(grant.app_id) != request.client_id:
-        raise InvalidGrant("AADSTS70000: the code was issued to another client")
-    if redirect_uri != grant.redirect_uri:
-        raise InvalidGrant("AADSTS50148: redirect_uri does not match the one the code was issued for")
-    _check_pkce(grant, code_verifier)
-    confidential = grant.platform in CONFIDENTIAL_PLATFORMS
-    if confidential and request.client_secret is None:
-        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
-    user = await _enabled_user(session, grant.user_id)
-    scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
-    return await issue_user_tokens(
-        frontend, session, user, scoped, nonce=grant.nonce, confidential=confidential
-    )
+    async def client_credentials(
+        self, session: TenantSession, request: TokenRequest, client: str | None
+    ) -> dict[str, Any]:
+        client_id, client_secret = request.client_id, request.client_secret
+        if not client_id or not client_secret:
+            raise InvalidGrant("client_id and client_secret are required")
+        app = await session.applications.verify_client_secret(client_id, client_secret)
+        log = self.authentication.log
+        if app is None:
+            log(session, client, "failure", client_id, reason="invalid client secret")
+            raise InvalidGrant(BAD_SECRET)
+        log(session, client, "success", client_id, principal_id=app.principal.id)
+        return self.issuance.app_tokens(session.tenant_id, app)
+
+    async def issue_user_tokens(
+        self,
+        session: TenantSession,
+        user: User,
+        request: TokenRequest,
+        *,
+        family: uuid.UUID | None = None,
+        nonce: str | None = None,
+        confidential: bool = False,
+    ) -> dict[str, Any]:
+        """Access and refresh token (the refresh token recorded in `family`, or a new one); with
+        `openid` in the scope and a client, an ID token; `client_info` when asked for."""
+        tokens = self.issuance.user_tokens(session.tenant_id, user, request.client_id)
+        lifetime = timedelta(seconds=self.issuance.refresh_lifetime_s)
+        await session.grants.record_refresh(
+            tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential
+        )
+        if request.client_id and "openid" in (request.scope or "").split():
+            id_token = self.issuance.id_tokens.issue(session.tenant_id, user, request.client_id, nonce)
+            tokens["id_token"] = id_token
+        if request.client_info:
+            tokens["client_info"] = _client_info(session.tenant_id, user)
+        return tokens
+
+    async def authorization_code(
+        self,
+        session: TenantSession,
+        request: TokenRequest,
+        code: str | None,
+        redirect_uri: str | None,
+        code_verifier: str | None,
+    ) -> dict[str, Any]:
+        if not code or not request.client_id or not redirect_uri:
+            raise InvalidGrant("code, client_id and redirect_uri are required")
+        if request.client_secret is not None:
+            await _authenticate_client(session, request)  # a wrong secret leaves the code unspent
+        grant = await session.grants.redeem_code(code)
+        if grant is None:
+            raise InvalidGrant(BAD_CODE)
+        if str(grant.app_id) != request.client_id:
+            raise InvalidGrant("AADSTS70000: the code was issued to another client")
+        if redirect_uri != grant.redirect_uri:
+            raise InvalidGrant("AADSTS50148: redirect_uri does not match the one the code was issued for")
+        _check_pkce(grant, code_verifier)
+        confidential = grant.platform in CONFIDENTIAL_PLATFORMS
+        if confidential and request.client_secret is None:
+            raise InvalidClient(SECRET_REQUIRED)
+        user = await _enabled_user(session, grant.user_id)
+        scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
+        return await self.issue_user_tokens(
+            session, user, scoped, nonce=grant.nonce, confidential=confidential
+        )
+
+    async def refresh(
+        self, session: TenantSession, request: TokenRequest, refresh_token: str | None
+    ) -> dict[str, Any]:
+        """Rotate: the presented token is used up, a new one joins its family."""
+        if not refresh_token:
+            raise InvalidGrant("refresh_token is required")
+        claims = self.verifier.verify_refresh(refresh_token)
+        if claims.tenant_id != session.tenant_id:
+            raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
+        if request.client_id is not None and request.client_id != claims.client_id:
+            raise InvalidGrant("AADSTS70000: refresh token was issued to another client")
+        if request.client_secret is not None:
+            await _authenticate_client(session, request)
+        outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
+        if outcome.result is Refresh.CLIENT_REQUIRED:
+            raise InvalidClient(SECRET_REQUIRED)
+        if outcome.result is Refresh.REPLAYED:
+            raise InvalidGrant(REPLAYED)
+        if outcome.result is Refresh.UNKNOWN:
+            raise InvalidGrant(BAD_CODE)
+        user = await _enabled_user(session, claims.object_id)
+        scoped = TokenRequest(claims.client_id, None, request.scope, request.client_info)
+        return await self.issue_user_tokens(
+            session, user, scoped, family=outcome.family_id, confidential=outcome.confidential
+        )
 
 
 def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
@@ -124,9 +185,9 @@ def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
 
 async def _authenticate_client(session: TenantSession, request: TokenRequest) -> None:
     if not request.client_id or not request.client_secret:
-        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
+        raise InvalidClient(SECRET_REQUIRED)
     if await session.applications.verify_client_secret(request.client_id, request.client_secret) is None:
-        raise InvalidClient("AADSTS7000215: Invalid client secret provided.")
+        raise InvalidClient(BAD_SECRET)
 
 
 async def _enabled_user(session: TenantSession, user_id: uuid.UUID) -> User:
@@ -137,33 +198,6 @@ async def _enabled_user(session: TenantSession, user_id: uuid.UUID) -> User:
     if not user.account_enabled:
         raise InvalidGrant("AADSTS50057: user account is disabled")
     return user
-
-
-async def refresh(
-    frontend: FrontEnd, session: TenantSession, request: TokenRequest, refresh_token: str | None
-) -> dict[str, Any]:
-    """Rotate: the presented token is used up, a new one joins its family."""
-    if not refresh_token:
-        raise InvalidGrant("refresh_token is required")
-    claims = frontend.verifier.verify_refresh(refresh_token)
-    if claims.tenant_id != session.tenant_id:
-        raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
-    if request.client_id is not None and request.client_id != claims.client_id:
-        raise InvalidGrant("AADSTS70000: refresh token was issued to another client")
-    if request.client_secret is not None:
-        await _authenticate_client(session, request)
-    outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
-    if outcome.result is Refresh.CLIENT_REQUIRED:
-        raise InvalidClient("AADSTS7000218: a client_secret is required for this client")
-    if outcome.result is Refresh.REPLAYED:
-        raise InvalidGrant(REPLAYED)
-    if outcome.result is Refresh.UNKNOWN:
-        raise InvalidGrant(BAD_CODE)
-    user = await _enabled_user(session, claims.object_id)
-    scoped = TokenRequest(claims.client_id, None, request.scope, request.client_info)
-    return await issue_user_tokens(
-        frontend, session, user, scoped, family=outcome.family_id, confidential=outcome.confidential
-    )
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:

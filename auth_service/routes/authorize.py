@@ -5,7 +5,7 @@ known: an unknown client or an unregistered URI (look-alikes included) gets an
 error page. After that, errors go back to the client's redirect URI as OAuth
 errors, with its `state`. Public clients (`spa`, `publicClient` redirect URIs)
 must use PKCE with S256. The form's password check is the token endpoint's own
-(`routes.oauth.authenticate`): same uniform failure, same lockout, same sign-in log.
+(`oauth.authentication`): same uniform failure, same lockout, same sign-in log.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Query, Request
@@ -21,16 +21,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from auth_service.errors import AccountLocked, InvalidGrant
-from auth_service.http.deps import front_end
+from auth_service.http.deps import services
 from auth_service.oauth import signin_page
-from auth_service.oauth.csrf import COOKIE
-from auth_service.routes.oauth import authenticate, resolve_tenant
+from auth_service.oauth.csrf import COOKIE, CsrfGuard
+from auth_service.oauth.tenants import Tenants
 from corestore.directory.grants import CodeGrant
 from corestore.errors import TenantNotFound
 from corestore.session import TenantSession
-
-if TYPE_CHECKING:
-    from auth_service.frontend import FrontEnd
 
 router = APIRouter()
 PUBLIC_PLATFORMS = frozenset({"spa", "publicClient"})
@@ -108,13 +105,13 @@ def _invalid(params: AuthorizeParams, platform: str) -> tuple[str, str] | None:
     return None
 
 
-async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> Accepted | Response:
+async def _accept(tenants: Tenants, tenant: str, params: AuthorizeParams) -> Accepted | Response:
     """The request, accepted; or what to answer instead (an error page, or an error for the client)."""
     try:
-        tenant_id = await resolve_tenant(frontend, tenant)
+        tenant_id = await tenants.resolve(tenant)
     except TenantNotFound as exc:
         return signin_page.error_page(str(exc), 404)
-    session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
+    session = await tenants.session(tenant_id)
     client = await session.grants.client(params.client_id)
     if client is None or not client.enabled:
         message = f"AADSTS700016: Application '{params.client_id[:64]}' was not found in the directory."
@@ -134,10 +131,10 @@ async def _accept(frontend: FrontEnd, tenant: str, params: AuthorizeParams) -> A
 
 
 def _form(
-    frontend: FrontEnd, request: Request, accepted: Accepted, username: str, error: str | None
+    csrf: CsrfGuard, request: Request, accepted: Accepted, username: str, error: str | None
 ) -> Response:
-    cookie = request.cookies.get(COOKIE) or frontend.csrf.new_cookie()
-    hidden = {**accepted.params.bound(), "csrf": frontend.csrf.token(cookie, accepted.params.bound())}
+    cookie = request.cookies.get(COOKIE) or csrf.new_cookie()
+    hidden = {**accepted.params.bound(), "csrf": csrf.token(cookie, accepted.params.bound())}
     page = signin_page.sign_in_form(request.url.path, hidden, username, error)
     page.set_cookie(COOKIE, cookie, path="/", secure=True, httponly=True, samesite="strict")
     return page
@@ -145,35 +142,36 @@ def _form(
 
 @router.get("/{tenant}/oauth2/v2.0/authorize", response_model=None)
 async def authorize(request: Request, tenant: str, params: Annotated[AuthorizeParams, Query()]) -> Response:
-    frontend = front_end(request)
-    accepted = await _accept(frontend, tenant, params)
+    parts = services(request)
+    accepted = await _accept(parts.tenants, tenant, params)
     if isinstance(accepted, Response):
         return accepted
-    return _form(frontend, request, accepted, params.login_hint, None)
+    return _form(parts.csrf, request, accepted, params.login_hint, None)
 
 
 @router.post("/{tenant}/oauth2/v2.0/authorize", response_model=None)
 async def sign_in(request: Request, tenant: str, form: Annotated[SignInForm, Form()]) -> Response:
-    frontend = front_end(request)
+    parts = services(request)
     params = AuthorizeParams.model_validate(form.model_dump(include=set(AuthorizeParams.model_fields)))
-    accepted = await _accept(frontend, tenant, params)
+    accepted = await _accept(parts.tenants, tenant, params)
     if isinstance(accepted, Response):
         return accepted
-    if not frontend.csrf.check(request.cookies.get(COOKIE), params.bound(), form.csrf):
+    if not parts.csrf.check(request.cookies.get(COOKIE), params.bound(), form.csrf):
         return signin_page.error_page(
             "The sign-in form expired or did not come from this page. Go back to the application "
             "and sign in again.",
             403,
         )
     if not form.username or not form.password:
-        return _form(frontend, request, accepted, form.username, "Enter your username and password.")
+        return _form(parts.csrf, request, accepted, form.username, "Enter your username and password.")
     client = request.client.host if request.client else None
+    authentication = parts.grants.authentication
     try:
-        user = await authenticate(frontend, accepted.session, form.username, form.password, client)
+        user = await authentication.authenticate(accepted.session, form.username, form.password, client)
     except AccountLocked:
-        return _form(frontend, request, accepted, form.username, LOCKED)
+        return _form(parts.csrf, request, accepted, form.username, LOCKED)
     except InvalidGrant as exc:
-        return _form(frontend, request, accepted, form.username, str(exc))
+        return _form(parts.csrf, request, accepted, form.username, str(exc))
     code = await accepted.session.grants.issue_code(
         CodeGrant(
             uuid.UUID(params.client_id),

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message, Scope
 
 from auth_service.errors import BadRequest
-from auth_service.http.deps import CONSISTENCY_HEADER, bearer, front_end
+from auth_service.http.deps import CONSISTENCY_HEADER, bearer, services
 from auth_service.http.lean import json_response
 from auth_service.http.request_ids import REQUEST_ID, Trail, error_body
 from corestore.types import CommitPosition
@@ -206,7 +206,7 @@ def _newest(held: str | None, answered: str) -> str:
 @router.post("/$batch", name="batch")
 async def batch(request: Request, body: Batch) -> Response:
     """Runs the batch's requests; each answers for itself (the batch is 200 once planned)."""
-    front_end(request).verifier.verify_access(bearer(request))  # a bad token runs nothing
+    services(request).verifier.verify_access(bearer(request))  # a bad token runs nothing
     graph = plan(body)
     responses = await Runner(request, body.requests, graph).run()
     return json_response({"responses": responses})

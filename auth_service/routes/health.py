@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from auth_service.http.deps import front_end
+from auth_service.http.deps import services
 from auth_service.http.lean import json_response
-from corestore.readiness import problems
 
 router = APIRouter()
 
@@ -22,9 +21,8 @@ async def healthz() -> Response:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response:
-    frontend = front_end(request)
-    store = frontend.store
-    reasons = await problems(store.pools, store.router, frontend.cloud, frontend.geo)
+    parts = services(request)
+    reasons = await parts.readiness()
     if reasons:
         return json_response({"status": "unready", "reasons": reasons}, 503)
-    return json_response({"status": "ready", "region": frontend.region})
+    return json_response({"status": "ready", "region": parts.region})

@@ -13,5 +13,5 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    frontend = operator(request)
-    return Response(generate_latest(frontend.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    parts = operator(request)
+    return Response(generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST)

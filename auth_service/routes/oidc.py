@@ -9,22 +9,18 @@ shows a page.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from auth_service.errors import InvalidToken
-from auth_service.http.deps import front_end
+from auth_service.http.deps import services
 from auth_service.oauth import signin_page
 from auth_service.oauth.csrf import COOKIE
 from auth_service.oauth.id_tokens import pairwise_subject
 from auth_service.routes.authorize import with_response
-from auth_service.routes.oauth import resolve_tenant
 from corestore.errors import NotFound, TenantNotFound
-
-if TYPE_CHECKING:
-    pass
 
 router = APIRouter()
 Text = Annotated[str, Query(max_length=4096)]
@@ -43,18 +39,18 @@ def _unauthorized(description: str) -> JSONResponse:
 @router.post("/oidc/userinfo", operation_id="userinfo_post")
 async def userinfo(request: Request) -> JSONResponse:
     """The signed-in user's claims, for a user's access token (OIDC Core 5.3)."""
-    frontend = front_end(request)
+    parts = services(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return _unauthorized("a Bearer access token is required")
     try:
-        claims = frontend.verifier.verify_access(token.strip())
+        claims = parts.verifier.verify_access(token.strip())
     except InvalidToken as exc:
         return _unauthorized(str(exc))
     if not claims.scopes:
         return _unauthorized("an application token has no user")
-    session = await frontend.store.authentication_session(claims.tenant_id, frontend.cloud)
-    frontend.confine(session.unit.geo)  # another geo's user is never read here (421)
+    session = await parts.tenants.session(claims.tenant_id)
+    parts.confinement.confine(session.unit.geo)  # another geo's user is never read here (421)
     try:
         user = await session.users.get(claims.object_id)
     except NotFound:
@@ -80,16 +76,16 @@ async def logout(
     client_id: Annotated[str, Query(max_length=64)] = "",
     state: Annotated[str, Query(max_length=2048)] = "",
 ) -> Response:
-    frontend = front_end(request)
+    parts = services(request)
     try:
-        tenant_id = await resolve_tenant(frontend, tenant)
+        tenant_id = await parts.tenants.resolve(tenant)
     except TenantNotFound as exc:
         return signin_page.error_page(str(exc), 404)
-    session = await frontend.store.authentication_session(tenant_id, frontend.cloud)
+    session = await parts.tenants.session(tenant_id)
     user_id: uuid.UUID | None = None
     if id_token_hint:
         try:
-            hint = frontend.id_tokens.read_hint(id_token_hint, tenant_id)
+            hint = parts.id_tokens.read_hint(id_token_hint, tenant_id)
         except InvalidToken as exc:
             return signin_page.error_page(str(exc))
         if client_id and client_id != hint.client_id:

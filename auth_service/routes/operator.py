@@ -10,17 +10,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from auth_service.errors import InvalidToken
-from auth_service.frontend import FrontEnd
-from auth_service.http.deps import bearer, front_end
+from auth_service.http.deps import bearer, services
+from auth_service.services import Services
 
 router = APIRouter(prefix="/operator")
 
 
-def operator(request: Request) -> FrontEnd:
-    frontend = front_end(request)
-    if not hmac.compare_digest(bearer(request).encode(), frontend.operator_key.encode()):
+def operator(request: Request) -> Services:
+    parts = services(request)
+    if not hmac.compare_digest(bearer(request).encode(), parts.operator_key.encode()):
         raise InvalidToken("the operator credential is required")
-    return frontend
+    return parts
 
 
 class Administrator(BaseModel):
@@ -37,26 +37,27 @@ class NewTenant(BaseModel):
 
 
 @router.post("/tenants", status_code=201, responses={307: {"description": "another geo's front end"}})
-async def create_tenant(body: NewTenant, frontend: Annotated[FrontEnd, Depends(operator)]) -> Response:
+async def create_tenant(body: NewTenant, parts: Annotated[Services, Depends(operator)]) -> Response:
     """A tenant in this front end's cloud, placed by its country, with its first administrator.
 
     A tenant of another geo is created by a front end of that geo (307 there, body kept):
     its administrator's password is never hashed here.
     """
-    geo = frontend.geo_for(body.country)
-    target = frontend.elsewhere(geo)
+    fence = parts.confinement
+    geo = fence.geo_for(body.country)
+    target = fence.elsewhere(geo)
     if target:
         return RedirectResponse(f"{target}/operator/tenants", status_code=307)
-    frontend.confine(geo)  # another geo, and no front end of it known: 421
-    ops = frontend.store.operator
-    tenant = await ops.create_tenant(body.displayName, body.country, frontend.cloud, tuple(body.domains))
+    fence.confine(geo)  # another geo, and no front end of it known: 421
+    ops, cloud = parts.operator, fence.cloud
+    tenant = await ops.create_tenant(body.displayName, body.country, cloud, tuple(body.domains))
     admin = body.administrator
     try:
         user = await ops.create_administrator(
-            tenant.id, admin.userPrincipalName, admin.displayName, admin.password, frontend.cloud
+            tenant.id, admin.userPrincipalName, admin.displayName, admin.password, cloud
         )
     except BaseException:
-        await ops.delete_tenant(tenant.id, frontend.cloud)
+        await ops.delete_tenant(tenant.id, cloud)
         raise
     placement = tenant.placement
     return JSONResponse(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.graph.query import refuse_unknown, select_param, selection
 from auth_service.graph.shapes import ORGANIZATION
-from auth_service.http.deps import Caller, caller, front_end
+from auth_service.http.deps import Caller, caller, services
 from auth_service.oauth.permissions import READ
 from auth_service.routes.directory import entity, page_payload, read_route, respond
 from corestore.errors import NotFound
@@ -19,7 +19,7 @@ async def _tenant(request: Request) -> tuple[Caller, Organization, tuple[str, ..
     refuse_unknown(request, (SELECT,))
     select = selection(request, SELECT)
     who = await caller(request, READ)
-    catalog = front_end(request).store.catalog(who.session.unit.cloud)
+    catalog = services(request).tenants.catalog  # this cloud's: the token's
     found = await who.session.organization.get(await catalog.domains(who.token.tenant_id))
     return who, found, select
 
