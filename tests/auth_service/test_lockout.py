@@ -9,6 +9,8 @@ import pytest
 from auth_service.errors import AccountLocked
 from auth_service.oauth.lockout import LockoutPolicy
 
+pytestmark = pytest.mark.unit
+
 TENANT = uuid.UUID("3d2c1b0a-9f8e-4d7c-b6a5-948372615041")
 ALICE = (TENANT, "alice@contoso.example")
 

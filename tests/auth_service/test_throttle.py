@@ -6,6 +6,8 @@ import pytest
 
 from auth_service.http.throttle import Limits, Throttle, Throttled, TokenBuckets
 
+pytestmark = pytest.mark.unit
+
 
 def test_bucket_allows_burst_then_throttles_then_refills() -> None:
     now = [0.0]

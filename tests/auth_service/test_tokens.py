@@ -21,6 +21,8 @@ from auth_service.keys.signing import Algorithm
 from auth_service.oauth.tokens import AUDIENCE, TokenIssuer, TokenVerifier, issuer_for
 from scale_units.model.geography import Cloud
 
+pytestmark = pytest.mark.unit
+
 TENANT = uuid.UUID("0b7e5f0a-8d7c-4c9e-b1f4-5e6a7b8c9d01")
 OTHER_TENANT = uuid.UUID("9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 USER = uuid.UUID("c0ffee00-1234-4abc-9def-0123456789ab")
