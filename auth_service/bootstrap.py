@@ -77,7 +77,7 @@ def bootstrap(
     async def readiness() -> list[str]:
         return await problems(store.pools, store.router, cloud, region.geo)
 
-    monitor = ReplicaMonitor(store.router, store.pools, state.apis, geo=region.geo)
+    monitor = ReplicaMonitor(store.router, store.pools, geo=region.geo)
     metrics = FrontEndMetrics()
     metrics.registry.register(StoreCollector(store, monitor, verifier))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 
 import httpx
 
@@ -32,7 +31,6 @@ class ReplicaMonitor:
         self,
         router: Router,
         pools: Pools,
-        apis: Mapping[ServerName, str],
         interval_s: float = 0.5,
         max_lag_bytes: int = 16 * 1024 * 1024,
         geo: Geo | None = None,
@@ -40,7 +38,6 @@ class ReplicaMonitor:
         """`geo`: probe only that geo's scale units (a geo-confined front end connects to no other)."""
         self.router = router
         self.pools = pools
-        self.apis = apis
         self.interval_s = interval_s
         self.max_lag_bytes = max_lag_bytes
         self.geo = geo
@@ -63,9 +60,10 @@ class ReplicaMonitor:
     def _watched(self) -> dict[ServerName, str]:
         """The members this caller routes to: its geo's units and its clouds' catalog units."""
         topology = self.router.topology
+        apis = self.pools.state.apis  # with the units `corestore.unit_discovery` added
         catalogs = set(topology.catalogs.values())
         units = [u for u in topology.scale_units.values() if self.geo in (None, u.geo) or u.id in catalogs]
-        return {s.name: self.apis[s.name] for u in units for s in u.servers if s.name in self.apis}
+        return {s.name: apis[s.name] for u in units for s in u.servers if s.name in apis}
 
     async def _run(self) -> None:
         while True:

@@ -80,6 +80,11 @@ class Pools:
             for (server, database), pool in self._pools.items()
         ]
 
+    def use_state(self, state: ClusterState) -> None:
+        """The cluster's state after it grew (`corestore.unit_discovery`): the same servers at the
+        same addresses, and the new units' ones."""
+        self.state = state
+
     async def close(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

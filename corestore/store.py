@@ -20,6 +20,7 @@ from corestore.session import TenantSession
 from corestore.sign_in_log import SignInLog
 from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
+from corestore.unit_discovery import UnitDiscovery
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.model.types import RegionName, ScaleUnitId
@@ -33,13 +34,13 @@ class CoreStore:
     ) -> None:
         """`topology`: a snapshot the caller discovered (`ClusterState.discover`); the store's
         monitor, where one runs, keeps its router current after that."""
-        self.state = state
         if region is not None and region not in topology.regions:
             raise ValueError(f"unknown region {region!r}")
         self.router = Router(topology, region)
         self.pools = Pools(state, pool_size, region)
         self.stats = StoreStats()  # reads by server, consistency waits, commits: for metrics
         self._secret_key = state.credentials.secret_hash_key.encode()
+        self.units = UnitDiscovery(self.pools, self.router)
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(
             self.catalog, self._open, self.router, Mover(state, self.router, self.catalog)
@@ -74,20 +75,20 @@ class CoreStore:
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
         placement = await self.placement(claims.tenant_id, claims.cloud)
-        return self._open(claims.tenant_id, placement.scale_unit, consistency)
+        return await self._open(claims.tenant_id, placement.scale_unit, consistency)
 
     async def authentication_session(self, tenant_id: uuid.UUID, cloud: Cloud) -> TenantSession:
         """The authentication service's context: before a token exists, the tenant named in
         the token request (to check credentials and log the sign-in), never for directory calls."""
         placement = await self.placement(tenant_id, cloud)
-        return self._open(tenant_id, placement.scale_unit)
+        return await self._open(tenant_id, placement.scale_unit)
 
-    def _open(
+    async def _open(
         self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""
-        scale_unit = self.router.topology.scale_units[unit]
+        scale_unit = await self.units.unit(unit)
         return TenantSession(
             tenant_id,
             scale_unit,
@@ -104,7 +105,7 @@ class CoreStore:
         catalog = self.catalog(cloud)
         catalog.forget(tenant_id)
         placement = await catalog.served(tenant_id)
-        return self.router.topology.scale_units[placement.scale_unit]
+        return await self.units.unit(placement.scale_unit)
 
     async def close(self) -> None:
         await self.pools.close()

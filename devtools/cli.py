@@ -8,6 +8,7 @@ them (corestore); `serve` builds the store, the front end and the app.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,11 +31,13 @@ from devtools.demo import run_demo
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
 from scale_units.compose.cli import compose_app
-from scale_units.local import launcher
+from scale_units.local import grow, launcher
 from scale_units.local.binaries import DEFAULT_SOURCE
+from scale_units.local.grow import UnitRequest
 from scale_units.local.tls import server_certificate
 from scale_units.model.geography import Cloud
 from scale_units.registry import log_path
+from scale_units.state import ClusterState
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -63,6 +66,30 @@ def up_command(
         state = launcher.up(topology, directory, binaries, wan=wan)
         migrate_state(state)
     typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
+
+
+@cluster_cli.cluster_app.command("add-unit")
+def add_unit_command(
+    unit: Annotated[str, typer.Argument(help="The new scale unit's name, e.g. emea-2.")],
+    geo: Annotated[str, typer.Option(help="An existing geo of the cluster.")],
+    primary: Annotated[
+        str | None, typer.Option(help="The primary's region (default: the geo's first).")
+    ] = None,
+    replicas: Annotated[
+        str | None, typer.Option(help="Replica regions, comma-separated (default: the geo's regions).")
+    ] = None,
+    capacity: Annotated[int, typer.Option(help="How many tenants it takes.")] = UnitRequest.capacity,
+    directory: DirOption = DEFAULT_DIR,
+) -> None:
+    """Grow the running cluster by one scale unit: its servers start under Patroni, migrations
+    run, the catalog learns it; running front ends and stores pick it up on their own."""
+    started = time.monotonic()
+    parsed = None if replicas is None else tuple(r.strip() for r in replicas.split(",") if r.strip())
+    with cli_errors():
+        state = grow.add_unit(ClusterState.load(directory), UnitRequest(unit, geo, primary, parsed, capacity))
+        migrate_state(state)
+    servers = len(state.planned_topology.scale_units[unit].servers)
+    typer.echo(f"{unit}: {servers} servers streaming, in the catalog ({time.monotonic() - started:.1f} s)")
 
 
 @app.command("serve")

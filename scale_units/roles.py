@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Iterable
 
-from scale_units.model.topology import Server, Topology
+from scale_units.model.topology import ScaleUnit, Server
+from scale_units.model.types import ScaleUnitId
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
 
-async def create_roles(state: ClusterState, topology: Topology) -> None:
-    await asyncio.gather(
-        *(
-            _bootstrap_roles(state, unit.primary, unit.id in topology.catalogs.values())
-            for unit in topology.scale_units.values()
-        )
-    )
+async def create_roles(
+    state: ClusterState, units: Iterable[ScaleUnit], catalogs: Collection[ScaleUnitId]
+) -> None:
+    """On each of `units`; those named in `catalogs` also get the catalog database."""
+    await asyncio.gather(*(_bootstrap_roles(state, u.primary, u.id in catalogs) for u in units))
 
 
 async def _bootstrap_roles(state: ClusterState, primary: Server, is_catalog: bool) -> None:

@@ -1,10 +1,10 @@
 """A running local cluster's state: the file every later command and process reads.
 
 It keeps only what is ours: the topology file's text (so the country table and regions
-come back the same), each server's ports, each cloud's etcd ports, the per-cluster
-passwords, and how servers are run.  Roles are not here: Patroni holds each scale
-unit's leader lock in etcd and reports it through its REST API (`scale_units.leaders`).
-Written atomically, mode 0600.
+come back the same), the scale units `cluster add-unit` added since, each server's ports,
+each cloud's etcd ports, the per-cluster passwords, and how servers are run.  Roles are
+not here: Patroni holds each scale unit's leader lock in etcd and reports it through its
+REST API (`scale_units.leaders`). Written atomically, mode 0600.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -23,7 +24,7 @@ from scale_units.errors import ClusterError
 from scale_units.leaders import member_views_now, with_leaders
 from scale_units.model.loader import parse_topology
 from scale_units.model.topology import Address, ScaleUnit, Server, Topology
-from scale_units.model.types import ServerName
+from scale_units.model.types import ScaleUnitId, ServerName
 
 STATE_FILE = "cluster.json"
 DIRECTORY_DB = "corestore"
@@ -80,13 +81,14 @@ class ClusterState:
     bindir: str
     os_user: str | None
     settings: dict[str, str]
+    # `[scale_units.X]` tables of the units `cluster add-unit` added, as the topology file spells them
+    added_units: dict[ScaleUnitId, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def planned_topology(self) -> Topology:
-        """Addresses filled in, roles as the topology file planned them (its primaries bootstrap)."""
-        import tomllib
-
-        base = parse_topology(tomllib.loads(self.topology_toml))
+        """Addresses filled in, roles as the topology file (and `add-unit`) planned them (its
+        primaries bootstrap)."""
+        base = parse_topology(self.topology_raw)
         units = {uid: self._resolve(unit) for uid, unit in base.scale_units.items()}
         return replace(base, scale_units=units)
 
@@ -95,6 +97,15 @@ class ClusterState:
         once and passes the snapshot on.  A unit whose leader nobody reports keeps its planned
         primary; later changes are followed by `corestore.monitor`, never by asking again here."""
         return with_leaders(self.planned_topology, member_views_now(self.apis))
+
+    @property
+    def topology_raw(self) -> dict[str, Any]:
+        """The topology file's tables with the added units among its own."""
+        import tomllib
+
+        raw = tomllib.loads(self.topology_toml)
+        raw["scale_units"] = {**raw.get("scale_units", {}), **self.added_units}
+        return raw
 
     @property
     def apis(self) -> dict[ServerName, str]:
@@ -172,6 +183,7 @@ class ClusterState:
             bindir=data["bindir"],
             os_user=data["os_user"],
             settings=data["settings"],
+            added_units=data.get("added_units", {}),
         )
 
 

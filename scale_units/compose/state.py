@@ -66,7 +66,7 @@ def write_state(topology_path: Path, directory: Path, environment: Mapping[str, 
 
 def ready(state: ClusterState, timeout: float = READY_TIMEOUT_S) -> None:
     """Until every unit has a leader and its quorum streams; then our roles, once."""
-    wait_streaming(state, timeout)
+    wait_streaming(state, timeout=timeout)
     asyncio.run(_bootstrap_once(state))
 
 
@@ -81,4 +81,4 @@ async def _bootstrap_once(state: ClusterState) -> None:
     finally:
         await conn.close()
     if not made:
-        await create_roles(state, topology)
+        await create_roles(state, topology.scale_units.values(), set(topology.catalogs.values()))

@@ -7,6 +7,7 @@ and shares nothing with another cloud.
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
 import subprocess
@@ -83,9 +84,21 @@ class Etcd:
                 raise ClusterError(f"etcd of cloud {self.cloud} not healthy after {timeout:.0f}s")
             time.sleep(0.05)
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every key under `prefix` (v3 JSON gateway); how many there were."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        body = {"key": _b64(prefix), "range_end": _b64(end)}
+        answer = httpx.post(f"{self.url}/v3/kv/deleterange", json=body, timeout=5.0)
+        answer.raise_for_status()
+        return int(answer.json().get("deleted", 0))
+
     def healthy(self) -> bool:
         try:
             answer = httpx.get(f"{self.url}/health", timeout=1.0)
         except httpx.HTTPError:
             return False
         return answer.status_code == 200 and answer.json().get("health") == "true"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

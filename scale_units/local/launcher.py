@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,8 +34,8 @@ from scale_units.local.etcd import Etcd, etcd_binary
 from scale_units.local.patroni import write_config
 from scale_units.local.server import ServerProcess
 from scale_units.model.loader import load_topology
-from scale_units.model.topology import Topology
-from scale_units.model.types import ServerName
+from scale_units.model.topology import ScaleUnit, Topology
+from scale_units.model.types import ScaleUnitId, ServerName
 from scale_units.ports import free_ports
 from scale_units.roles import create_roles
 from scale_units.state import (
@@ -192,20 +192,25 @@ def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:
 
 
 def _create(state: ClusterState, topology: Topology) -> None:
-    """etcd, then each unit's planned primary (it bootstraps), then the replicas and our roles."""
+    """etcd, then every unit's members."""
     _start_etcd(state)
-    wan_cluster.write_specs(state)
+    wan_cluster.write_specs(state, state.servers)
     wan_cluster.start(state)
-    for unit in topology.scale_units.values():
+    start_units(state, list(topology.scale_units.values()), set(topology.catalogs.values()))
+
+
+def start_units(state: ClusterState, units: Sequence[ScaleUnit], catalogs: Collection[ScaleUnitId]) -> None:
+    """Each unit's planned primary (it bootstraps), then its replicas and our roles, until all stream."""
+    for unit in units:
         for server in unit.servers:
             write_config(state, unit, server)
-    primaries = [u.primary.name for u in topology.scale_units.values()]
+    primaries = [u.primary.name for u in units]
     _start_members(state, primaries)
     _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
     # Replicas clone while our roles are created: they replay them like any other write.
-    _start_members(state, [s.name for u in topology.scale_units.values() for s in u.replicas])
-    asyncio.run(create_roles(state, topology))
-    wait_streaming(state)
+    _start_members(state, [s.name for u in units for s in u.replicas])
+    asyncio.run(create_roles(state, units, catalogs))
+    wait_streaming(state, units)
 
 
 def _start_etcd(state: ClusterState) -> None:
@@ -227,13 +232,16 @@ def _leads(views: Views, name: ServerName) -> bool:
     return name in views and views[name].leads
 
 
-def wait_streaming(state: ClusterState, timeout: float = STREAMING_TIMEOUT_S) -> None:
-    """Until every unit has a leader and every other member streams from it and is in its quorum."""
-    topology = state.planned_topology
+def wait_streaming(
+    state: ClusterState, units: Iterable[ScaleUnit] | None = None, timeout: float = STREAMING_TIMEOUT_S
+) -> None:
+    """Until each unit (default: every one) has a leader and every other member streams from
+    it and is in its quorum."""
+    watched = list(state.planned_topology.scale_units.values() if units is None else units)
 
     def missing(views: Views) -> list[str]:
         found: list[str] = []
-        for unit in topology.scale_units.values():
+        for unit in watched:
             head = leader(unit, views)
             if head is None:
                 found.append(f"{unit.id} (no leader)")

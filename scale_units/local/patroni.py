@@ -14,12 +14,14 @@ from typing import Any
 
 from scale_units.local.daemon import private_file
 from scale_units.model.topology import NoQuorum, ScaleUnit, Server
+from scale_units.model.types import ScaleUnitId
 from scale_units.state import ClusterState
 
 TTL_S = 20
 LOOP_WAIT_S = 1
 RETRY_TIMEOUT_S = 5
 REST_USER = "patroni"
+NAMESPACE = "/corestore/"  # each unit's keys in its cloud's etcd: NAMESPACE + unit id + "/"
 
 POSTGRES_PARAMETERS: Mapping[str, str] = {
     "unix_socket_directories": "",
@@ -46,7 +48,7 @@ def member_config(state: ClusterState, unit: ScaleUnit, server: Server) -> dict[
     creds = state.credentials
     return {
         "scope": unit.id,
-        "namespace": "/corestore/",
+        "namespace": NAMESPACE,
         "name": server.name,
         "log": {"level": "WARNING"},
         "restapi": {
@@ -104,6 +106,11 @@ def _dcs(state: ClusterState, unit: ScaleUnit) -> dict[str, Any]:
             "parameters": {**POSTGRES_PARAMETERS, **state.settings},
         },
     }
+
+
+def dcs_prefix(unit: ScaleUnitId) -> str:
+    """Where Patroni keeps the unit's keys (leader lock, configuration) in its cloud's etcd."""
+    return f"{NAMESPACE}{unit}/"
 
 
 def write_config(state: ClusterState, unit: ScaleUnit, server: Server) -> None:

@@ -14,6 +14,7 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +61,12 @@ def proxied(state: ClusterState) -> list[ServerName]:
     return [name for name, server in state.servers.items() if server.proxy_port is not None]
 
 
-def write_specs(state: ClusterState) -> None:
+def write_specs(state: ClusterState, names: Iterable[ServerName]) -> None:
+    """The spec files of the proxies of `names` (a cluster's servers, or a unit added to it)."""
     topology = state.planned_topology
     regions = {s.name: s.region for s in topology.servers()}
     rtt = round_trips(topology)
-    for name in proxied(state):
+    for name in set(proxied(state)) & set(names):
         server = state.servers[name]
         assert server.proxy_port is not None
         spec = ProxySpec(name, server.proxy_port, server.port, regions[name])
