@@ -21,6 +21,7 @@ from auth_service.app import create_app
 from auth_service.bootstrap import bootstrap
 from auth_service.errors import AuthError
 from auth_service.frontend import FrontEndConfig
+from auth_service.http.access_log import LogFormat, configure
 from auth_service.http.throttle import Limits
 from auth_service.keys.ring import KeyRing
 from auth_service.keys.store import KeyStore
@@ -110,6 +111,9 @@ def serve_command(
     tls: Annotated[
         bool, typer.Option(help="https with the cluster's certificate; --no-tls only behind a TLS proxy.")
     ] = True,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="Log lines as readable text or one JSON object each.")
+    ] = LogFormat.TEXT,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Run one stateless front end against the running local cluster."""
@@ -122,7 +126,7 @@ def serve_command(
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
         frontend = bootstrap(config)
         certificate = server_certificate(directory, frontend.region) if tls else None
-    _log_to(log_path(directory, region, port))
+    _log_to(log_path(directory, region, port), log_format)
     uvicorn.run(
         create_app(frontend),
         host=host,
@@ -135,12 +139,14 @@ def serve_command(
     )
 
 
-def _log_to(path: Path) -> None:
-    """Warnings and errors to stderr and to the instance's log file, which stays in its region's
-    place in the state directory (the residency audit reads it)."""
+def _log_to(path: Path, log_format: LogFormat) -> None:
+    """A line per request, warnings and errors to the instance's log file, which stays in its
+    region's place in the state directory (the residency audit reads it); warnings and errors
+    to stderr too (a line per request there would drown them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handlers: list[logging.Handler] = [logging.StreamHandler(), logging.FileHandler(path)]
-    logging.basicConfig(level=logging.WARNING, handlers=handlers, format="%(asctime)s %(name)s %(message)s")
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.WARNING)
+    configure([stderr, logging.FileHandler(path)], log_format)
 
 
 @app.command("demo")

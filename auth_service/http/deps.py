@@ -7,6 +7,8 @@ place a front end opens one: before a token exists, for the tenant in its path).
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.http.geo_fence import Confinement
+from auth_service.http.request_ids import trail_of
 from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted, resource_of
 from auth_service.oauth.tokens import TokenVerifier, VerifiedToken
@@ -60,6 +63,17 @@ def services(request: Request) -> Services:
     return found
 
 
+def noted(request: Request, tenant_id: uuid.UUID, client_app_id: str | None) -> None:
+    """Who the request acts for, for its log line, once it is known to be of this geo. A client
+    id is logged only as the GUID an app id is: a form's text could be anything, a secret too."""
+    trail = trail_of(request.scope)
+    if trail is None:
+        return
+    trail.tenant_id = str(tenant_id)
+    with contextlib.suppress(ValueError, TypeError):
+        trail.client_app_id = str(uuid.UUID(client_app_id))
+
+
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -103,6 +117,7 @@ class Gate:
             raise Forbidden(f"this operation needs {permission}")
         session = await self.sessions(token, _consistency(request))
         self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
+        noted(request, token.tenant_id, token.client_id)
         self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
         return Caller(token, session, self.region)
 

@@ -2,8 +2,9 @@
 request, so its work is done once: no BaseHTTPMiddleware, no second pass over the answer).
 
 It gives the request its `Trail` (request ids), stamps them on the answer, answers an
-unexpected crash in Graph's shape with them (so even a 500 can be found in the log), and
-counts the answer by route template, method and status with its duration.
+unexpected crash in Graph's shape with them (so even a 500 can be found in the log),
+counts the answer by route template, method and status with its duration, and writes
+the request's one log line (`access_log`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth_service.http import access_log
+from auth_service.http.deps import SERVER_HEADER
 from auth_service.http.http_errors import graph_error
 from auth_service.http.request_ids import CLIENT_REQUEST_ID, SCOPE_KEY, Trail, client_request_id
 from auth_service.metrics.families import UNMATCHED, FrontEndMetrics
 
 CLIENT_REQUEST_ID_KEY = CLIENT_REQUEST_ID.encode()
+SERVER_KEY = SERVER_HEADER.encode()
 
 
 class Observe:
@@ -29,38 +33,40 @@ class Observe:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        status = 500
+        answered = Answered()
         self.metrics.in_flight.inc()
         try:
-            status = await self._answer(scope, receive, send)
+            await self._answer(scope, receive, send, answered)
         finally:
             self.metrics.in_flight.dec()
-            route = scope.get("route")
-            template = getattr(route, "path", UNMATCHED)
-            self.metrics.answered(template, scope["method"], status, time.perf_counter() - began)
-            trail = scope.get(SCOPE_KEY)
+            seconds = time.perf_counter() - began
+            template = getattr(scope.get("route"), "path", UNMATCHED)
+            method = scope["method"]
+            self.metrics.answered(template, method, answered.status, seconds)
+            trail: Trail | None = scope.get(SCOPE_KEY)
             if trail is not None and trail.deadline_passed:
                 self.metrics.deadline.inc()
+            access_log.request_done(trail, method, template, answered.status, seconds, answered.server)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
-        """The status answered."""
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
         raw = next((v for k, v in scope["headers"] if k == CLIENT_REQUEST_ID_KEY), None)
         try:
             trail = Trail.new(client_request_id(raw))
         except ValueError as exc:
             trail = Trail.new()
             scope[SCOPE_KEY] = trail
+            answered.status = 400
             await graph_error(400, "Request_BadRequest", str(exc), scope=scope)(scope, receive, send)
-            return 400
+            return
         scope[SCOPE_KEY] = trail
         stamp = trail.headers()
-        status = 0
 
         async def stamped(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), *stamp]}
+                answered.status = message["status"]
+                headers = message.get("headers", ())
+                answered.server = next((v.decode() for k, v in headers if k == SERVER_KEY), None)
+                message = {**message, "headers": [*headers, *stamp]}
             await send(message)
 
         try:
@@ -68,9 +74,18 @@ class Observe:
         except Exception:
             # Starlette's own error layer would answer a bare 500 without our ids; it re-raises
             # for the server's log either way.
-            if not status:
+            if not answered.status:
                 await graph_error(500, "InternalServerError", "unexpected error", scope=scope)(
                     scope, receive, stamped
                 )
             raise
-        return status
+
+
+class Answered:
+    """What the answer said, as far as the log line and the metrics need it."""
+
+    __slots__ = ("server", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.server: str | None = None

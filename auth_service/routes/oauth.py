@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
-from auth_service.http.deps import services
+from auth_service.http.deps import noted, services
 from auth_service.http.lean import LeanRoute, documented, json_response
 from auth_service.oauth.discovery import algorithms, oidc_metadata
 from auth_service.oauth.grants import TokenRequest, basic_credentials
@@ -63,6 +63,7 @@ async def token(request: Request) -> Response:
             return oauth_error("invalid_request", "authenticate the client one way: Basic or the form")
         client_id, client_secret = basic
     session = await parts.tenants.session(tenant_id)
+    noted(request, tenant_id, client_id)
     client = request.client.host if request.client else None
     asked = TokenRequest(client_id, client_secret, form.get("scope"), form.get("client_info") == "1")
     grants = parts.grants
