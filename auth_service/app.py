@@ -26,6 +26,7 @@ from auth_service.routes import (
     oidc,
     operator,
     organization,
+    sessions,
 )
 
 
@@ -61,6 +62,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match
     app.include_router(directory.router)
     app.include_router(organization.router)
+    app.include_router(sessions.router)
     app.include_router(assignments.router)
     app.include_router(batch.router)
     app.include_router(operator.router)

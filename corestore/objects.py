@@ -26,6 +26,7 @@ class User(DirectoryObject):
     account_enabled: bool
     admin: bool
     extension: Mapping[str, Any]
+    sign_in_sessions_valid_from: datetime | None = None  # Graph's signInSessionsValidFromDateTime
 
 
 @dataclass(frozen=True)

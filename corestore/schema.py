@@ -88,6 +88,7 @@ class UserRow(ObjectRow):
     admin: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     extension: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    sign_in_sessions_valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         _tenant_parent(),
         Index("uq_users_upn", "tenant_id", text("lower(user_principal_name)"), unique=True),

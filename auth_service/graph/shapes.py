@@ -159,6 +159,7 @@ USER = Shape(
         "mailNickname": attr("mail_nickname"),
         "accountEnabled": attr("account_enabled"),
         "createdDateTime": attr("created_at"),
+        "signInSessionsValidFromDateTime": attr("sign_in_sessions_valid_from"),
     },
     creatable := {
         **NAME,

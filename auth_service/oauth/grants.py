@@ -17,7 +17,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -35,6 +35,10 @@ BAD_CODE = "AADSTS70008: The provided authorization code or refresh token has ex
 REPLAYED = "AADSTS70043: The refresh token was already used; every token of its sign-in is now revoked."
 SECRET_REQUIRED = "AADSTS7000218: a client_secret is required for this client"
 BAD_SECRET = "AADSTS7000215: Invalid client secret provided."
+REVOKED = (
+    "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed."
+    " The user might have changed or reset their password."
+)
 
 
 @dataclass(frozen=True)
@@ -99,14 +103,18 @@ class Grants:
         family: uuid.UUID | None = None,
         nonce: str | None = None,
         confidential: bool = False,
+        since: datetime | None = None,
     ) -> dict[str, Any]:
         """Access and refresh token (the refresh token recorded in `family`, or a new one); with
-        `openid` in the scope and a client, an ID token; `client_info` when asked for."""
+        `openid` in the scope and a client, an ID token; `client_info` when asked for. Refused if
+        the user's sessions were revoked since the sign-in began (`since`) or the family is gone."""
         tokens = self.issuance.user_tokens(session.tenant_id, user, request.client_id)
         lifetime = timedelta(seconds=self.issuance.refresh_lifetime_s)
-        await session.grants.record_refresh(
-            tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential
+        recorded = await session.grants.record_refresh(
+            tokens["refresh_token"], user.id, request.client_id, lifetime, family, confidential, since
         )
+        if recorded is None:
+            raise InvalidGrant(REVOKED)
         if request.client_id and "openid" in (request.scope or "").split():
             id_token = self.issuance.id_tokens.issue(session.tenant_id, user, request.client_id, nonce)
             tokens["id_token"] = id_token
@@ -140,7 +148,7 @@ class Grants:
         user = await _enabled_user(session, grant.user_id)
         scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
         return await self.issue_user_tokens(
-            session, user, scoped, nonce=grant.nonce, confidential=confidential
+            session, user, scoped, nonce=grant.nonce, confidential=confidential, since=grant.issued_at
         )
 
     async def refresh(

@@ -1,12 +1,11 @@
 """The authorization server's state: redirect URIs, authorization codes, refresh-token families.
 
-Kept in the tenant's own scale unit, so front ends stay stateless and any of them
-redeems what another issued. Codes and refresh tokens have full entropy and are
-stored only as SHA-256 digests. A code is deleted by the statement that redeems it,
-so it is single-use even when two redemptions race. A refresh token is marked used
-by the statement that redeems it; presenting a used one again deletes its whole
-family (reuse detection: the thief's tokens and the owner's stop working together).
-Expiry is the database's clock, so front ends' clocks do not matter.
+Kept in the tenant's own scale unit, so any front end redeems what another issued.
+Codes and refresh tokens have full entropy and are stored only as SHA-256 digests.
+A code is deleted by the statement that redeems it (single-use even when two
+redemptions race); a refresh token is marked used by the one that redeems it, and
+presenting it again deletes its whole family (the thief's tokens and the owner's
+stop together). Expiry is the database's clock; revocation is `sessions.py`.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from corestore.directory.sessions import sessions_valid
 from corestore.errors import InvalidRequest, NotFound
 from corestore.handle import TenantHandle
 from corestore.pools import Connection
@@ -64,6 +64,7 @@ class CodeGrant:
     code_challenge: str | None
     nonce: str | None
     scope: str
+    issued_at: datetime | None = field(default=None, compare=False)  # the store's clock, once stored
 
 
 class Refresh(enum.Enum):
@@ -210,6 +211,7 @@ class Grants:
             row["code_challenge"],
             row["nonce"],
             row["scope"],
+            row["created_at"],
         )
 
     async def record_refresh(
@@ -220,29 +222,31 @@ class Grants:
         lifetime: timedelta,
         family_id: uuid.UUID | None = None,
         confidential: bool = False,
-    ) -> uuid.UUID:
-        """Remember a refresh token just issued, in `family_id` (a new family if None); a
-        `confidential` client's token redeems only with the client authenticated."""
+        since: datetime | None = None,
+    ) -> uuid.UUID | None:
+        """Remember a refresh token just issued, in `family_id` (a new family if None); a `confidential`
+        client's token redeems only with the client authenticated. None, nothing recorded, if the
+        user's sessions were revoked after `since` (when the sign-in began; None: now) or the family
+        is gone (revoked, or replayed)."""
         family = family_id or uuid.uuid4()
         tenant = self.handle.tenant_id
+        row = (tenant, digest(token), family, user_id, client_id, confidential, lifetime, family_id is None)
         async with self.handle.write() as conn:
+            if not await sessions_valid(conn, tenant, user_id, since):
+                return None
             await conn.execute(
                 "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2 AND expires_at < now()",
                 tenant,
                 user_id,
             )
-            await conn.execute(
+            status = await conn.execute(
                 "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, user_id, client_id,"
-                " confidential, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval)",
-                tenant,
-                digest(token),
-                family,
-                user_id,
-                client_id,
-                confidential,
-                lifetime,
+                " confidential, expires_at) SELECT $1::uuid, $2::bytea, $3::uuid, $4::uuid, $5::text,"
+                " $6::boolean, now() + $7::interval WHERE $8::boolean"
+                " OR EXISTS (SELECT 1 FROM refresh_tokens WHERE tenant_id = $1 AND family_id = $3)",
+                *row,
             )
-        return family
+        return family if status == "INSERT 0 1" else None
 
     async def redeem_refresh(self, token: str, client_authenticated: bool = False) -> RefreshOutcome:
         """Use a refresh token once. A second use revokes every token of its family; a

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from corestore.directory.base import Repository
+from corestore.directory.sessions import revoke_sign_in_sessions
 from corestore.errors import InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.objects import User
 from corestore.passwords import hash_password
+from corestore.pools import Connection
 from corestore.schema import UserRow
 from corestore.sql import call
-from corestore.validation import DISPLAY_NAME, NICKNAME, UPN, FieldRule, check
+from corestore.validation import DISPLAY_NAME, NICKNAME, UPN, FieldRule, check, parse_id
 
 MAX_EXTENSION_BYTES = 16 * 1024
 
@@ -58,6 +63,29 @@ class Users(Repository[User]):
         if "extension" in values:
             _check_extension(values["extension"])
         return values
+
+    def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new password or a disabled account ends the user's sign-in sessions, as in Entra."""
+        ends = "password" in values or values.get("account_enabled") is False
+        return dict(values), {"end_sessions": True} if ends else {}
+
+    async def _written(self, conn: Connection, record: User, side: dict[str, Any], created: bool) -> User:
+        if created or not side:
+            return record
+        since = await revoke_sign_in_sessions(conn, self.handle.tenant_id, record.id)
+        return replace(record, sign_in_sessions_valid_from=since)
+
+    async def revoke_sign_in_sessions(self, key: str) -> datetime:
+        """Graph's revokeSignInSessions, the user by id or principal name (looked up on the primary)."""
+        if "@" in key:
+            found = await self.credentials(key, on_primary=True)
+            if found is None:
+                raise NotFound(f"no user {key!r}")
+            user_id = found[0].id
+        else:
+            user_id = parse_id(key)
+        async with self.handle.write() as conn:
+            return await revoke_sign_in_sessions(conn, self.handle.tenant_id, user_id)
 
     async def create_administrator(self, **values: Any) -> User:
         """A user who is an administrator from its first commit: no replica ever has it without."""

@@ -18,6 +18,7 @@ from kiota_abstractions.authentication import (
     BaseBearerTokenAuthenticationProvider,
 )
 from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_request_adapter import options as sdk_options
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
@@ -43,9 +44,13 @@ class HeldToken(AccessTokenProvider):
 async def graph_client(cluster: ClusterState, url: str, token: str) -> AsyncIterator[GraphServiceClient]:
     """A GraphServiceClient against the front end at `url`, trusting only the cluster's CA;
     its connections are closed on leaving (msgraph-core's transport wrapper does not pass
-    `aclose` on, so the transport we made is closed here)."""
+    `aclose` on, so the transport we made is closed here). The middleware gets the SDK's own
+    options, as GraphRequestAdapter gives a client it makes: they turn `graph.me`'s
+    `/users/me-token-to-replace` into `/me`."""
     transport = httpx.AsyncHTTPTransport(verify=trust(cluster.directory))
-    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(transport=transport))
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=transport), options=sdk_options
+    )
     try:
         adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(HeldToken(token)), client=http)
         adapter.base_url = f"{url}/v1.0"

@@ -174,3 +174,47 @@ def test_redirect_uris_outside_the_documented_shapes_are_refused(platform: str, 
 
 def test_a_native_app_may_use_its_own_scheme() -> None:
     assert check_redirect_uris("publicClient", ["myapp://auth", "myapp://auth"]) == ("myapp://auth",)
+
+
+async def test_a_revocation_ends_tokens_codes_and_grants_already_under_way(session: TenantSession) -> None:
+    """Every code and refresh token of the user goes; a grant that redeemed its code or refresh token
+    before the revocation cannot record the refresh token it was about to hand out."""
+    grant = await _grant(session)
+    day = timedelta(days=1)
+    pending = await session.grants.issue_code(grant)
+    under_way = await session.grants.redeem_code(await session.grants.issue_code(grant))
+    assert under_way is not None
+    assert under_way.issued_at is not None
+    family = await session.grants.record_refresh("rt-1", grant.user_id, "client", day)
+    assert (await session.grants.redeem_refresh("rt-1")).result is Refresh.ROTATED
+    await session.grants.record_refresh("rt-live", grant.user_id, "client", day)
+
+    since = await session.users.revoke_sign_in_sessions(str(grant.user_id))
+    assert (await session.users.get(grant.user_id)).sign_in_sessions_valid_from == since
+    assert await session.grants.redeem_code(pending) is None
+    assert (await session.grants.redeem_refresh("rt-live")).result is Refresh.UNKNOWN
+    assert await session.grants.record_refresh("rt-2", grant.user_id, "client", day, family) is None
+    assert (
+        await session.grants.record_refresh("rt-3", grant.user_id, "c", day, since=under_way.issued_at)
+        is None
+    )
+    assert await session.grants.record_refresh("rt-new", grant.user_id, "client", day) is not None, (
+        "a new sign-in"
+    )
+
+
+@pytest.mark.parametrize(
+    "change", [{"password": "N3w-passw0rd!"}, {"account_enabled": False}], ids=["password", "disabled"]
+)
+async def test_a_new_password_or_a_disabled_account_ends_sessions(
+    session: TenantSession, change: dict[str, object]
+) -> None:
+    grant = await _grant(session)
+    await session.grants.record_refresh("rt", grant.user_id, "client", timedelta(days=1))
+    updated = await session.users.update(grant.user_id, change)
+    assert updated.sign_in_sessions_valid_from is not None
+    assert (await session.grants.redeem_refresh("rt")).result is Refresh.UNKNOWN
+    await session.users.update(grant.user_id, {"display_name": "Renamed"})
+    assert (
+        await session.users.get(grant.user_id)
+    ).sign_in_sessions_valid_from == updated.sign_in_sessions_valid_from

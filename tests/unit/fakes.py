@@ -98,8 +98,12 @@ class Grants:
         lifetime: timedelta,
         family: uuid.UUID | None,
         confidential: bool,
-    ) -> None:
-        self.refresh[token] = _Family(family or uuid.uuid4(), confidential)
+        since: datetime | None = None,
+    ) -> uuid.UUID:
+        """Recorded: the fake knows no revocation (tests/corestore/test_grants.py covers it)."""
+        recorded = _Family(family or uuid.uuid4(), confidential)
+        self.refresh[token] = recorded
+        return recorded.family
 
     async def redeem_refresh(self, token: str, with_secret: bool) -> RefreshOutcome:
         found = self.refresh.get(token)

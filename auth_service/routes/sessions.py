@@ -1,0 +1,40 @@
+"""Graph's revokeSignInSessions: a user's refresh tokens and codes stop working on every front end.
+
+An administrator revokes anyone's (`/users/{id}/revokeSignInSessions`, a directory write);
+a signed-in user their own (`/me/revokeSignInSessions`). Access tokens already issued
+stay valid until they expire, as in Entra.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from auth_service.errors import BadRequest
+from auth_service.graph.odata import context
+from auth_service.http.deps import Caller, caller
+from auth_service.oauth.permissions import USER_READ, WRITE
+from auth_service.routes.directory import respond
+
+router = APIRouter(prefix="/v1.0")
+
+
+def _revoked(request: Request, who: Caller) -> Response:
+    return respond(
+        who, {"@odata.context": context(str(request.base_url), "Edm.Boolean", None), "value": True}
+    )
+
+
+@router.post("/users/{user_id}/revokeSignInSessions")
+async def revoke_user_sessions(request: Request, user_id: str) -> Response:
+    who = await caller(request, WRITE)
+    await who.session.users.revoke_sign_in_sessions(user_id)
+    return _revoked(request, who)
+
+
+@router.post("/me/revokeSignInSessions")
+async def revoke_my_sessions(request: Request) -> Response:
+    who = await caller(request, USER_READ)
+    if who.token.roles:
+        raise BadRequest("/me needs a signed-in user")
+    await who.session.users.revoke_sign_in_sessions(str(who.token.object_id))
+    return _revoked(request, who)
