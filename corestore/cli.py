@@ -34,7 +34,7 @@ def migrate_command(directory: DirOption = DEFAULT_DIR) -> None:
     typer.echo("migrated")
 
 
-def _with_store(directory: Path, work: Callable[[CoreStore], Awaitable[T]]) -> T:
+def with_store(directory: Path, work: Callable[[CoreStore], Awaitable[T]]) -> T:
     async def run() -> T:
         store = CoreStore.open(directory)
         try:
@@ -59,7 +59,7 @@ def create_command(
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Create a tenant: its country picks the geo, placement picks the scale unit."""
-    tenant = _with_store(
+    tenant = with_store(
         directory, lambda s: s.operator.create_tenant(display_name, country, cloud, tuple(domain or ()))
     )
     placement = tenant.placement
@@ -86,7 +86,7 @@ def delete_command(
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Purge every row of a tenant (run again to finish an interrupted purge)."""
-    _with_store(directory, lambda s: s.operator.delete_tenant(tenant_id, cloud))
+    with_store(directory, lambda s: s.operator.delete_tenant(tenant_id, cloud))
     typer.echo(f"deleted {tenant_id}")
 
 
@@ -105,5 +105,5 @@ def redirect_uris_command(
         session = await store.operator.session(tenant_id, cloud)
         await session.grants.set_redirect_uris(application_id, platform, uri or [])
 
-    _with_store(directory, work)
+    with_store(directory, work)
     typer.echo(f"{platform}: {', '.join(uri or []) or '(none)'}")

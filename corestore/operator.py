@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from corestore.catalog import Catalog, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, NotFound, TenantNotFound
+from corestore.moves.drain import drain
 from corestore.moves.mover import Mover, MoveReport, Progress, quiet
 from corestore.objects import User
 from corestore.session import TenantSession
@@ -126,6 +127,16 @@ class Operator:
         after a failure, calling again undoes or finishes the interrupted move."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
         return await self._mover.move(tid, unit_id, progress)
+
+    async def drain_unit(self, unit: ScaleUnitId, progress: Progress = quiet) -> list[MoveReport]:
+        """Retire a unit: it takes no new tenants, and each of its tenants moves to the unit of
+        its geo with the most free capacity, one at a time."""
+        await self.set_unit_draining(unit)
+        scale_unit = self._router.topology.scale_units[unit]
+        try:
+            return await drain(self._catalog(scale_unit.cloud), self._mover, scale_unit, progress)
+        except NoScaleUnitAvailable as exc:
+            raise NoCapacity(f"{unit} cannot drain: {exc}") from None
 
     async def relocate_tenant(self, tenant_id: TenantId | uuid.UUID, **_: object) -> None:
         """Always refused: a tenant's cloud and geo are fixed at creation (`move_tenant` changes

@@ -27,6 +27,7 @@ from auth_service.keys.ring import KeyRing
 from auth_service.keys.store import KeyStore
 from auth_service.oauth.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from corestore.cli import migrate_command, migrate_state, tenant_app
+from corestore.moves.cli import drain_command, move_command
 from corestore.residency.cli import audit_app, residency_app
 from devtools.demo import run_demo
 from scale_units import cli as cluster_cli
@@ -51,6 +52,8 @@ app.add_typer(residency_app, name="residency")
 app.add_typer(compose_app, name="compose")
 app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
+tenant_app.command("move")(move_command)
+cluster_cli.cluster_app.command("drain")(drain_command)
 
 
 @cluster_cli.cluster_app.command("up")

@@ -35,6 +35,6 @@ async def moving(units_store: CoreStore, random_name: str) -> Tenant:
     return await units_store.operator.create_tenant(random_name, "FR", domains=(f"{random_name}.example",))
 
 
-def other_unit(tenant: Tenant) -> str:
-    """The unit a tenant is not on."""
-    return next(u for u in UNITS if u != tenant.placement.scale_unit)
+def other_unit(unit: str) -> str:
+    """The other one of the two units."""
+    return next(u for u in UNITS if u != unit)

@@ -24,7 +24,7 @@ async def test_every_row_of_every_table_moves_and_leaves_the_source(
 ) -> None:
     session = await units_store.operator.session(moving.id)
     ids = await fill_every_table(units_store, session, random_name)
-    source, target = moving.placement.scale_unit, other_unit(moving)
+    source, target = moving.placement.scale_unit, other_unit(moving.placement.scale_unit)
     before = await _summary(units_cluster, units_store, source, moving)
     assert all(before.values()), f"a table without rows proves nothing: {before}"
 
