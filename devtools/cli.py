@@ -7,7 +7,6 @@ them (corestore); `serve` builds the store, the front end and the app.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,7 +128,7 @@ def serve_command(
         config = FrontEndConfig(region, directory, limits, sign_in_flush_s=sign_in_flush_ms / 1000, url=url)
         frontend = bootstrap(config)
         certificate = server_certificate(directory, frontend.region) if tls else None
-    _log_to(log_path(directory, region, port), log_format)
+    configure(log_path(directory, region, port), log_format)
     uvicorn.run(
         create_app(frontend),
         host=host,
@@ -140,16 +139,6 @@ def serve_command(
         ssl_certfile=certificate.certfile if certificate else None,
         ssl_keyfile=certificate.keyfile if certificate else None,
     )
-
-
-def _log_to(path: Path, log_format: LogFormat) -> None:
-    """A line per request, warnings and errors to the instance's log file, which stays in its
-    region's place in the state directory (the residency audit reads it); warnings and errors
-    to stderr too (a line per request there would drown them)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stderr = logging.StreamHandler()
-    stderr.setLevel(logging.WARNING)
-    configure([stderr, logging.FileHandler(path)], log_format)
 
 
 @app.command("demo")

@@ -1,20 +1,32 @@
 """One log line per request: readable, or JSON (`corestore serve --log-format json`) for a log
 pipeline. Time, request ids, method, route template, status, duration, tenant, client app and
 the server that answered; never a raw path, query, header or body, so no token, password,
-secret or query literal can reach a log line (a test greps a run that used them all)."""
+secret or query literal can reach a log line (a test greps a run that used them all).
+
+The request lines skip `logging`'s per-record machinery: a record object and a flush (a
+write system call) per request cost ~30 us of the ~300 us a read takes. They are formatted
+once and written to a buffered file, flushed when no other request is in flight or 100 ms
+after the last flush, and at exit; other lines (warnings, errors) go through `logging`, to
+the same file in the same format.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
 
 from auth_service.http.request_ids import Trail
 
-LOGGER = logging.getLogger("corestore.access")
-FIELDS = "fields"  # the `extra` key a structured line's fields travel under
+FLUSH_S = 0.1
+ENCODER = msgspec.json.Encoder()
 
 
 class LogFormat(StrEnum):
@@ -22,10 +34,36 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class RequestLog:
+    def __init__(self, path: Path, log_format: LogFormat) -> None:
+        self.json = log_format is LogFormat.JSON
+        self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
+        self._flushed = time.monotonic()
+
+    def write(self, fields: dict[str, Any], idle: bool) -> None:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if self.json:
+            line = ENCODER.encode({"time": now, "level": "info", "logger": "corestore.access", **fields})
+            self._file.write(line.decode() + "\n")
+        else:
+            head = f"{now} INFO corestore.access {fields['method']} {fields['route']} {fields['status']}"
+            self._file.write(head + "".join(f" {k}={v}" for k, v in fields.items() if v is not None) + "\n")
+        if idle or time.monotonic() - self._flushed > FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        self._file.flush()
+        self._flushed = time.monotonic()
+
+
+_sink: RequestLog | None = None
+
+
 def request_done(
-    trail: Trail | None, method: str, route: str, status: int, seconds: float, server: str | None
+    trail: Trail | None, method: str, route: str, status: int, seconds: float, server: str | None, idle: bool
 ) -> None:
-    if not LOGGER.isEnabledFor(logging.INFO):
+    """The request's line; `idle`: no other request is in flight, so nothing waits to share a flush."""
+    if _sink is None:
         return
     fields = {
         "request_id": trail and trail.request_id,
@@ -38,11 +76,11 @@ def request_done(
         "client_app_id": trail and trail.client_app_id,
         "server": server,
     }
-    LOGGER.info("%s %s %d", method, route, status, extra={FIELDS: fields})
+    _sink.write(fields, idle)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and a request's fields."""
+    """Every other line as one JSON object too: time (UTC), level, logger, message."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -50,31 +88,21 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            **getattr(record, FIELDS, {}),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, separators=(",", ":"))
 
 
-class TextFormatter(logging.Formatter):
-    """The readable form: the message, then a request's fields as key=value."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        fields = getattr(record, FIELDS, None)
-        if fields:
-            line += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
-        return line
-
-
-def configure(handlers: list[logging.Handler], log_format: LogFormat) -> None:
-    """Every line in one format; request lines at INFO, everything else from WARNING."""
-    formatter = JsonFormatter() if log_format is LogFormat.JSON else TextFormatter()
+def configure(path: Path, log_format: LogFormat) -> None:
+    """Request lines and warnings to `path`; warnings and errors to stderr too (a line per
+    request there would drown them)."""
+    global _sink
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.StreamHandler(), logging.FileHandler(path)]
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     for handler in handlers:
-        handler.setFormatter(formatter)
+        handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else text)
     logging.basicConfig(level=logging.WARNING, handlers=handlers, force=True)
-    LOGGER.setLevel(logging.INFO)
+    _sink = RequestLog(path, log_format)
+    atexit.register(_sink.flush)

@@ -27,6 +27,8 @@ class Observe:
     def __init__(self, app: ASGIApp, metrics: FrontEndMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.in_flight = 0
+        metrics.in_flight.set_function(lambda: self.in_flight)  # read at scrape, not kept per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,11 +36,11 @@ class Observe:
             return
         began = time.perf_counter()
         answered = Answered()
-        self.metrics.in_flight.inc()
+        self.in_flight += 1
         try:
             await self._answer(scope, receive, send, answered)
         finally:
-            self.metrics.in_flight.dec()
+            self.in_flight -= 1
             seconds = time.perf_counter() - began
             template = getattr(scope.get("route"), "path", UNMATCHED)
             method = scope["method"]
@@ -46,7 +48,9 @@ class Observe:
             trail: Trail | None = scope.get(SCOPE_KEY)
             if trail is not None and trail.deadline_passed:
                 self.metrics.deadline.inc()
-            access_log.request_done(trail, method, template, answered.status, seconds, answered.server)
+            access_log.request_done(
+                trail, method, template, answered.status, seconds, answered.server, idle=not self.in_flight
+            )
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
         raw = next((v for k, v in scope["headers"] if k == CLIENT_REQUEST_ID_KEY), None)
