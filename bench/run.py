@@ -76,6 +76,7 @@ def _run_all(ctx: Context, selected: list[Workload]) -> tuple[dict[str, Measured
                 continue
             try:
                 for measured in workload.run(ctx):
+                    ctx.progress.measured(measured.name, measured.run.throughput, measured.run.latency.p99_us)
                     known = results.get(measured.name)
                     results[measured.name] = known.joined(measured) if known else measured
             except Exception as exc:

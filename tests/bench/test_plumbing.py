@@ -66,7 +66,7 @@ def test_http_client_loads_the_asgi_baseline_and_checks_answers(cluster: Cluster
     row = asyncio.run(library_row(cluster, cluster.discover(), "westeurope"))
     dsn = cluster.dsn(nearest_server(cluster.discover(), "westeurope", row.scale_unit), "app")
     load = Load(processes=1, tasks=4, warmup_s=0.2, measure_s=0.5)
-    progress = Progress(2 * load.planned_s, enabled=False)
+    progress = Progress(2 * load.planned_s, terminal=False)
     with asgi_baseline(dsn, row, pool_size=4) as (url, pid):
         right = run_load(GetRow(url, row.user_id, ("token",)), load, "right row", progress, (pid,))
         wrong = run_load(GetRow(url, uuid.uuid4(), ("token",)), load, "wrong row", progress)

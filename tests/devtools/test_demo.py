@@ -21,4 +21,5 @@ def test_demo_signs_in_writes_and_reads_its_write_in_another_region(
     read = lines["read alice via northeurope (its replica)"]
     assert '"displayName": "Alice"' in read
     assert "x-corestore-server=emea-1-northeurope" in read
+    assert '"entries": 1' in lines["sign-in logs (admin)"], "the administrator's own sign-in"
     assert "invalid_grant" in lines["wrong password"]
