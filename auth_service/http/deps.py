@@ -8,6 +8,7 @@ place a front end opens one: before a token exists, for the tenant in its path).
 from __future__ import annotations
 
 import contextlib
+import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.http.geo_fence import Confinement
 from auth_service.http.request_ids import trail_of
 from auth_service.http.throttle import Throttle
-from auth_service.oauth.permissions import permitted, resource_of
+from auth_service.oauth.permissions import permitted
 from auth_service.oauth.tokens import TokenVerifier, VerifiedToken
 from corestore.session import TenantSession
 from corestore.types import CommitPosition
@@ -110,9 +111,9 @@ class Gate:
         self.throttle = throttle
         self.region = region
 
-    async def caller(self, request: Request, permission: str) -> Caller:
+    async def caller(self, request: Request, permission: str, resource: str) -> Caller:
+        """The caller, if it holds `permission` on `resource` (the one its route declares)."""
         token = self.verifier.verify_access(bearer(request))
-        resource = resource_of(request.scope["path"])
         if not permitted(set(token.scopes) | set(token.roles), permission, resource):
             raise Forbidden(f"this operation needs {permission}")
         session = await self.sessions(token, _consistency(request))
@@ -122,15 +123,24 @@ class Gate:
         return Caller(token, session, self.region)
 
 
-async def caller(request: Request, permission: str) -> Caller:
-    """The caller, if it holds `permission` (as a scope or an app role); read routes call this directly."""
-    return await services(request).gate.caller(request, permission)
+async def caller(request: Request, permission: str, resource: str) -> Caller:
+    """The caller, if it holds `permission` on `resource` (as a scope or an app role); read routes
+    call this first, before they look at their query."""
+    return await services(request).gate.caller(request, permission, resource)
 
 
-def caller_for(permission: str) -> Callable[[Request], Awaitable[Caller]]:
+def operator(request: Request) -> Services:
+    """This instance's parts, for a caller holding the operator credential (tenant creation, metrics)."""
+    parts = services(request)
+    if not hmac.compare_digest(bearer(request).encode(), parts.operator_key.encode()):
+        raise InvalidToken("the operator credential is required")
+    return parts
+
+
+def caller_for(permission: str, resource: str) -> Callable[[Request], Awaitable[Caller]]:
     """`caller` as a FastAPI dependency, for the write routes (their bodies are models)."""
 
     async def dependency(request: Request) -> Caller:
-        return await caller(request, permission)
+        return await caller(request, permission, resource)
 
     return dependency

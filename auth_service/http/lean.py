@@ -11,12 +11,12 @@ by msgspec (`json_response`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
 from corestore.errors import InvalidRequest
@@ -89,3 +89,34 @@ class LeanRoute(APIRoute):
 
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(ENCODER.encode(payload), status, headers, JSON)
+
+
+PLAIN_COUNT = {
+    "responses": {
+        "200": {
+            "description": "how many",
+            "content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+        }
+    }
+}
+
+
+def read_route(
+    path: str,
+    endpoint: Callable[[Request], Awaitable[Response]],
+    name: str,
+    *query: QueryParam,
+    on: APIRouter,
+    headers: tuple[dict[str, Any], ...] = (),
+    text: bool = False,
+) -> None:
+    """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
+    params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
+    on.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        name=name,
+        route_class_override=LeanRoute,
+        openapi_extra=documented(params, query, headers) | (PLAIN_COUNT if text else {}),
+    )

@@ -1,8 +1,9 @@
 """Permission names (Graph's), what tokens carry, and which permission implies which.
 
-A route asks for a broad permission (read, write, audit) on the resource its path
-names; Graph's finer permissions (User.Read.All, Group.ReadWrite.All, ...) grant it on
-their own resource only, as in Graph, where `Directory.*` covers every kind.
+A route asks for a broad permission (read, write, audit) on the resource it declares
+(its collection: `users`, `groups`, ...); Graph's finer permissions (User.Read.All,
+Group.ReadWrite.All, ...) grant it on their own resource only, as in Graph, where
+`Directory.*` covers every kind.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ FINER: dict[tuple[str, str], set[str]] = {
 # App role assignments (a service principal's appRoleAssignments / appRoleAssignedTo) are a
 # resource of their own: AppRoleAssignment.ReadWrite.All writes those, not the principals.
 ASSIGNMENTS = "appRoleAssignments"
+AUDIT_LOGS = "auditLogs"
+ORGANIZATION = "organization"
 FINER[(READ, ASSIGNMENTS)] = {
     "Application.Read.All",
     "Application.ReadWrite.All",
@@ -39,16 +42,6 @@ FINER[(READ, ASSIGNMENTS)] = {
 FINER[(WRITE, ASSIGNMENTS)] = {"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}
 
 
-def permitted(granted: set[str], permission: str, resource: str = "") -> bool:
-    """Whether `granted` holds `permission` on `resource` (a path's first segment after /v1.0)."""
+def permitted(granted: set[str], permission: str, resource: str) -> bool:
+    """Whether `granted` holds `permission` on `resource`, the one its route declares."""
     return bool(granted & (IMPLIED.get(permission, {permission}) | FINER.get((permission, resource), set())))
-
-
-def resource_of(path: str) -> str:
-    """`users` for /v1.0/users/..., `servicePrincipals` for /v1.0/servicePrincipals(appId='...'),
-    `appRoleAssignments` for a service principal's assignments (either direction)."""
-    _, _, rest = path.partition("/v1.0/")
-    parts = rest.split("/", 3)
-    if len(parts) > 2 and parts[2] in ("appRoleAssignments", "appRoleAssignedTo"):
-        return ASSIGNMENTS
-    return parts[0].split("(", 1)[0]

@@ -17,16 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.errors import BadRequest
 from auth_service.graph.odata import to_graph
+from auth_service.graph.shapes import SERVICE_PRINCIPAL
 from auth_service.http.deps import Caller, caller_for
 from auth_service.http.lean import json_response
+from auth_service.oauth.permissions import ASSIGNMENTS as RESOURCE
 from auth_service.oauth.permissions import READ, WRITE
 from corestore.directory.app_roles import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_DISPLAY_NAME
 from corestore.directory.assignments import AppRoleAssignment
 from corestore.errors import NotFound
 
 router = APIRouter(prefix="/v1.0")
-ReadCaller = Annotated[Caller, Depends(caller_for(READ))]
-WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
+PrincipalReader = Annotated[Caller, Depends(caller_for(READ, SERVICE_PRINCIPAL.collection))]
+ReadCaller = Annotated[Caller, Depends(caller_for(READ, RESOURCE))]
+WriteCaller = Annotated[Caller, Depends(caller_for(WRITE, RESOURCE))]
 ASSIGNED_TO = "/servicePrincipals/{resource_id}/appRoleAssignedTo"
 ASSIGNMENTS = "/servicePrincipals/{principal_id}/appRoleAssignments"
 
@@ -83,7 +86,7 @@ def _graph_principal(who: Caller) -> dict[str, Any]:
 
 
 @router.get("/servicePrincipals(appId='{app_id}')", name="service_principal_by_app_id")
-async def by_app_id(request: Request, app_id: uuid.UUID, who: ReadCaller) -> Response:
+async def by_app_id(request: Request, app_id: uuid.UUID, who: PrincipalReader) -> Response:
     """A service principal by its application's id; Microsoft Graph's is always there."""
     if app_id == GRAPH_APP_ID:
         payload = _graph_principal(who)

@@ -14,16 +14,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from auth_service.errors import AccountLocked, InvalidGrant
 from auth_service.http.deps import services
 from auth_service.oauth import signin_page
 from auth_service.oauth.csrf import COOKIE, CsrfGuard
+from auth_service.oauth.replies import to_client
 from auth_service.oauth.tenants import Tenants
 from corestore.directory.grants import CodeGrant
 from corestore.errors import TenantNotFound
@@ -71,22 +71,6 @@ class Accepted:
     platform: str
 
 
-def with_response(uri: str, mode: str, values: dict[str, str]) -> str:
-    """The redirect URI with the response added (to its query, or as the fragment)."""
-    added = urlencode({k: v for k, v in values.items() if v})
-    parts = urlsplit(uri)
-    if mode == "fragment":
-        return urlunsplit(parts._replace(fragment=added))
-    return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
-
-
-def _respond(uri: str, mode: str, values: dict[str, str]) -> Response:
-    """Back to the client: a redirect, or (form_post) a page that posts the response to it."""
-    if mode == "form_post":
-        return signin_page.form_post(uri, {k: v for k, v in values.items() if v})
-    return RedirectResponse(with_response(uri, mode, values), status_code=303, headers=signin_page.HEADERS)
-
-
 def _invalid(params: AuthorizeParams, platform: str) -> tuple[str, str] | None:
     """The OAuth error (code, description) in a request from a known client, if any."""
     if params.response_type != "code":
@@ -126,7 +110,7 @@ async def _accept(tenants: Tenants, tenant: str, params: AuthorizeParams) -> Acc
     if problem is not None:
         mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"
         error = {"error": problem[0], "error_description": problem[1], "state": params.state}
-        return _respond(params.redirect_uri, mode, error)
+        return to_client(params.redirect_uri, mode, error)
     return Accepted(session, params, platform)
 
 
@@ -183,4 +167,4 @@ async def sign_in(request: Request, tenant: str, form: Annotated[SignInForm, For
             params.scope,
         )
     )
-    return _respond(params.redirect_uri, params.response_mode, {"code": code, "state": params.state})
+    return to_client(params.redirect_uri, params.response_mode, {"code": code, "state": params.state})

@@ -106,7 +106,7 @@ def _payload(
 
 def register(kind: str, repository: Callable[[TenantSession], Repository[Any]]) -> None:
     async def delta(request: Request) -> Response:
-        who = await caller(request, READ)
+        who = await caller(request, READ, kind)
         since, after, closing = _position(request)
         page = await delta_page(repository(who.session), since, after, _page_size(request))
         return json_response(

@@ -18,13 +18,9 @@ from auth_service.errors import BadRequest
 from auth_service.graph.bodies import BODIES, request_body
 from auth_service.graph.odata import (
     ETAG,
-    context,
     etag,
     parse_etag,
     parse_skiptoken,
-    shape_of,
-    skiptoken,
-    to_graph,
 )
 from auth_service.graph.query import (
     COUNT_NEEDS_EVENTUAL,
@@ -42,10 +38,11 @@ from auth_service.graph.query import (
     select_param,
     selection,
 )
+from auth_service.graph.responses import entity, page_payload, respond
 from auth_service.graph.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
 from auth_service.http.deps import Caller, caller, caller_for
-from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
-from auth_service.oauth.permissions import AUDIT, READ, WRITE
+from auth_service.http.lean import read_route
+from auth_service.oauth.permissions import AUDIT, AUDIT_LOGS, READ, WRITE
 from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.base import Repository
 from corestore.directory.devices import Devices
@@ -65,16 +62,7 @@ def _etag_schema(schema: dict[str, Any]) -> None:
 
 # Checked by parse_etag (HTTP strips a value's surrounding whitespace; so does it).
 IfMatch = Annotated[str | None, Header(alias="If-Match", json_schema_extra=_etag_schema)]
-WriteCaller = Annotated[Caller, Depends(caller_for(WRITE))]
 RELATED_SELECT = select_param(USER, GROUP)
-PLAIN_COUNT = {
-    "responses": {
-        "200": {
-            "description": "how many",
-            "content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
-        }
-    }
-}
 RELATED = (TOP, SKIP, RELATED_SELECT)
 
 
@@ -102,68 +90,15 @@ class ObjectBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None) -> Response:
-    headers = who.headers()
-    if tag is not None:
-        headers["ETag"] = tag
-    return json_response(payload, status, headers)
-
-
-def entity(request: Request, record: Any, select: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """One object, with Graph's `@odata.context` for it."""
-    collection = shape_of(record).collection
-    return {
-        "@odata.context": context(str(request.base_url), collection, select, True),
-        **to_graph(record, select),
-    }
-
-
-def page_payload(
-    request: Request,
-    collection: str,
-    page: Page[Any],
-    select: tuple[str, ...] | None,
-    order: str = "id",
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), collection, select)}
-    if page.total is not None:
-        payload["@odata.count"] = page.total
-    payload["value"] = [to_graph(o, select) for o in page.items]
-    if page.next_after is not None:
-        token = skiptoken(order, page.next_key if order != "id" else None, page.next_after)
-        url = request.url.remove_query_params("$skiptoken").include_query_params(**{"$skiptoken": token})
-        payload["@odata.nextLink"] = str(url)
-    return payload
-
-
-def read_route(
-    path: str,
-    endpoint: Callable[[Request], Awaitable[Response]],
-    name: str,
-    *query: QueryParam,
-    on: APIRouter = router,
-    headers: tuple[dict[str, Any], ...] = (),
-    text: bool = False,
-) -> None:
-    """A GET route handled by `LeanRoute`, documented with its path and query parameters."""
-    params = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
-    on.add_api_route(
-        path,
-        endpoint,
-        methods=["GET"],
-        name=name,
-        route_class_override=LeanRoute,
-        openapi_extra=documented(params, query, headers) | (PLAIN_COUNT if text else {}),
-    )
-
-
 def register(kind: Kind) -> None:
     shape = kind.shape
+    resource = shape.collection
     query = ListQuery(select_param(shape), order_param(kind.rules.orderable))
+    writer = Depends(caller_for(WRITE, resource))
 
     async def list_objects(request: Request) -> Response:
+        who = await caller(request, READ, resource)
         options = ListOptions.read(request, query)
-        who = await caller(request, READ)
         page = await kind.repository(who.session).list(
             options.filter,
             options.top,
@@ -176,50 +111,56 @@ def register(kind: Kind) -> None:
         return respond(who, page_payload(request, shape.collection, page, options.select, options.order_text))
 
     async def count_objects(request: Request) -> Response:
+        who = await caller(request, READ, resource)
         refuse_unknown(request, COUNTING)
         if not eventual(request):
             raise BadRequest(COUNT_NEEDS_EVENTUAL)
         found_search = search(request)
-        who = await caller(request, READ)
         total = await kind.repository(who.session).count(FILTER.read(request), found_search)
         return Response(str(total), 200, who.headers(), "text/plain")
 
     async def get_object(request: Request) -> Response:
+        who = await caller(request, READ, resource)
         refuse_unknown(request, (query.select,))
         select = selection(request, query.select)
-        who = await caller(request, READ)
         record = await kind.repository(who.session).resolve(request.path_params["object_id"])
         return respond(who, entity(request, record, select), tag=etag(record))
 
-    async def create_object(request: Request, body: ObjectBody, who: WriteCaller) -> Response:
+    async def create_object(request: Request, body: ObjectBody, who: Caller = writer) -> Response:
         values = shape.read(body.model_extra or {}, creating=True)
         record = await kind.repository(who.session).create(**values)
         return respond(who, entity(request, record), 201, etag(record))
 
     async def update_object(
-        object_id: str, body: ObjectBody, who: WriteCaller, if_match: IfMatch = None
+        object_id: str, body: ObjectBody, who: Caller = writer, if_match: IfMatch = None
     ) -> Response:
         changes = shape.read(body.model_extra or {}, creating=False)
         record = await kind.repository(who.session).update(object_id, changes, parse_etag(if_match))
         return Response(status_code=204, headers={**who.headers(), "ETag": etag(record)})
 
-    async def delete_object(object_id: str, who: WriteCaller, if_match: IfMatch = None) -> Response:
+    async def delete_object(object_id: str, who: Caller = writer, if_match: IfMatch = None) -> Response:
         await kind.repository(who.session).delete(object_id, parse_etag(if_match))
         return Response(status_code=204, headers=who.headers())
 
     path = f"/{shape.collection}"
     read_route(
-        path, list_objects, f"list_{shape.collection}", *query.params, headers=(consistency_header(False),)
+        path,
+        list_objects,
+        f"list_{shape.collection}",
+        *query.params,
+        on=router,
+        headers=(consistency_header(False),),
     )
     read_route(
         path + "/$count",
         count_objects,
         f"count_{shape.collection}",
         *COUNTING,
+        on=router,
         headers=(consistency_header(True),),
         text=True,
     )
-    read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", query.select)
+    read_route(path + "/{object_id}", get_object, f"get_{shape.collection}", query.select, on=router)
     create_body, update_body = BODIES[shape.collection]
     router.add_api_route(
         path,
@@ -262,16 +203,16 @@ ME_SELECT = select_param(USER)
 
 
 async def me(request: Request) -> Response:
+    who = await caller(request, READ, USER.collection)
     refuse_unknown(request, (ME_SELECT,))
     select = selection(request, ME_SELECT)
-    who = await caller(request, READ)
     if who.token.object_id is None or who.token.roles:
         raise BadRequest("/me needs a signed-in user")
     user = await who.session.users.get(who.token.object_id)
     return respond(who, entity(request, user, select), tag=etag(user))
 
 
-read_route("/me", me, "me", ME_SELECT)
+read_route("/me", me, "me", ME_SELECT, on=router)
 
 
 Relation = Callable[[Caller, str, int, uuid.UUID | None, bool], Awaitable[Page[Any]]]
@@ -290,37 +231,40 @@ async def _groups_of_user(
     return await who.session.groups.member_of(found.id, top, after, transitive)
 
 
-def register_relation(path: str, fetch: Relation, transitive: bool) -> None:
+def register_relation(path: str, resource: str, fetch: Relation, transitive: bool) -> None:
     """A paged list of related objects: members, memberOf, and their transitive forms."""
 
     async def related(request: Request) -> Response:
+        who = await caller(request, READ, resource)
         refuse_unknown(request, RELATED)
         token, select = SKIP.read(request), selection(request, RELATED_SELECT)
         after = None if token is None else parse_skiptoken(token, "id")[1]
-        who = await caller(request, READ)
         page = await fetch(who, request.path_params["object_id"], TOP.read(request), after, transitive)
         return respond(who, page_payload(request, "directoryObjects", page, select))
 
-    read_route(path, related, path.strip("/").replace("/", "_"), *RELATED)
+    read_route(path, related, path.strip("/").replace("/", "_"), *RELATED, on=router)
 
 
-for _path, _fetch, _transitive in [
-    ("/groups/{object_id}/members", _group_members, False),
-    ("/groups/{object_id}/transitiveMembers", _group_members, True),
-    ("/users/{object_id}/memberOf", _groups_of_user, False),
-    ("/users/{object_id}/transitiveMemberOf", _groups_of_user, True),
+for _path, _resource, _fetch, _transitive in [
+    ("/groups/{object_id}/members", GROUP.collection, _group_members, False),
+    ("/groups/{object_id}/transitiveMembers", GROUP.collection, _group_members, True),
+    ("/users/{object_id}/memberOf", USER.collection, _groups_of_user, False),
+    ("/users/{object_id}/transitiveMemberOf", USER.collection, _groups_of_user, True),
 ]:
-    register_relation(_path, _fetch, _transitive)
+    register_relation(_path, _resource, _fetch, _transitive)
+
+GroupWriter = Annotated[Caller, Depends(caller_for(WRITE, GROUP.collection))]
+ApplicationWriter = Annotated[Caller, Depends(caller_for(WRITE, APPLICATION.collection))]
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)
-async def add_member(group_id: str, ref: MemberRef, who: WriteCaller) -> Response:
+async def add_member(group_id: str, ref: MemberRef, who: GroupWriter) -> Response:
     await who.session.groups.add_member(group_id, _ref_id(ref))
     return Response(status_code=204, headers=who.headers())
 
 
 @router.delete("/groups/{group_id}/members/{member_id}/$ref", status_code=204)
-async def remove_member(group_id: str, member_id: str, who: WriteCaller) -> Response:
+async def remove_member(group_id: str, member_id: str, who: GroupWriter) -> Response:
     await who.session.groups.remove_member(group_id, member_id)
     return Response(status_code=204, headers=who.headers())
 
@@ -330,7 +274,7 @@ class PasswordCredential(BaseModel):
 
 
 @router.post("/applications/{object_id}/addPassword")
-async def add_password(object_id: str, body: PasswordCredential, who: WriteCaller) -> Response:
+async def add_password(object_id: str, body: PasswordCredential, who: ApplicationWriter) -> Response:
     secret = await who.session.applications.add_secret(object_id)
     return respond(
         who,
@@ -345,10 +289,10 @@ async def add_password(object_id: str, body: PasswordCredential, who: WriteCalle
 
 
 async def sign_ins(request: Request) -> Response:
+    who = await caller(request, AUDIT, AUDIT_LOGS)
     refuse_unknown(request, (TOP,))
-    who = await caller(request, AUDIT)
     page = await who.session.sign_ins.list(top=TOP.read(request))
     return respond(who, page_payload(request, SIGN_IN.collection, page, None))
 
 
-read_route("/auditLogs/signIns", sign_ins, "sign_ins", TOP)
+read_route("/auditLogs/signIns", sign_ins, "sign_ins", TOP, on=router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from auth_service.routes.operator import operator
+from auth_service.http.deps import operator
 
 router = APIRouter()
 

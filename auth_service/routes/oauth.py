@@ -16,6 +16,7 @@ from auth_service.http.deps import noted, services
 from auth_service.http.lean import LeanRoute, documented, json_response
 from auth_service.oauth.discovery import algorithms, oidc_metadata
 from auth_service.oauth.grants import TokenRequest, basic_credentials
+from auth_service.oauth.replies import oauth_error
 from auth_service.oauth.tokens import issuer_for
 from corestore.errors import TenantNotFound
 
@@ -32,14 +33,6 @@ FIELDS = {
     **dict.fromkeys(("code", "redirect_uri", "code_verifier", "client_info"), MAX_FIELD),
 }
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def oauth_error(
-    error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=headers
-    )
 
 
 async def token(request: Request) -> Response:

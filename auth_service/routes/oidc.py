@@ -19,20 +19,11 @@ from auth_service.http.deps import services
 from auth_service.oauth import signin_page
 from auth_service.oauth.csrf import COOKIE
 from auth_service.oauth.id_tokens import pairwise_subject
-from auth_service.routes.authorize import with_response
+from auth_service.oauth.replies import invalid_token, with_response
 from corestore.errors import NotFound, TenantNotFound
 
 router = APIRouter()
 Text = Annotated[str, Query(max_length=4096)]
-
-
-def _unauthorized(description: str) -> JSONResponse:
-    challenge = f'Bearer error="invalid_token", error_description="{description}"'
-    return JSONResponse(
-        {"error": "invalid_token", "error_description": description},
-        status_code=401,
-        headers={"WWW-Authenticate": challenge},
-    )
 
 
 @router.get("/oidc/userinfo", operation_id="userinfo")
@@ -42,19 +33,19 @@ async def userinfo(request: Request) -> JSONResponse:
     parts = services(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return _unauthorized("a Bearer access token is required")
+        return invalid_token("a Bearer access token is required")
     try:
         claims = parts.verifier.verify_access(token.strip())
     except InvalidToken as exc:
-        return _unauthorized(str(exc))
+        return invalid_token(str(exc))
     if not claims.scopes:
-        return _unauthorized("an application token has no user")
+        return invalid_token("an application token has no user")
     session = await parts.tenants.session(claims.tenant_id)
     parts.confinement.confine(session.unit.geo)  # another geo's user is never read here (421)
     try:
         user = await session.users.get(claims.object_id)
     except NotFound:
-        return _unauthorized("the user no longer exists")
+        return invalid_token("the user no longer exists")
     body = {
         "sub": pairwise_subject(claims.client_id or "", user.id),
         "oid": str(user.id),

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from auth_service.errors import InvalidToken
-from auth_service.http.deps import bearer, services
+from auth_service.http.deps import operator
 from auth_service.services import Services
 
 router = APIRouter(prefix="/operator")
-
-
-def operator(request: Request) -> Services:
-    parts = services(request)
-    if not hmac.compare_digest(bearer(request).encode(), parts.operator_key.encode()):
-        raise InvalidToken("the operator credential is required")
-    return parts
 
 
 class Administrator(BaseModel):

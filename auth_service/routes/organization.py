@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from auth_service.graph.query import refuse_unknown, select_param, selection
+from auth_service.graph.responses import entity, page_payload, respond
 from auth_service.graph.shapes import ORGANIZATION
 from auth_service.http.deps import Caller, caller, services
+from auth_service.http.lean import read_route
+from auth_service.oauth.permissions import ORGANIZATION as RESOURCE
 from auth_service.oauth.permissions import READ
-from auth_service.routes.directory import entity, page_payload, read_route, respond
 from corestore.errors import NotFound
 from corestore.objects import Organization, Page
 
@@ -16,9 +18,9 @@ SELECT = select_param(ORGANIZATION)
 
 
 async def _tenant(request: Request) -> tuple[Caller, Organization, tuple[str, ...] | None]:
+    who = await caller(request, READ, RESOURCE)
     refuse_unknown(request, (SELECT,))
     select = selection(request, SELECT)
-    who = await caller(request, READ)
     catalog = services(request).tenants.catalog  # this cloud's: the token's
     found = await who.session.organization.get(await catalog.domains(who.token.tenant_id))
     return who, found, select

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest
 from auth_service.graph.odata import context
+from auth_service.graph.responses import respond
+from auth_service.graph.shapes import USER
 from auth_service.http.deps import Caller, caller
 from auth_service.oauth.permissions import USER_READ, WRITE
-from auth_service.routes.directory import respond
 
 router = APIRouter(prefix="/v1.0")
 
@@ -26,14 +27,14 @@ def _revoked(request: Request, who: Caller) -> Response:
 
 @router.post("/users/{user_id}/revokeSignInSessions")
 async def revoke_user_sessions(request: Request, user_id: str) -> Response:
-    who = await caller(request, WRITE)
+    who = await caller(request, WRITE, USER.collection)
     await who.session.users.revoke_sign_in_sessions(user_id)
     return _revoked(request, who)
 
 
 @router.post("/me/revokeSignInSessions")
 async def revoke_my_sessions(request: Request) -> Response:
-    who = await caller(request, USER_READ)
+    who = await caller(request, USER_READ, USER.collection)
     if who.token.roles:
         raise BadRequest("/me needs a signed-in user")
     await who.session.users.revoke_sign_in_sessions(str(who.token.object_id))

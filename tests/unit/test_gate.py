@@ -55,42 +55,42 @@ def request(path: str, token: str | None, method: str = "GET") -> Request:
 async def test_no_token_or_a_forged_one_is_refused() -> None:
     f = Fixture()
     with pytest.raises(InvalidToken):
-        await f.gate.caller(request("/v1.0/users", None), READ)
+        await f.gate.caller(request("/v1.0/users", None), READ, "users")
     with pytest.raises(InvalidToken):
-        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES) + "x"), READ)
+        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES) + "x"), READ, "users")
 
 
 async def test_a_user_token_reads_but_does_not_write() -> None:
     f = Fixture()
     token = f.token(scopes=USER_SCOPES)
-    who = await f.gate.caller(request("/v1.0/users", token), READ)
+    who = await f.gate.caller(request("/v1.0/users", token), READ, "users")
     assert who.token.tenant_id == TENANT
     with pytest.raises(Forbidden, match=WRITE):
-        await f.gate.caller(request("/v1.0/users", token, "POST"), WRITE)
+        await f.gate.caller(request("/v1.0/users", token, "POST"), WRITE, "users")
 
 
 async def test_a_finer_app_role_grants_its_own_resource_only() -> None:
     f = Fixture()
     token = f.token(roles=("User.Read.All",))
-    await f.gate.caller(request("/v1.0/users/x", token), READ)
+    await f.gate.caller(request("/v1.0/users/x", token), READ, "users")
     with pytest.raises(Forbidden):
-        await f.gate.caller(request("/v1.0/groups", token), READ)
+        await f.gate.caller(request("/v1.0/groups", token), READ, "groups")
 
 
 async def test_a_tenant_of_another_geo_is_sent_to_its_front_end() -> None:
     f = Fixture()
     f.session = f.session.in_geo(Geo.NORTH_AMERICA)
     with pytest.raises(ServedElsewhere, match=NORTH_AMERICA_URL):
-        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES)), READ)
+        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES)), READ, "users")
     f.session = f.session.in_geo(Geo.ASIA_PACIFIC)
     with pytest.raises(ServedElsewhere, match=r"not asia-pacific$"):
-        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES)), READ)
+        await f.gate.caller(request("/v1.0/users", f.token(scopes=USER_SCOPES)), READ, "users")
 
 
 async def test_requests_past_the_burst_are_throttled() -> None:
     f = Fixture(Limits(requests_per_second=1.0, request_burst=2))
     token = f.token(scopes=USER_SCOPES)
     for _ in range(2):
-        await f.gate.caller(request("/v1.0/users", token), READ)
+        await f.gate.caller(request("/v1.0/users", token), READ, "users")
     with pytest.raises(Throttled):
-        await f.gate.caller(request("/v1.0/users", token), READ)
+        await f.gate.caller(request("/v1.0/users", token), READ, "users")
