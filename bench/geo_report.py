@@ -122,6 +122,13 @@ def markdown(results: GeoResults, header: Mapping[str, Any], geo: Mapping[str, A
         lines.append(
             f"| {unit} | {_ms(c['quorum'])} | {_ms(c['async'])} | {_ms(c['quorum_wait'])} | {verdict} |"
         )
+    lines += [
+        "",
+        "When a primary dies, Patroni promotes an in-sync replica of the primary's own region if the "
+        "unit has one (`failover_priority`, `scale_units/local/patroni.py`), so commits keep these "
+        "figures. This cluster's units have none (their one replica is in the other region): here a "
+        "failover would move every commit's path across the WAN.",
+    ]
     lines += ["", "## Read-your-writes, from a replica's region", ""]
     lines += [
         "| unit | read, nothing to wait for | read right after own write | answered by |",

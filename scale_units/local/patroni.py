@@ -4,6 +4,12 @@ Failover timing (one copy of these facts): a primary that stops renewing its lea
 lock loses it after `TTL_S`; replicas look every `LOOP_WAIT_S`, so writes resume
 within TTL_S + LOOP_WAIT_S of a primary's death, plus its promotion. 20 s is the
 smallest ttl Patroni accepts; loop_wait + 2 * retry_timeout must fit in it.
+
+Failover stays in the region when it can: a member in its unit's primary region has a
+higher `failover_priority` than one in another region, so among replicas with the same
+WAL position (the quorum ones, after a primary's death) Patroni promotes the one beside
+the old primary, and writes do not start paying a cross-region round trip. A replica
+that is ahead still wins: no acknowledged commit is given up for locality.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from scale_units.model.types import ScaleUnitId
 from scale_units.state import ClusterState
 
 TTL_S = 20
+IN_REGION_PRIORITY = 2  # failover_priority in the unit's primary region; 1 elsewhere (0 = never)
 LOOP_WAIT_S = 1
 RETRY_TIMEOUT_S = 5
 REST_USER = "patroni"
@@ -77,7 +84,7 @@ def member_config(state: ClusterState, unit: ScaleUnit, server: Server) -> dict[
         "tags": {
             "region": server.region,
             "datacenter": server.datacenter,
-            "nofailover": False,
+            "failover_priority": IN_REGION_PRIORITY if server.region == unit.primary.region else 1,
             "noloadbalance": False,
             "clonefrom": False,
             "nosync": False,

@@ -207,6 +207,8 @@ def test_primary_killed_under_writes_fails_over_by_itself_and_keeps_every_acknow
         f"{len(traffic.acked)} acknowledged, {len(lost)} lost"
     )
     assert new != old
+    regions = {s.name: s.region for s in ha_cluster.planned_topology.servers()}
+    assert regions[new] == regions[old], "an in-sync replica of the primary's own region took over"
     assert {r[3] for r in resumed} == {new}
     assert not lost, f"acknowledged writes lost: {lost[:5]}"
     assert took <= TTL_S + LOOP_WAIT_S + PROMOTION_GRACE_S
