@@ -44,9 +44,5 @@ class BadRequest(AuthError):
     """A request the front end itself refuses (a header, an ETag, a skip token it never issued)."""
 
 
-class UnknownTenant(AuthError):
-    """No such tenant (by id or verified domain) in this front end's cloud."""
-
-
 class ServedElsewhere(AuthError):
     """A tenant of another geo: this front end processes none of it (421, naming where to go)."""

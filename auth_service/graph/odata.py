@@ -13,8 +13,6 @@ from auth_service.errors import BadRequest
 from auth_service.graph.shapes import SHAPES, Shape
 from corestore.objects import DirectoryObject
 
-DIRECTORY_OBJECT = "#microsoft.graph.directoryObject"
-
 
 def shape_of(record: object) -> Shape:
     return SHAPES[type(record)]
