@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-INVALID_CREDENTIALS = "AADSTS50126: Error validating credentials due to invalid username or password."
+from auth_service.oauth.aadsts import INVALID_CREDENTIALS
 
 
 class AuthError(Exception):

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from auth_service.errors import InvalidClient, InvalidGrant
+from auth_service.oauth.aadsts import BAD_CODE, BAD_SECRET, REPLAYED, REVOKED, SECRET_REQUIRED, aadsts
 from auth_service.oauth.authentication import Authentication
 from auth_service.oauth.issuance import Issuance
 from auth_service.oauth.tokens import TokenVerifier
@@ -31,14 +32,6 @@ from corestore.objects import User
 from corestore.session import TenantSession
 
 CONFIDENTIAL_PLATFORMS = frozenset({"web"})
-BAD_CODE = "AADSTS70008: The provided authorization code or refresh token has expired or was already used."
-REPLAYED = "AADSTS70043: The refresh token was already used; every token of its sign-in is now revoked."
-SECRET_REQUIRED = "AADSTS7000218: a client_secret is required for this client"
-BAD_SECRET = "AADSTS7000215: Invalid client secret provided."
-REVOKED = (
-    "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed."
-    " The user might have changed or reset their password."
-)
 
 
 @dataclass(frozen=True)
@@ -138,9 +131,9 @@ class Grants:
         if grant is None:
             raise InvalidGrant(BAD_CODE)
         if str(grant.app_id) != request.client_id:
-            raise InvalidGrant("AADSTS70000: the code was issued to another client")
+            raise InvalidGrant(aadsts(70000, "the code was issued to another client"))
         if redirect_uri != grant.redirect_uri:
-            raise InvalidGrant("AADSTS50148: redirect_uri does not match the one the code was issued for")
+            raise InvalidGrant(aadsts(50148, "redirect_uri does not match the one the code was issued for"))
         _check_pkce(grant, code_verifier)
         confidential = grant.platform in CONFIDENTIAL_PLATFORMS
         if confidential and request.client_secret is None:
@@ -159,9 +152,9 @@ class Grants:
             raise InvalidGrant("refresh_token is required")
         claims = self.verifier.verify_refresh(refresh_token)
         if claims.tenant_id != session.tenant_id:
-            raise InvalidGrant("AADSTS70000: refresh token was issued to another tenant")
+            raise InvalidGrant(aadsts(70000, "refresh token was issued to another tenant"))
         if request.client_id is not None and request.client_id != claims.client_id:
-            raise InvalidGrant("AADSTS70000: refresh token was issued to another client")
+            raise InvalidGrant(aadsts(70000, "refresh token was issued to another client"))
         if request.client_secret is not None:
             await _authenticate_client(session, request)
         outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
@@ -181,14 +174,14 @@ class Grants:
 def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
     if grant.code_challenge is None:
         if verifier is not None:
-            raise InvalidGrant("AADSTS50148: a code_verifier was sent for a code issued without PKCE")
+            raise InvalidGrant(aadsts(50148, "a code_verifier was sent for a code issued without PKCE"))
         return
     if not verifier:
-        raise InvalidGrant("AADSTS50148: the code_verifier is missing")
+        raise InvalidGrant(aadsts(50148, "the code_verifier is missing"))
     if not 43 <= len(verifier) <= 128 or not verifier.isascii():
-        raise InvalidGrant("AADSTS50148: the code_verifier is malformed")
+        raise InvalidGrant(aadsts(50148, "the code_verifier is malformed"))
     if not hmac.compare_digest(s256(verifier), grant.code_challenge):
-        raise InvalidGrant("AADSTS50148: the code_verifier does not match the code_challenge")
+        raise InvalidGrant(aadsts(50148, "the code_verifier does not match the code_challenge"))
 
 
 async def _authenticate_client(session: TenantSession, request: TokenRequest) -> None:
@@ -202,9 +195,9 @@ async def _enabled_user(session: TenantSession, user_id: uuid.UUID) -> User:
     try:
         user = await session.users.get(user_id)
     except NotFound:
-        raise InvalidGrant("AADSTS50057: the user no longer exists") from None
+        raise InvalidGrant(aadsts(50057, "the user no longer exists")) from None
     if not user.account_enabled:
-        raise InvalidGrant("AADSTS50057: user account is disabled")
+        raise InvalidGrant(aadsts(50057, "user account is disabled"))
     return user
 
 

@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
+from auth_service.oauth.aadsts import aadsts
 from corestore.catalog import Catalog
 from corestore.errors import TenantNotFound
 from corestore.session import TenantSession
@@ -47,7 +48,7 @@ class Tenants:
         """A tenant id from the path: a GUID, or a verified domain of this cloud."""
         found = await self.find(tenant)
         if found is None:
-            raise TenantNotFound(f"AADSTS90002: Tenant '{tenant[:64]}' not found")
+            raise TenantNotFound(aadsts(90002, repr(tenant[:64])))
         return found[0]
 
     async def session(self, tenant_id: uuid.UUID) -> TenantSession:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from auth_service.errors import AccountLocked, InvalidGrant
 from auth_service.http.deps import services
 from auth_service.oauth import signin_page
+from auth_service.oauth.aadsts import LOCKED, aadsts
 from auth_service.oauth.csrf import COOKIE, CsrfGuard
 from auth_service.oauth.replies import to_client
 from auth_service.oauth.tenants import Tenants
@@ -33,7 +34,6 @@ router = APIRouter()
 PUBLIC_PLATFORMS = frozenset({"spa", "publicClient"})
 RESPONSE_MODES = ("query", "fragment", "form_post")
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest, unpadded
-LOCKED = "AADSTS50053: Your account is locked because of too many failed sign-ins. Try again later."
 
 
 class AuthorizeParams(BaseModel):
@@ -74,18 +74,18 @@ class Accepted:
 def _invalid(params: AuthorizeParams, platform: str) -> tuple[str, str] | None:
     """The OAuth error (code, description) in a request from a known client, if any."""
     if params.response_type != "code":
-        return "unsupported_response_type", "AADSTS700054: response_type must be 'code'"
+        return "unsupported_response_type", aadsts(700054)
     if params.response_mode not in RESPONSE_MODES:
-        return "invalid_request", "AADSTS900144: response_mode must be query, fragment or form_post"
+        return "invalid_request", aadsts(900144)
     if params.code_challenge or params.code_challenge_method:
         if params.code_challenge_method != "S256":
-            return "invalid_request", "AADSTS501491: code_challenge_method must be S256"
+            return "invalid_request", aadsts(501491, "code_challenge_method")
         if not CHALLENGE.fullmatch(params.code_challenge):
-            return "invalid_request", "AADSTS501491: code_challenge is not a base64url SHA-256"
+            return "invalid_request", aadsts(501491, "code_challenge")
     elif platform in PUBLIC_PLATFORMS:
-        return "invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required"
+        return "invalid_request", aadsts(9002325)
     if params.prompt == "none":
-        return "login_required", "AADSTS50058: the user must sign in"
+        return "login_required", aadsts(50058)
     return None
 
 
@@ -98,14 +98,11 @@ async def _accept(tenants: Tenants, tenant: str, params: AuthorizeParams) -> Acc
     session = await tenants.session(tenant_id)
     client = await session.grants.client(params.client_id)
     if client is None or not client.enabled:
-        message = f"AADSTS700016: Application '{params.client_id[:64]}' was not found in the directory."
+        message = aadsts(700016, repr(params.client_id[:64]))
         return signin_page.error_page(message)
     platform = client.platform_of(params.redirect_uri)
     if platform is None:
-        return signin_page.error_page(
-            "AADSTS50011: The redirect URI in the request does not match the redirect URIs "
-            "registered for the application."
-        )
+        return signin_page.error_page(aadsts(50011))
     problem = _invalid(params, platform)
     if problem is not None:
         mode = params.response_mode if params.response_mode in RESPONSE_MODES else "query"

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
 from auth_service.http.deps import noted, services
 from auth_service.http.lean import LeanRoute, documented, json_response
+from auth_service.oauth.aadsts import LOCKED
 from auth_service.oauth.discovery import algorithms, oidc_metadata
 from auth_service.oauth.grants import TokenRequest, basic_credentials
 from auth_service.oauth.replies import oauth_error
@@ -21,7 +22,6 @@ from auth_service.oauth.tokens import issuer_for
 from corestore.errors import TenantNotFound
 
 router = APIRouter()
-LOCKED = "AADSTS50053: account locked; try again later"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELD = 4096
 MAX_FIELDS = 16

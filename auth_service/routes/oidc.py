@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from auth_service.errors import InvalidToken
 from auth_service.http.deps import services
 from auth_service.oauth import signin_page
+from auth_service.oauth.aadsts import aadsts
 from auth_service.oauth.csrf import COOKIE
 from auth_service.oauth.id_tokens import pairwise_subject
 from auth_service.oauth.replies import invalid_token, with_response
@@ -86,9 +87,7 @@ async def logout(
     if post_logout_redirect_uri:
         client = await session.grants.client(client_id) if client_id else None
         if client is None or client.platform_of(post_logout_redirect_uri) is None:
-            return signin_page.error_page(
-                "AADSTS50011: post_logout_redirect_uri is not a redirect URI registered for the client."
-            )
+            return signin_page.error_page(aadsts(50011, "post_logout_redirect_uri"))
         target = with_response(post_logout_redirect_uri, "query", {"state": state})
     if user_id is not None:
         await session.grants.revoke_refresh(user_id, client_id)

@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
-from auth_service.errors import INVALID_CREDENTIALS, AccountLocked, InvalidClient, InvalidGrant
+from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant
 from auth_service.keys.ring import KeyRing
+from auth_service.oauth.aadsts import BAD_SECRET, INVALID_CREDENTIALS, REPLAYED
 from auth_service.oauth.authentication import Authentication
-from auth_service.oauth.grants import BAD_SECRET, REPLAYED, Grants, TokenRequest, s256
+from auth_service.oauth.grants import Grants, TokenRequest, s256
 from auth_service.oauth.id_tokens import IdTokenIssuer
 from auth_service.oauth.issuance import Issuance
 from auth_service.oauth.lockout import LockoutPolicy
