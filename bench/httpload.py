@@ -11,11 +11,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from auth_service.http.deps import CONSISTENCY_HEADER
 from bench.generator import Client
 from bench.httpwire import Connection, Response
 from devtools.client import user_body
 
-CONSISTENCY_HEADER = "x-corestore-consistency"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
 

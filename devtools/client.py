@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from auth_service.graph.odata import VERSION
 from corestore.directory.app_roles import GRAPH_APP_ID
 from scale_units.local.tls import trust
 
@@ -100,7 +101,7 @@ def grant_app_roles(
     `app_id`, as an administrator (`headers`) does over Graph; its next tokens carry them."""
 
     def get(path: str) -> dict[str, Any]:
-        response = http.get(f"{url}/v1.0{path}", headers=headers)
+        response = http.get(f"{url}{VERSION}{path}", headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
         found: dict[str, Any] = response.json()
@@ -112,7 +113,7 @@ def grant_app_roles(
     for role in roles:
         body = {"principalId": principal["id"], "resourceId": graph["id"], "appRoleId": ids[role]}
         response = http.post(
-            f"{url}/v1.0/servicePrincipals/{graph['id']}/appRoleAssignedTo", headers=headers, json=body
+            f"{url}{VERSION}/servicePrincipals/{graph['id']}/appRoleAssignedTo", headers=headers, json=body
         )
         if response.status_code != 201:
             raise RuntimeError(f"assigning {role}: {response.status_code} {response.text[:200]}")

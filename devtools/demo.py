@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from auth_service.graph.odata import VERSION
 from auth_service.http.deps import CONSISTENCY_HEADER, REGION_HEADER, SERVER_HEADER
 from devtools.client import connect, password_grant, tenant_request, user_body
 from devtools.process import front_ends
@@ -81,7 +82,7 @@ def run_demo(directory: Path, urls: Sequence[str] = ()) -> None:
             )
             auth = {"Authorization": f"Bearer {token['access_token']}"}
             created = http.post(
-                f"{west_url}/v1.0/users",
+                f"{west_url}{VERSION}/users",
                 headers=auth,
                 json=user_body(f"alice@{domain}", "Alice", "alice-Passw0rd!"),
             )
@@ -89,11 +90,11 @@ def run_demo(directory: Path, urls: Sequence[str] = ()) -> None:
             consistency = {**auth, CONSISTENCY_HEADER: created.headers[CONSISTENCY_HEADER]}
             _show(
                 "read alice via northeurope (its replica)",
-                http.get(f"{north_url}/v1.0/users/{user['id']}", headers=consistency),
+                http.get(f"{north_url}{VERSION}/users/{user['id']}", headers=consistency),
                 ("displayName",),
             )
-            _show("GET /v1.0/me", http.get(f"{north_url}/v1.0/me", headers=auth), ("userPrincipalName",))
-            _show("sign-in logs (admin)", _listed(http, f"{west_url}/v1.0/auditLogs/signIns", auth))
+            _show("GET /v1.0/me", http.get(f"{north_url}{VERSION}/me", headers=auth), ("userPrincipalName",))
+            _show("sign-in logs (admin)", _listed(http, f"{west_url}{VERSION}/auditLogs/signIns", auth))
             wrong = http.post(
                 f"{west_url}/{tenant['id']}/oauth2/v2.0/token",
                 data=password_grant(f"alice@{domain}", "nope"),

@@ -29,11 +29,15 @@ def to_graph(record: object, select: tuple[str, ...] | None = None) -> dict[str,
     return out
 
 
+# Graph's version prefix: every Graph route is under it, every `@odata.context` names it.
+VERSION = "/v1.0"
+
+
 def context(base: str, collection: str, select: tuple[str, ...] | None, entity: bool = False) -> str:
     """`@odata.context` as Graph writes it: `$metadata#users`, `#users(id,displayName)`,
     `#users/$entity` for one object."""
     projection = f"({','.join(select)})" if select else ""
-    return f"{base}v1.0/$metadata#{collection}{projection}{'/$entity' if entity else ''}"
+    return f"{base.rstrip('/')}{VERSION}/$metadata#{collection}{projection}{'/$entity' if entity else ''}"
 
 
 def etag(record: DirectoryObject) -> str:

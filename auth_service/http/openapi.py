@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from auth_service.graph.bodies import BODY_KEY
+from auth_service.graph.odata import VERSION
 
 GRAPH_ERROR = {
     "type": "object",
@@ -60,7 +61,7 @@ OPERATOR = (401, 413)
 
 
 def statuses(path: str, method: str) -> tuple[int, ...]:
-    if path.startswith("/v1.0/"):
+    if path.startswith(VERSION + "/"):
         return GRAPH + GRAPH_WRITES.get(method, ())
     found: tuple[int, ...] = EVERYWHERE
     if path.startswith("/{tenant}/"):
@@ -74,7 +75,7 @@ def statuses(path: str, method: str) -> tuple[int, ...]:
 
 def _error(path: str, status: int) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": DESCRIPTIONS[status]}
-    if path.startswith("/v1.0/") and status not in (307,):
+    if path.startswith(VERSION + "/") and status not in (307,):
         answer["content"] = {"application/json": {"schema": GRAPH_ERROR}}
     return answer
 

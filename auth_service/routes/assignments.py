@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.errors import BadRequest
-from auth_service.graph.odata import to_graph
+from auth_service.graph.odata import VERSION, context, to_graph
 from auth_service.graph.shapes import SERVICE_PRINCIPAL
 from auth_service.http.deps import Caller, caller_for
 from auth_service.http.lean import json_response
@@ -26,7 +26,7 @@ from corestore.directory.app_roles import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_D
 from corestore.directory.assignments import AppRoleAssignment
 from corestore.errors import NotFound
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 PrincipalReader = Annotated[Caller, Depends(caller_for(READ, SERVICE_PRINCIPAL.collection))]
 ReadCaller = Annotated[Caller, Depends(caller_for(READ, RESOURCE))]
 WriteCaller = Annotated[Caller, Depends(caller_for(WRITE, RESOURCE))]
@@ -41,10 +41,6 @@ class AssignmentBody(BaseModel):
     resource_id: uuid.UUID = Field(alias="resourceId")
     app_role_id: uuid.UUID = Field(alias="appRoleId")
     odata_type: str | None = Field(default=None, alias="@odata.type", max_length=64)
-
-
-def _context(request: Request, entity: str) -> str:
-    return f"{request.base_url}v1.0/$metadata#{entity}"
 
 
 def _assignment(a: AppRoleAssignment) -> dict[str, Any]:
@@ -96,7 +92,9 @@ async def by_app_id(request: Request, app_id: uuid.UUID, who: PrincipalReader) -
             raise NotFound(f"no service principal with appId {app_id}")
         payload = to_graph(found)
     return json_response(
-        {"@odata.context": _context(request, "servicePrincipals/$entity"), **payload}, 200, who.headers()
+        {"@odata.context": context(str(request.base_url), "servicePrincipals", None, True), **payload},
+        200,
+        who.headers(),
     )
 
 
@@ -104,13 +102,16 @@ async def _assign(request: Request, who: Caller, body: AssignmentBody) -> Respon
     found = await who.session.app_role_assignments.assign(
         body.principal_id, body.resource_id, body.app_role_id
     )
-    payload = {"@odata.context": _context(request, "appRoleAssignments/$entity"), **_assignment(found)}
+    payload = {
+        "@odata.context": context(str(request.base_url), "appRoleAssignments", None, True),
+        **_assignment(found),
+    }
     return json_response(payload, 201, who.headers())
 
 
 def _listed(request: Request, who: Caller, found: list[AppRoleAssignment]) -> Response:
     payload = {
-        "@odata.context": _context(request, "appRoleAssignments"),
+        "@odata.context": context(str(request.base_url), "appRoleAssignments", None),
         "value": [_assignment(a) for a in found],
     }
     return json_response(payload, 200, who.headers())

@@ -26,14 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message, Scope
 
 from auth_service.errors import BadRequest
+from auth_service.graph.odata import VERSION
 from auth_service.http.deps import CONSISTENCY_HEADER, bearer, services
 from auth_service.http.lean import json_response
 from auth_service.http.request_ids import REQUEST_ID, Trail, error_body
 from corestore.types import CommitPosition
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 MAX_REQUESTS = 20
-VERSION = "/v1.0"
 FAILED_DEPENDENCY = 424
 SERVER_ERROR = "the request failed; nothing is known of its effect"
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest
-from auth_service.graph.odata import to_graph
+from auth_service.graph.odata import VERSION, context, to_graph
 from auth_service.http.deps import caller
 from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
 from auth_service.oauth.permissions import READ
@@ -27,7 +27,7 @@ from corestore.directory.base import Repository
 from corestore.directory.changes import DeltaPage, delta_page
 from corestore.session import TenantSession
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 SELECT = QueryParam("$select", max_length=1024)
 SKIP = QueryParam("$skiptoken", max_length=64)
 DELTA = QueryParam("$deltatoken", max_length=64)
@@ -95,7 +95,7 @@ def _payload(
         else {"id": str(c.id), "@removed": {"reason": "deleted"}}
         for c in page.changes
     ]
-    payload: dict[str, Any] = {"@odata.context": f"{request.base_url}v1.0/$metadata#{kind}", "value": value}
+    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), kind, None), "value": value}
     if page.next_after is not None:
         skip = SKIP_FORMAT.pack(page.next_after.bytes, NO_SINCE if since is None else since, closing)
         payload["@odata.nextLink"] = _link(request, "$skiptoken", _encode(skip))

@@ -18,6 +18,7 @@ from auth_service.errors import BadRequest
 from auth_service.graph.bodies import BODIES, request_body
 from auth_service.graph.odata import (
     ETAG,
+    VERSION,
     etag,
     parse_etag,
     parse_skiptoken,
@@ -51,7 +52,7 @@ from corestore.directory.users import Users
 from corestore.objects import Page
 from corestore.session import TenantSession
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 
 
 def _etag_schema(schema: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from auth_service.graph.odata import VERSION
 from auth_service.graph.query import refuse_unknown, select_param, selection
 from auth_service.graph.responses import entity, page_payload, respond
 from auth_service.graph.shapes import ORGANIZATION
@@ -38,6 +39,6 @@ async def get_organization(request: Request) -> Response:
     return respond(who, entity(request, found, select))
 
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 read_route("/organization", list_organization, "list_organization", SELECT, on=router)
 read_route("/organization/{organization_id}", get_organization, "get_organization", SELECT, on=router)

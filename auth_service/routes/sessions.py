@@ -10,13 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest
-from auth_service.graph.odata import context
+from auth_service.graph.odata import VERSION, context
 from auth_service.graph.responses import respond
 from auth_service.graph.shapes import USER
 from auth_service.http.deps import Caller, caller
 from auth_service.oauth.permissions import USER_READ, WRITE
 
-router = APIRouter(prefix="/v1.0")
+router = APIRouter(prefix=VERSION)
 
 
 def _revoked(request: Request, who: Caller) -> Response:
