@@ -44,9 +44,15 @@ class ServerProcess:
         self.kill_postgres()  # only if Patroni died before it could stop it
 
     def kill(self) -> None:
-        """SIGKILL Patroni, then PostgreSQL and every process it started: a machine that dies."""
+        """SIGKILL Patroni and whatever it runs (a base backup, initdb), then PostgreSQL and every
+        process it started: a machine that dies."""
+        pid = self.patroni.pid()
+        spawned = [] if pid is None else children(pid)
         self.patroni.kill()
         self.kill_postgres()
+        for victim in spawned:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
 
     def kill_postgres(self) -> None:
         pid = self.pid()

@@ -22,6 +22,9 @@ from corestore.store import CoreStore
 from devtools.cli import app
 from devtools.client import connect, user_body
 from devtools.process import FrontEndProcess, front_ends
+from scale_units.errors import ClusterError
+from scale_units.local import launcher
+from scale_units.local.patroni import dcs_prefix
 from scale_units.model.geography import Cloud
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
@@ -97,6 +100,41 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(
     assert message in result.output
     assert _state_files(directory) == files
     assert await _catalog_units(grow_cluster) == units
+
+
+async def test_a_failure_half_way_stops_and_removes_what_it_started(
+    grow_cluster: ClusterState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit's primary is running when the roles step fails: nothing of it may stay, not even
+    Patroni's keys in etcd (the next test adds the same unit, which they would stop)."""
+
+    async def refused(*_: object) -> None:
+        raise ClusterError("roles refused (injected)")
+
+    directory = grow_cluster.directory
+    files, units = _state_files(directory), await _catalog_units(grow_cluster)
+    monkeypatch.setattr(launcher, "create_roles", refused)
+    result = await asyncio.to_thread(_cli, directory, "cluster", "add-unit", "emea-2", "--geo", "emea")
+    assert result.exit_code == 1
+    assert "roles refused (injected)" in result.output
+    assert _state_files(directory) == files
+    assert await _catalog_units(grow_cluster) == units
+    assert _processes_naming(f"{directory}/run/emea-2-".encode()) == []
+    assert _processes_naming(f"{directory}/data/emea-2-".encode()) == []
+    etcd = launcher.etcd(grow_cluster, "public")
+    assert etcd.delete_prefix(dcs_prefix("emea-2")) == 0
+
+
+def _processes_naming(text: bytes) -> list[str]:
+    """Live processes whose command line holds `text` (a server's configuration path)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes():
+                found.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
 
 
 async def test_new_tenants_land_on_the_added_unit_served_by_running_processes(
