@@ -48,6 +48,7 @@ CATCH_UP_S = 60.0  # before the fence: the changes made during the copy
 FENCED_CATCH_UP_S = 10.0  # inside the fence: the last few transactions
 REPLAY_WAIT_S = 5.0
 PROGRESS_EVERY_S = 1.0
+PROGRESS_POLL_S = 0.1
 REPLAYED_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
 Progress = Callable[[str], None]
 
@@ -145,28 +146,15 @@ class Mover:
                     f"catch-up: the target applied the changes made during the copy in "
                     f"{(time.monotonic() - caught_up) * 1000:.0f} ms"
                 )
-                epoch = await book.epoch() + 1
-                await book.set_phase(Phase.FENCED)
-                fenced = time.monotonic()
-                await src.fence(s, tenant_id, unit.id, epoch)
-                progress("fence: the source refuses the tenant's writes")
-                await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
-                summaries = await _verify(s, d, tenant_id, tables)
-                await self._replayed(
-                    unit, target_primary, str(await d.fetchval("SELECT pg_current_wal_lsn()::text"))
-                )
-                await self._replayed(
-                    source_unit, source_primary, await src.mark_moved(s, tenant_id, unit.id, epoch)
-                )
-                await src.lift(d, tenant_id)  # a fence an earlier move off the target left
-                epoch = await book.flip(source, unit.id)
+                async with (
+                    self._replicas(source_unit, source_primary) as source_replicas,
+                    self._replicas(unit, target_primary) as target_replicas,
+                ):
+                    epoch, summaries, fence_ms = await self._fence_and_flip(
+                        book, s, d, (source_unit, source_replicas), (unit, target_replicas), tables, progress
+                    )
                 flipped = True
-                fence_ms = (time.monotonic() - fenced) * 1000
                 rows = sum(t.rows for t in summaries.values())
-                progress(
-                    f"flip: {unit.id} serves the tenant (epoch {epoch}); writes fenced "
-                    f"{fence_ms:.0f} ms; {rows} rows verified in {len(tables)} tables"
-                )
                 await self._clean(s, d, tenant_id, tables, progress)
             await book.end()
         except BaseException:
@@ -175,6 +163,49 @@ class Mover:
             raise
         size = sum(t.bytes for t in summaries.values())
         return MoveReport(tenant_id, source, unit.id, rows, size, time.monotonic() - started, fence_ms, epoch)
+
+    async def _fence_and_flip(
+        self,
+        book: Ledger,
+        s: asyncpg.Connection,
+        d: asyncpg.Connection,
+        source: tuple[ScaleUnit, list[asyncpg.Connection]],
+        target: tuple[ScaleUnit, list[asyncpg.Connection]],
+        tables: tuple[str, ...],
+        progress: Progress,
+    ) -> tuple[int, dict[str, TableSummary], float]:
+        """From the fence to the flip (what writers wait through): the epoch, the summaries, the
+        fence's length in ms."""
+        tenant_id, unit = book.tenant_id, target[0]
+        epoch = await book.epoch() + 1
+        await book.set_phase(Phase.FENCED)
+        steps: dict[str, float] = {}
+        fenced = lap = time.monotonic()
+
+        def step(name: str) -> None:
+            nonlocal lap
+            steps[name], lap = (time.monotonic() - lap) * 1000, time.monotonic()
+
+        await src.fence(s, tenant_id, unit.id, epoch)
+        step("fence")
+        await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
+        step("catch-up")
+        summaries = await _verify(s, d, tenant_id, tables)
+        step("verify")
+        await _replayed(target[1], str(await d.fetchval("SELECT pg_current_wal_lsn()::text")))
+        await _replayed(source[1], await src.mark_moved(s, tenant_id, unit.id, epoch))
+        step("replicas")
+        await src.lift(d, tenant_id)  # a fence an earlier move off the target left
+        epoch = await book.flip(source[0].id, unit.id)
+        step("flip")
+        fence_ms = (time.monotonic() - fenced) * 1000
+        rows = sum(t.rows for t in summaries.values())
+        detail = ", ".join(f"{name} {ms:.0f}" for name, ms in steps.items())
+        progress(
+            f"flip: {unit.id} serves the tenant (epoch {epoch}); writes fenced {fence_ms:.0f} ms "
+            f"({detail}); {rows} rows verified in {len(tables)} tables"
+        )
+        return epoch, summaries, fence_ms
 
     async def _copy(self, d: asyncpg.Connection, tenant_id: uuid.UUID, progress: Progress) -> None:
         deadline = time.monotonic() + COPY_TIMEOUT_S
@@ -187,7 +218,7 @@ class Mover:
                     f"copy: {state.ready}/{state.tables} tables copied, {state.rows_in_flight} rows in flight"
                 )
                 said = time.monotonic()
-            await asyncio.sleep(dst.POLL_S * 5)
+            await asyncio.sleep(PROGRESS_POLL_S)
         progress(f"copy: {state.tables}/{state.tables} tables copied")
 
     async def _resolve(self, book: Ledger, pending: PendingMove, progress: Progress) -> None:
@@ -261,21 +292,30 @@ class Mover:
         except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"{server.name} is unreachable: {exc}") from None
 
-    async def _replayed(self, unit: ScaleUnit, primary: Server, lsn: str) -> None:
-        """Each reachable replica of `unit` has replayed `lsn` (bounded): reads routed there
-        after the flip see everything before it."""
-        deadline = time.monotonic() + REPLAY_WAIT_S
-        for server in unit.servers:
-            if server.name == primary.name:
-                continue
-            try:
-                async with self._state.connect(server, DIRECTORY_DB) as conn:
-                    while time.monotonic() < deadline:
-                        if await conn.fetchval(REPLAYED_SQL, lsn):
-                            break
-                        await asyncio.sleep(dst.POLL_S)
-            except (OSError, TimeoutError, asyncpg.PostgresError):
-                continue  # a replica down serves nobody
+    @contextlib.asynccontextmanager
+    async def _replicas(self, unit: ScaleUnit, primary: Server) -> AsyncIterator[list[asyncpg.Connection]]:
+        """Connections to the unit's reachable replicas, opened before the fence (not inside it)."""
+        async with contextlib.AsyncExitStack() as stack:
+            found = []
+            for server in unit.servers:
+                if server.name != primary.name:
+                    with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError):
+                        found.append(
+                            await stack.enter_async_context(self._state.connect(server, DIRECTORY_DB))
+                        )
+            yield found
+
+
+async def _replayed(replicas: list[asyncpg.Connection], lsn: str) -> None:
+    """Each replica has replayed `lsn` (bounded): reads routed there after the flip see
+    everything before it. A replica that fails serves nobody."""
+    deadline = time.monotonic() + REPLAY_WAIT_S
+    for conn in replicas:
+        with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError):
+            while time.monotonic() < deadline:
+                if await conn.fetchval(REPLAYED_SQL, lsn):
+                    break
+                await asyncio.sleep(dst.POLL_S)
 
 
 async def _verify(

@@ -28,7 +28,7 @@ WHERE s.subname = $1 GROUP BY s.subenabled"""
 ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
 HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
 EXISTS = "SELECT 1 FROM pg_subscription WHERE subname = $1"
-POLL_S = 0.02
+POLL_S = 0.005
 
 
 @dataclass(frozen=True)

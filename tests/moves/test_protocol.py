@@ -35,7 +35,7 @@ async def test_every_row_of_every_table_moves_and_leaves_the_source(
     assert report.rows == sum(before.values())
     assert await _summary(units_cluster, units_store, target, moving) == before
     assert not any((await _summary(units_cluster, units_store, source, moving)).values())
-    assert any(line.startswith("fence") for line in lines)
+    assert any(line.startswith("flip") and "writes fenced" in line for line in lines)
     # The session made before the move follows the tenant: reads and writes work on the target.
     assert (await session.users.get(ids["user"])).id == ids["user"]
     await session.users.create(user_principal_name=f"after@{random_name}.example", display_name="after")
