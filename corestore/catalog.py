@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from corestore.catalog_schema import CatalogDomain, CatalogTenant, ScaleUnitSlot
 from corestore.errors import Conflict, NotFound, TenantNotFound
-from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
+from corestore.pools import Connection, Pools
 from corestore.sql import cached
 from corestore.types import Placement
 from scale_units.model.geography import Cloud, Geo
@@ -29,6 +29,7 @@ from scale_units.routing import Router
 from scale_units.state import CATALOG_DB
 
 CACHE_TTL_S = 30.0
+CATALOG_ACQUIRE_TIMEOUT_S = 2.0  # a pooled connection for a catalog write
 
 
 class TenantState(StrEnum):
@@ -157,7 +158,7 @@ class Catalog:
         """A connection to the catalog on the primary of the cloud's catalog unit."""
         primary = self._router.write_target(self._router.topology.catalog_unit(self.cloud))
         pool = await self._pools.get(primary.name, CATALOG_DB)
-        async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+        async with pool.acquire(timeout=CATALOG_ACQUIRE_TIMEOUT_S) as conn:
             yield conn
 
     async def place(

@@ -20,7 +20,7 @@ from scale_units.model.types import ServerName, lsn_position
 from scale_units.routing import Router
 
 log = logging.getLogger(__name__)
-PROBE_TIMEOUT_S = 1.0
+LAG_PROBE_TIMEOUT_S = 1.0
 LSN_SQL = (
     "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text"
 )
@@ -106,7 +106,7 @@ class ReplicaMonitor:
 
     async def _lsn(self, server: Server) -> int | None:
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT_S):
+            async with asyncio.timeout(LAG_PROBE_TIMEOUT_S):
                 pool = await self.pools.get(server.name)
                 value = await pool.fetchval(LSN_SQL)
         except Exception:

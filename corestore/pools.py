@@ -19,7 +19,7 @@ from scale_units.model.types import RegionName, ServerName
 from scale_units.state import DIRECTORY_DB, ClusterState
 from scale_units.wan.proxy import application_name
 
-CONNECT_TIMEOUT_S = 2.0
+POOL_CONNECT_TIMEOUT_S = 2.0  # a new pooled connection
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
 else:
@@ -68,7 +68,7 @@ class Pools:
                         reset=_no_reset,
                         init=_init,
                         server_settings=self._settings,
-                        timeout=CONNECT_TIMEOUT_S,
+                        timeout=POOL_CONNECT_TIMEOUT_S,
                     )
                     self._pools[key] = pool
         return pool

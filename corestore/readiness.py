@@ -11,7 +11,7 @@ from scale_units.model.topology import ScaleUnit
 from scale_units.routing import Router
 from scale_units.state import CATALOG_DB, DIRECTORY_DB
 
-PROBE_TIMEOUT_S = 1.0
+READINESS_PROBE_TIMEOUT_S = 1.0
 
 
 async def problems(pools: Pools, router: Router, cloud: Cloud, geo: Geo) -> list[str]:
@@ -38,7 +38,7 @@ async def _unit_answers(pools: Pools, router: Router, unit: ScaleUnit) -> bool:
 
 async def _answers(pools: Pools, server: str, database: str) -> bool:
     try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
+        async with asyncio.timeout(READINESS_PROBE_TIMEOUT_S):
             pool = await pools.get(server, database)
             return bool(await pool.fetchval("SELECT true"))
     except Exception:

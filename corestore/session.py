@@ -29,7 +29,7 @@ from corestore.directory.organization import Organizations
 from corestore.directory.sign_ins import SignIns
 from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, TenantMoved, Unavailable
-from corestore.pools import CONNECT_TIMEOUT_S, Connection, Pools
+from corestore.pools import Connection, Pools
 from corestore.rls import begin_for_tenant
 from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement
@@ -40,6 +40,7 @@ from scale_units.routing import Router
 
 CONSISTENCY_WAIT_S = 1.0
 READ_TIMEOUT_S = 5.0  # a connection and a read: past it the server counts as unreachable
+AFTERWORD_TIMEOUT_S = 2.0  # a one-row statement after the work: the commit's position, a rollback
 WRITE_DEADLINE_S = 5.0  # connecting, BEGIN and the caller's statements
 COMMIT_WAIT_S = 5.0  # the commit, which waits for a quorum replica
 # A server gone, going, or out of reach; never an error in the statement or its data.
@@ -253,7 +254,7 @@ class TenantSession:
             self.last_server = self._router.write_target(self.unit).name
             self._stats.commits += 1
             try:
-                lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=CONNECT_TIMEOUT_S)
+                lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=AFTERWORD_TIMEOUT_S)
             except UNREACHABLE:
                 return  # committed; this session's next reads just do not wait for it
             self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
@@ -294,7 +295,7 @@ async def _roll_back(conn: Connection) -> None:
     if conn.is_closed() or not conn.is_in_transaction():
         return
     try:
-        await conn.execute("ROLLBACK", timeout=CONNECT_TIMEOUT_S)
+        await conn.execute("ROLLBACK", timeout=AFTERWORD_TIMEOUT_S)
     except UNREACHABLE:
         conn.terminate()
 

@@ -29,7 +29,7 @@ from scale_units.model.types import ScaleUnitId, ServerName
 STATE_FILE = "cluster.json"
 DIRECTORY_DB = "corestore"
 CATALOG_DB = "corestore_catalog"
-CONNECT_TIMEOUT_S = 5.0
+ONE_OFF_CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class ClusterState:
         server: Server | ServerName,
         database: str = "postgres",
         role: str = "superuser",
-        timeout: float = CONNECT_TIMEOUT_S,
+        timeout: float = ONE_OFF_CONNECT_TIMEOUT_S,
     ) -> AsyncIterator[asyncpg.Connection]:
         """One connection for a one-off job (tooling, audits, the launcher), always closed;
         the store's hot path uses its pools instead."""

@@ -29,7 +29,7 @@ from scale_units.model.topology import ScaleUnit, Server, Topology
 from scale_units.registry import LOG_DIR, log_region
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
-CONNECT_TIMEOUT_S = 3.0
+AUDIT_CONNECT_TIMEOUT_S = 3.0
 UUID_TEXT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 KEYS_DIR = "keys"
 COMPONENT_OF_TABLE = {t.name: Component.DIRECTORY_OBJECTS for t in Base.metadata.sorted_tables} | {
@@ -167,7 +167,7 @@ async def _counts(
     """Rows per (component, tenant) in `database`, with the tables they are in; none if it does not exist."""
     found: dict[tuple[Component, uuid.UUID], tuple[str, int]] = {}
     try:
-        async with state.connect(server, database, timeout=CONNECT_TIMEOUT_S) as conn:
+        async with state.connect(server, database, timeout=AUDIT_CONNECT_TIMEOUT_S) as conn:
             present = {
                 r["relname"] for r in await conn.fetch("SELECT relname FROM pg_class WHERE relkind = 'r'")
             }

@@ -18,7 +18,7 @@ from scale_units.model.topology import Server
 from scale_units.model.types import lsn_position
 from scale_units.state import ClusterState
 
-CONNECT_TIMEOUT_S = 2.0
+STATUS_CONNECT_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _sync(server: Server, head: MemberView | None, standby_names: str) -> str:
 
 async def _probe(state: ClusterState, server: Server) -> tuple[bool, str | None, bool, str]:
     try:
-        async with state.connect(server, timeout=CONNECT_TIMEOUT_S) as conn:
+        async with state.connect(server, timeout=STATUS_CONNECT_TIMEOUT_S) as conn:
             row = await conn.fetchrow(
                 "SELECT pg_is_in_recovery() AS r, CASE WHEN pg_is_in_recovery() "
                 "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn, "
