@@ -6,6 +6,8 @@ A read is one statement calling a tenant function (it sets the tenant itself, se
 migration directory_0002) on the nearest healthy replica that has replayed this
 session's writes. A write is one transaction on the primary whose first statement
 sets the tenant; once committed it moves the session's commit position.
+One module over 300 lines on purpose: reads and writes share the session's routing,
+deadlines and commit position, and each is only right read beside the other.
 """
 
 from __future__ import annotations

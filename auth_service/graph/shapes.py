@@ -3,6 +3,7 @@
 A `Shape` says what a kind shows (Graph name -> value of a record), what a body may set
 on create and on update (Graph name -> the store's values), and which properties Graph
 requires on create. The store keeps Pythonic records; nothing here is stored.
+One module over 300 lines on purpose: one table of shapes, one per kind, read side by side.
 
 Not shown: `version` (it is the ETag), `updatedAt` (Graph has no such property), a
 user's `admin` flag (Graph shows roles through directoryRoles, which we do not serve)
