@@ -18,7 +18,7 @@ from typing import Any
 from scale_units.errors import ClusterError, TopologyError
 from scale_units.local import launcher
 from scale_units.local.patroni import dcs_prefix
-from scale_units.model.loader import parse_topology
+from scale_units.model.loader import DEFAULT_CAPACITY, parse_topology
 from scale_units.model.topology import Region, ScaleUnit, Topology
 from scale_units.model.types import RegionName, ScaleUnitId
 from scale_units.ports import free_ports
@@ -37,7 +37,7 @@ class UnitRequest:
     geo: str
     primary: RegionName | None = None
     replicas: tuple[RegionName, ...] | None = None
-    capacity: int = 10_000
+    capacity: int = DEFAULT_CAPACITY
 
 
 def add_unit(state: ClusterState, request: UnitRequest) -> ClusterState:

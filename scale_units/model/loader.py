@@ -26,6 +26,7 @@ WAN_KEYS = {"enabled", "jitter_ms"}
 REGION_KEYS = {"cloud", "geo", "latitude", "longitude", "latency_ms", "datacenters"}
 UNIT_KEYS = {"cloud", "geo", "capacity", "primary", "replicas", "no_quorum"}
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+DEFAULT_CAPACITY = 10_000  # tenants of a scale unit whose table names none
 
 
 def default_topology_path(name: str = "default") -> Path:
@@ -162,7 +163,7 @@ def _parse_unit(
 ) -> ScaleUnit:
     cloud = checked(f"{key}.cloud", parse_cloud, str(spec.get("cloud")))
     geo = checked(f"{key}.geo", parse_geo, cloud, str(spec.get("geo")))
-    capacity = spec.get("capacity", 10_000)
+    capacity = spec.get("capacity", DEFAULT_CAPACITY)
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
         raise TopologyError(f"{key}.capacity", "must be a positive whole number of tenants")
     primary = spec.get("primary")
