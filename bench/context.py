@@ -14,6 +14,7 @@ from bench.httpenv import HttpEnv, Plan, http_env
 from bench.libenv import library_row
 from bench.progress import Progress
 from bench.rows import Row, nearest_server
+from bench.scrape import Sample
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size
 from scale_units.model.topology import Topology
@@ -107,6 +108,11 @@ class Context:
                 self._http = exc
                 raise
         return self._http
+
+    @property
+    def scraped(self) -> list[Sample]:
+        """The front ends' metrics over the run, if HTTP workloads ran."""
+        return self._http.scraped.samples if isinstance(self._http, HttpEnv) else []
 
     @cached_property
     def asgi(self) -> tuple[str, int]:

@@ -21,6 +21,7 @@ import jwt
 
 from bench.httpload import Writers, bearer
 from bench.rows import Row
+from bench.scrape import Scraped, scraping
 from devtools.client import grant_app_roles, password_grant, tenant_request, user_body
 from scale_units.state import ClusterState
 
@@ -41,6 +42,7 @@ class HttpEnv:
     client_forms: tuple[bytes, ...]
     password_form: bytes
     writers: Writers
+    scraped: Scraped  # the front ends' own metrics over the run
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,22 @@ def http_env(state: ClusterState, plan: Plan) -> Iterator[HttpEnv]:
     # Plain HTTP until the bench's ASGI baseline runs under the same TLS. Throttling is a
     # policy, not the hot path: raised so that no workload measures 429s.
     regions = [plan.write_region, plan.read_region]
-    with front_ends(state.directory, regions, UNTHROTTLED, tls=False) as (writer, reader):
+    with (
+        front_ends(state.directory, regions, UNTHROTTLED, tls=False) as (writer, reader),
+        scraping([writer.url, reader.url], state.credentials.operator) as scraped,
+    ):
         with httpx.Client(base_url=writer.url, timeout=60) as http:
-            env = _prepare(http, state, plan, reader.url, (writer.pid, reader.pid))
+            env = _prepare(http, state, plan, reader.url, (writer.pid, reader.pid), scraped)
         yield env
 
 
 def _prepare(
-    http: httpx.Client, state: ClusterState, plan: Plan, read_url: str, pids: tuple[int, int]
+    http: httpx.Client,
+    state: ClusterState,
+    plan: Plan,
+    read_url: str,
+    pids: tuple[int, int],
+    scraped: Scraped,
 ) -> HttpEnv:
     operator = state.credentials.operator
     main = _tenant(http, operator, plan.country)
@@ -107,6 +117,7 @@ def _prepare(
         client_forms=tuple(form for _, form in apps),
         password_form=urlencode(password).encode(),
         writers=Writers(tuple(w.token for w in writers), tuple(w.domain for w in writers)),
+        scraped=scraped,
     )
 
 

@@ -1,8 +1,9 @@
-"""PNG figures: the latency percentile curves of each system beside its baseline, and the sweep's growth."""
+"""PNG figures: the latency percentile curves of each system beside its baseline, the sweep's growth,
+and the reads each database server served over the run, from the front ends' own metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +16,7 @@ from matplotlib.figure import Figure
 
 from bench.histogram import decode
 from bench.measured import Measured
+from bench.scrape import Sample, rates
 
 NINES = 5  # the curve runs to p99.999 (as far as the sample count allows)
 TICKS = (50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
@@ -47,6 +49,16 @@ def sweep_plot(swept: list[Measured], folder: Path) -> str:
     return _save(figure, axes, folder / "scale-sweep.png")
 
 
+def reads_plot(samples: Sequence[Sample], folder: Path) -> str:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for server, (xs, ys) in sorted(rates(samples).items()):
+        axes.plot(xs, ys, label=server)
+    axes.set_xlabel("seconds since the front ends started")
+    axes.set_ylabel("reads per second")
+    axes.set_title("Reads per database server, from the front ends' /metrics")
+    return _save(figure, axes, folder / "frontend-reads-per-server.png")
+
+
 def _curve(measured: Measured) -> tuple[list[float], list[float]]:
     histogram = decode(measured.run.latency.encoded)
     count = max(1, histogram.get_total_count())
@@ -75,9 +87,16 @@ def _save(figure: Figure, axes: Axes, path: Path) -> str:
     return path.name
 
 
-def all_plots(results: Mapping[str, Measured], pairs: list[tuple[str, str]], folder: Path) -> list[str]:
+def all_plots(
+    results: Mapping[str, Measured],
+    pairs: list[tuple[str, str]],
+    folder: Path,
+    scraped: Sequence[Sample] = (),
+) -> list[str]:
     made = [pair_plot(results[s], results[b], folder) for s, b in pairs if s in results and b in results]
     swept = [m for m in results.values() if m.tenants is not None]
     if len(swept) >= 2:
         made.append(sweep_plot(swept, folder))
+    if len(scraped) >= 2:
+        made.append(reads_plot(scraped, folder))
     return made

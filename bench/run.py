@@ -51,10 +51,11 @@ def run_bench(names: list[str], settings: Settings, directory: Path, folder: Pat
             count_round_trips(c.state, c.topology, ctx.region, ctx.library_row)
         ).to_json()
         notes = _notes(c, ctx)
+        scraped = list(ctx.scraped)
     verdicts = tuple(g.judge(results) for w in selected for g in w.goals)
     folder.mkdir(parents=True, exist_ok=True)
     pairs = [(w.name, w.baseline) for w in selected if w.baseline]
-    plots = tuple(all_plots(results, pairs, folder))
+    plots = tuple(all_plots(results, pairs, folder, scraped))
     summaries = {w.name: (w.summary, w.baseline) for w in WORKLOADS.values()}
     outcome = Outcome(header, results, summaries, verdicts, failures, notes, plots)
     write_json(outcome, folder)

@@ -106,6 +106,7 @@ def test_plots_are_real_pngs(quick_run: tuple[Path, str], results: dict[str, Any
     assert "scale-sweep.png" in plots
     assert any(p.startswith("latency-library-read") for p in plots)
     assert any(p.startswith("latency-http-read") for p in plots)
+    assert "frontend-reads-per-server.png" in plots, "drawn from the front ends' /metrics"
     for name in plots:
         data = (quick_run[0] / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE), name
