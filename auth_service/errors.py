@@ -44,5 +44,9 @@ class BadRequest(AuthError):
     """A request the front end itself refuses (a header, an ETag, a skip token it never issued)."""
 
 
+class SyncStateNotFound(BadRequest):
+    """A delta token this API can no longer honour: the client starts a full round again."""
+
+
 class ServedElsewhere(AuthError):
     """A tenant of another geo: this front end processes none of it (421, naming where to go)."""

@@ -117,14 +117,18 @@ REMOVE = cached(
 LOOKUP = cached(
     "catalog:lookup",
     lambda: select(
-        CatalogTenant.cloud, CatalogTenant.geo, CatalogTenant.scale_unit, CatalogTenant.state
+        CatalogTenant.cloud,
+        CatalogTenant.geo,
+        CatalogTenant.scale_unit,
+        CatalogTenant.state,
+        CatalogTenant.epoch,
     ).where(CatalogTenant.tenant_id == bindparam("tenant")),
 )
 ACTIVE = cached(
     "catalog:active",
-    lambda: select(CatalogTenant.tenant_id, CatalogTenant.geo, CatalogTenant.scale_unit).where(
-        CatalogTenant.state == TenantState.ACTIVE.value
-    ),
+    lambda: select(
+        CatalogTenant.tenant_id, CatalogTenant.geo, CatalogTenant.scale_unit, CatalogTenant.epoch
+    ).where(CatalogTenant.state == TenantState.ACTIVE.value),
 )
 RESOLVE_DOMAIN = cached(
     "catalog:resolve-domain",
@@ -212,7 +216,7 @@ class Catalog:
             row = await conn.fetchrow(LOOKUP.sql, *LOOKUP.args(tenant=tenant_id))
         if row is None:
             return None
-        placement = Placement(Cloud(row["cloud"]), Geo(row["geo"]), row["scale_unit"])
+        placement = Placement(Cloud(row["cloud"]), Geo(row["geo"]), row["scale_unit"], row["epoch"])
         entry = CatalogEntry(tenant_id, placement, TenantState(row["state"]))
         if SERVED[entry.state]:
             self._cache[tenant_id] = (time.monotonic() + CACHE_TTL_S, entry)
@@ -225,7 +229,7 @@ class Catalog:
             rows = await conn.fetch(ACTIVE.sql, *ACTIVE.args())
         expires = time.monotonic() + CACHE_TTL_S
         for r in rows:
-            placement = Placement(self.cloud, Geo(r["geo"]), r["scale_unit"])
+            placement = Placement(self.cloud, Geo(r["geo"]), r["scale_unit"], r["epoch"])
             self._cache[r["tenant_id"]] = (
                 expires,
                 CatalogEntry(r["tenant_id"], placement, TenantState.ACTIVE),

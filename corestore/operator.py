@@ -25,7 +25,7 @@ from scale_units.routing import Router
 
 INSERT_TENANT = "INSERT INTO tenants (tenant_id, display_name, country) VALUES ($1, $2, $3)"
 DELETE_TENANT = "DELETE FROM tenants WHERE tenant_id = $1"  # every other row cascades
-SessionOpener = Callable[[uuid.UUID, ScaleUnitId], Awaitable[TenantSession]]
+SessionOpener = Callable[[uuid.UUID, Placement], Awaitable[TenantSession]]
 
 
 class Operator:
@@ -56,7 +56,7 @@ class Operator:
         except NoScaleUnitAvailable as exc:
             raise NoCapacity(f"{cloud.value}/{geo.value}: {exc}") from None
         try:
-            async with (await self._open(tenant_id, unit_id)).write() as conn:
+            async with (await self._open(tenant_id, Placement(cloud, geo, unit_id))).write() as conn:
                 await conn.execute(INSERT_TENANT, tenant_id, name, code)
             await catalog.set_state(tenant_id, TenantState.ACTIVE)
         except BaseException:
@@ -76,7 +76,7 @@ class Operator:
         """An operator's session on one tenant, for tooling and experiments."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
         placement = await self._catalog(cloud).served(tid)
-        return await self._open(tid, placement.scale_unit)
+        return await self._open(tid, placement)
 
     async def delete_tenant(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> None:
         """Purge every row of the tenant; if interrupted, calling again finishes the job."""
@@ -86,7 +86,7 @@ class Operator:
         if entry is None:
             raise TenantNotFound(f"no tenant {tid} in cloud {cloud.value}")
         await catalog.set_state(tid, TenantState.DELETING)
-        async with (await self._open(tid, entry.placement.scale_unit)).write() as conn:
+        async with (await self._open(tid, entry.placement)).write() as conn:
             await conn.execute(DELETE_TENANT, tid)
         await catalog.remove(tid)
 

@@ -59,8 +59,8 @@ CAUGHT_UP_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
 MOVED_SQLSTATE = "CS001"  # raised by corestore.enter_tenant (migration directory_0006)
 MOVE_WAIT_S = 3.0  # how long a fenced request waits for the move's catalog flip
 MOVE_POLL_S = 0.05
-# The tenant's scale unit in a cloud as the catalog says now (its cached placement forgotten).
-Relocate = Callable[[uuid.UUID, Cloud], Awaitable[ScaleUnit]]
+# The tenant's scale unit in a cloud and its epoch as the catalog says now (its cache forgotten).
+Relocate = Callable[[uuid.UUID, Cloud], Awaitable[tuple[ScaleUnit, int]]]
 COMMIT_LSN_SQL = "SELECT pg_current_wal_lsn()::text"
 
 
@@ -77,6 +77,7 @@ class TenantSession:
         stats: StoreStats,
         consistency: CommitPosition | None = None,
         relocate: Relocate | None = None,
+        epoch: int = 0,
     ) -> None:
         self.tenant_id = tenant_id
         self.unit = unit
@@ -84,6 +85,7 @@ class TenantSession:
         self._router = router
         self._secret_key = secret_key
         self._relocate = relocate
+        self.epoch = epoch  # the placement's: a delta token of another epoch cannot be honoured
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
         self._stats = stats
@@ -95,7 +97,7 @@ class TenantSession:
 
     @property
     def placement(self) -> Placement:
-        return Placement(self.unit.cloud, self.unit.geo, self.unit.id)
+        return Placement(self.unit.cloud, self.unit.geo, self.unit.id, self.epoch)
 
     @cached_property
     def users(self) -> Users:
@@ -152,10 +154,10 @@ class TenantSession:
         moments after its fence); a bounded wait, then `TenantMoved`."""
         deadline = time.monotonic() + MOVE_WAIT_S
         while self._relocate is not None and time.monotonic() < deadline:
-            unit = await self._relocate(self.tenant_id, self.unit.cloud)
+            unit, epoch = await self._relocate(self.tenant_id, self.unit.cloud)
             if unit.id != self.unit.id:
                 # The move waited for the target's replicas before its flip: no position needed.
-                self.unit, self.consistency = unit, None
+                self.unit, self.epoch, self.consistency = unit, epoch, None
                 return
             await asyncio.sleep(MOVE_POLL_S)
         raise TenantMoved(f"{why}; nothing was written, try again")

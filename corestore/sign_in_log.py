@@ -91,7 +91,9 @@ class SignInLog:
         for unit_id, tenants in by_unit.items():
             try:
                 for tenant_id in await self._write_unit(unit_id, tenants):
-                    unit = await self._relocate(tenant_id, self._router.topology.scale_units[unit_id].cloud)
+                    unit, _ = await self._relocate(
+                        tenant_id, self._router.topology.scale_units[unit_id].cloud
+                    )
                     unwritten.extend(replace(r, scale_unit=unit.id) for r in tenants[tenant_id])
             except Exception:
                 log.warning("sign-in rows for %s not written", unit_id, exc_info=True)

@@ -23,7 +23,7 @@ from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
 from corestore.unit_discovery import UnitDiscovery
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Topology
-from scale_units.model.types import RegionName, ScaleUnitId
+from scale_units.model.types import RegionName
 from scale_units.routing import Router
 from scale_units.state import ClusterState, default_state_dir
 
@@ -75,20 +75,19 @@ class CoreStore:
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
         placement = await self.placement(claims.tenant_id, claims.cloud)
-        return await self._open(claims.tenant_id, placement.scale_unit, consistency)
+        return await self._open(claims.tenant_id, placement, consistency)
 
     async def authentication_session(self, tenant_id: uuid.UUID, cloud: Cloud) -> TenantSession:
         """The authentication service's context: before a token exists, the tenant named in
         the token request (to check credentials and log the sign-in), never for directory calls."""
-        placement = await self.placement(tenant_id, cloud)
-        return await self._open(tenant_id, placement.scale_unit)
+        return await self._open(tenant_id, await self.placement(tenant_id, cloud))
 
     async def _open(
-        self, tenant_id: uuid.UUID, unit: ScaleUnitId, consistency: CommitPosition | None = None
+        self, tenant_id: uuid.UUID, placement: Placement, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""
-        scale_unit = await self.units.unit(unit)
+        scale_unit = await self.units.unit(placement.scale_unit)
         return TenantSession(
             tenant_id,
             scale_unit,
@@ -98,14 +97,15 @@ class CoreStore:
             self.stats,
             consistency,
             self._relocate,
+            placement.epoch,
         )
 
-    async def _relocate(self, tenant_id: uuid.UUID, cloud: Cloud) -> ScaleUnit:
-        """Where a tenant lives now, asked of the catalog (after a unit said it moved)."""
+    async def _relocate(self, tenant_id: uuid.UUID, cloud: Cloud) -> tuple[ScaleUnit, int]:
+        """Where a tenant lives now and its epoch, asked of the catalog (after a unit said it moved)."""
         catalog = self.catalog(cloud)
         catalog.forget(tenant_id)
         placement = await catalog.served(tenant_id)
-        return await self.units.unit(placement.scale_unit)
+        return await self.units.unit(placement.scale_unit), placement.epoch
 
     async def close(self) -> None:
         await self.pools.close()

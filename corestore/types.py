@@ -33,6 +33,7 @@ class Placement:
     cloud: Cloud
     geo: Geo
     scale_unit: ScaleUnitId
+    epoch: int = 0  # how many times the tenant moved: each move's flip raises it
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     core.Unavailable: (503, "ServiceUnavailable"),
     front.AuthError: (401, "InvalidAuthenticationToken"),
     front.Forbidden: (403, "Authorization_RequestDenied"),
+    front.SyncStateNotFound: (400, "syncStateNotFound"),
     front.BadRequest: (400, "Request_BadRequest"),
     front.ServedElsewhere: (421, "Request_MisdirectedRequest"),
 }

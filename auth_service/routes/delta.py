@@ -5,7 +5,10 @@ and its last page gives `@odata.deltaLink`, whose token asks the next round for 
 changed since (corestore.directory.changes says why nothing is missed). Removed objects
 come as `{"id", "@removed": {"reason": "deleted"}}`: our deletes are permanent, which is
 Graph's "deleted" (its "changed" is a user in the recycle bin, which we do not keep).
-Tokens are opaque to clients: a page's position and the round's snapshot, base64.
+Tokens are opaque to clients: a page's position, the round's snapshot and the tenant's
+placement epoch, base64. Transaction ids belong to one scale unit, so a token issued
+before the tenant moved (another epoch) cannot be honoured: it gets Graph's answer to
+an expired token, 400 `syncStateNotFound`, and the client starts a full round again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auth_service.errors import BadRequest
+from auth_service.errors import BadRequest, SyncStateNotFound
 from auth_service.graph.odata import VERSION, context, to_graph
 from auth_service.http.deps import caller
 from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
@@ -35,9 +38,9 @@ KNOWN = frozenset(q.name for q in (SELECT, SKIP, DELTA))
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999
 NO_SINCE = -1  # a first round's pages: every object
-# $skiptoken: the page's last id, the round's `since` and the token the round ends with.
-SKIP_FORMAT = struct.Struct(">16sqq")
-DELTA_FORMAT = struct.Struct(">q")
+# $skiptoken: the page's last id, the round's `since`, the token the round ends with, the epoch.
+SKIP_FORMAT = struct.Struct(">16sqqi")
+DELTA_FORMAT = struct.Struct(">qi")
 
 
 def _encode(raw: bytes) -> str:
@@ -62,8 +65,8 @@ def _page_size(request: Request) -> int:
     return PAGE_SIZE
 
 
-def _position(request: Request) -> tuple[int | None, uuid.UUID | None, int | None]:
-    """(since, after, the round's closing token) from the query: a fresh round has none."""
+def _position(request: Request) -> tuple[int | None, uuid.UUID | None, int | None, int | None]:
+    """(since, after, the round's closing token, its epoch) from the query: a fresh round has none."""
     unknown = sorted(k for k in request.query_params if k not in KNOWN)
     if unknown:
         raise BadRequest(f"delta does not support {', '.join(unknown)}")
@@ -71,12 +74,12 @@ def _position(request: Request) -> tuple[int | None, uuid.UUID | None, int | Non
     if skip is not None and delta is not None:
         raise BadRequest("give $skiptoken or $deltatoken, not both")
     if skip is not None:
-        after, since, closing = _decode(skip, SKIP_FORMAT, "$skiptoken")
-        return (None if since == NO_SINCE else since), uuid.UUID(bytes=after), closing
+        after, since, closing, epoch = _decode(skip, SKIP_FORMAT, "$skiptoken")
+        return (None if since == NO_SINCE else since), uuid.UUID(bytes=after), closing, epoch
     if delta is not None:
-        (since,) = _decode(delta, DELTA_FORMAT, "$deltatoken")
-        return since, None, None
-    return None, None, None
+        since, epoch = _decode(delta, DELTA_FORMAT, "$deltatoken")
+        return since, None, None, epoch
+    return None, None, None, None
 
 
 def _link(request: Request, name: str, token: str) -> str:
@@ -85,7 +88,7 @@ def _link(request: Request, name: str, token: str) -> str:
 
 
 def _payload(
-    request: Request, kind: str, page: DeltaPage[Any], since: int | None, closing: int
+    request: Request, kind: str, page: DeltaPage[Any], since: int | None, closing: int, epoch: int
 ) -> dict[str, Any]:
     select = SELECT.read(request)
     chosen = None if select is None else tuple(s.strip() for s in select.split(",") if s.strip())
@@ -97,20 +100,29 @@ def _payload(
     ]
     payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), kind, None), "value": value}
     if page.next_after is not None:
-        skip = SKIP_FORMAT.pack(page.next_after.bytes, NO_SINCE if since is None else since, closing)
+        skip = SKIP_FORMAT.pack(page.next_after.bytes, NO_SINCE if since is None else since, closing, epoch)
         payload["@odata.nextLink"] = _link(request, "$skiptoken", _encode(skip))
     else:
-        payload["@odata.deltaLink"] = _link(request, "$deltatoken", _encode(DELTA_FORMAT.pack(closing)))
+        payload["@odata.deltaLink"] = _link(
+            request, "$deltatoken", _encode(DELTA_FORMAT.pack(closing, epoch))
+        )
     return payload
 
 
 def register(kind: str, repository: Callable[[TenantSession], Repository[Any]]) -> None:
     async def delta(request: Request) -> Response:
         who = await caller(request, READ, kind)
-        since, after, closing = _position(request)
+        since, after, closing, epoch = _position(request)
         page = await delta_page(repository(who.session), since, after, _page_size(request))
+        if epoch is not None and epoch != who.session.epoch:  # read after the page: it may have moved
+            raise SyncStateNotFound(
+                "The sync state generation is not found. The delta token is expired and data must be "
+                "synchronized again (the tenant moved to another scale unit)."
+            )
         return json_response(
-            _payload(request, kind, page, since, page.snapshot if closing is None else closing),
+            _payload(
+                request, kind, page, since, page.snapshot if closing is None else closing, who.session.epoch
+            ),
             200,
             who.headers(),
         )

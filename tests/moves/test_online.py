@@ -132,3 +132,25 @@ async def test_a_stale_process_cannot_write_to_the_source(
         assert (await (await units_store.operator.session(moving.id)).users.get(user.id)).id == user.id
     finally:
         await stale.close()
+
+
+async def test_a_delta_token_from_before_a_move_asks_for_a_full_round(
+    units_cluster: ClusterState, units_store: CoreStore, units_front_ends: list[FrontEndProcess]
+) -> None:
+    west = units_front_ends[0]
+    with connect(units_cluster.directory) as http:
+        created = create_tenant(http, west.url, units_cluster.credentials.operator, PASSWORD)
+        token = sign_in(http, west.url, created.domain, created.admin, PASSWORD)["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        first = http.get(f"{west.url}/v1.0/users/delta", headers=headers).json()
+        before = first["@odata.deltaLink"]
+        assert http.get(before, headers=headers).status_code == 200
+
+        await units_store.operator.move_tenant(uuid.UUID(created.id), other_unit(created.scale_unit))
+
+        expired = http.get(before, headers=headers)  # the front end still caches the old placement
+        assert expired.status_code == 400
+        assert expired.json()["error"]["code"] == "syncStateNotFound"
+        again = http.get(f"{west.url}/v1.0/users/delta", headers=headers).json()
+        assert {u["userPrincipalName"] for u in again["value"]} == {created.admin}
+        assert http.get(again["@odata.deltaLink"], headers=headers).status_code == 200
