@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -89,16 +88,3 @@ def insert_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
         elif default.is_callable:
             out[column.key] = default.arg(None)  # type: ignore[attr-defined]
     return out
-
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-@cache
-def call(function: str, arity: int) -> str:
-    """`SELECT * FROM corestore.<function>($1, ..., $arity)`: a tenant read function
-    (migration directory_0002) as one prepared statement; the name is ours, never a caller's."""
-    if not _IDENTIFIER.match(function):
-        raise ValueError(f"not a function name: {function!r}")
-    params = ", ".join(f"${i}" for i in range(1, arity + 1))
-    return f"SELECT * FROM corestore.{function}({params})"  # noqa: S608

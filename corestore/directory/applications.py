@@ -26,8 +26,9 @@ from corestore.filters import ColumnKind, FilterableColumn
 from corestore.handle import TenantHandle
 from corestore.objects import Application, ClientSecret, ServicePrincipal
 from corestore.pools import Connection
+from corestore.read_functions import call
 from corestore.schema import ApplicationRow, ClientSecretRow, ServicePrincipalRow
-from corestore.sql import cached, call
+from corestore.sql import cached
 from corestore.validation import DISPLAY_NAME, FieldRule, check, parse_id
 
 MAX_SECRET_DAYS = 730
@@ -63,7 +64,7 @@ class Applications(Repository[Application]):
     async def get(self, object_id: str | uuid.UUID) -> Application:
         """A point read with the redirect URIs: one statement."""
         oid = parse_id(object_id)
-        rows = await self.handle.fetch(call("application_by_id", 2), self.handle.tenant_id, oid)
+        rows = await self.handle.fetch(call("application_by_id"), self.handle.tenant_id, oid)
         if not rows:
             raise NotFound(f"no application {oid}")
         return self._from_query(rows[0])
@@ -100,7 +101,7 @@ class Applications(Repository[Application]):
         return await self._reread(conn, record.id)
 
     async def _reread(self, conn: Connection, oid: uuid.UUID) -> Application:
-        row = await conn.fetchrow(call("application_by_id", 2), self.handle.tenant_id, oid)
+        row = await conn.fetchrow(call("application_by_id"), self.handle.tenant_id, oid)
         assert row is not None
         return self._from_query(row)
 
@@ -156,7 +157,7 @@ class Applications(Repository[Application]):
         except NotFound:
             return None
         rows = await self.handle.fetch(
-            call("client_credentials", 3),
+            call("client_credentials"),
             self.handle.tenant_id,
             aid,
             datetime.now(UTC),

@@ -19,7 +19,7 @@ from corestore.directory.app_roles import BY_ID, GRAPH_DISPLAY_NAME, graph_princ
 from corestore.directory.groups import NO_DATA_FOUND
 from corestore.errors import InvalidRequest, NotFound
 from corestore.handle import TenantHandle
-from corestore.sql import call
+from corestore.read_functions import call
 from corestore.validation import parse_id
 
 # The principal must be a service principal of this tenant: otherwise nothing is inserted.
@@ -101,7 +101,7 @@ class AppRoleAssignments:
     ) -> list[AppRoleAssignment]:
         try:
             rows = await self.handle.fetch(
-                call("app_role_assignments", 3), self.handle.tenant_id, principal, resource
+                call("app_role_assignments"), self.handle.tenant_id, principal, resource
             )
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == NO_DATA_FOUND:

@@ -34,9 +34,10 @@ from corestore.filters import FilterableColumn, FilterError, compile_filter, par
 from corestore.handle import TenantHandle
 from corestore.objects import DirectoryObject, Page, field_names
 from corestore.pools import Connection
+from corestore.read_functions import call
 from corestore.schema import ObjectRow
 from corestore.search import SearchError, compile_search
-from corestore.sql import Compiled, cached, call, condition, insert_values
+from corestore.sql import Compiled, cached, condition, insert_values
 from corestore.validation import FieldRule, check, parse_id
 
 R = TypeVar("R", bound=DirectoryObject)
@@ -94,7 +95,7 @@ class Repository(Generic[R]):
     async def get(self, object_id: str | uuid.UUID) -> R:
         """A point read on the nearest replica: one prepared statement."""
         oid = parse_id(object_id)
-        row = await self._one(call(f"{self.kind()}_by_id", 2), oid)
+        row = await self._one(call(f"{self.kind()}_by_id"), oid)
         if row is None:
             raise NotFound(f"no {self.kind()[:-1]} {oid}")
         return self.to_record(row)
@@ -140,7 +141,7 @@ class Repository(Generic[R]):
                 self._keyset(sort, order.descending, after_key, after), KEYSET_ARGS
             )
         rows = await self.handle.fetch(
-            call(f"{self.kind()}_query", 9),
+            call(f"{self.kind()}_query"),
             self.handle.tenant_id,
             top + 1,
             where,

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from corestore.directory.base import MAX_PAGE, ZERO, Repository
 from corestore.errors import InvalidRequest
 from corestore.objects import DirectoryObject
-from corestore.sql import call
+from corestore.read_functions import call
 
 R = TypeVar("R", bound=DirectoryObject)
 DELTA_KINDS = ("users", "groups")
@@ -50,7 +50,7 @@ async def delta_page(
     if not 1 <= top <= MAX_PAGE:
         raise InvalidRequest(f"page size must be between 1 and {MAX_PAGE}")
     handle = repository.handle
-    rows = await handle.fetch(call(f"{kind}_delta", 4), handle.tenant_id, after or ZERO, top + 1, since)
+    rows = await handle.fetch(call(f"{kind}_delta"), handle.tenant_id, after or ZERO, top + 1, since)
     *found, trailer = rows
     changes = tuple(
         Change(r["object_id"], None if r["obj"] is None else repository.to_record(r["obj"]))

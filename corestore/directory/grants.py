@@ -24,7 +24,7 @@ from corestore.directory.sessions import sessions_valid
 from corestore.errors import InvalidRequest, NotFound
 from corestore.handle import TenantHandle
 from corestore.pools import Connection
-from corestore.sql import call
+from corestore.read_functions import call
 from corestore.validation import parse_id
 
 PLATFORMS = ("web", "spa", "publicClient")
@@ -158,7 +158,7 @@ class Grants:
             aid = uuid.UUID(app_id)
         except ValueError:
             return None
-        rows = await self.handle.fetch(call("client_registration", 2), self.handle.tenant_id, aid)
+        rows = await self.handle.fetch(call("client_registration"), self.handle.tenant_id, aid)
         if not rows:
             return None
         uris = {r["uri"]: r["platform"] for r in rows if r["uri"] is not None}

@@ -11,8 +11,8 @@ from corestore.directory.users import Users
 from corestore.errors import Conflict, InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.objects import DirectoryObject, Group, Page
+from corestore.read_functions import call
 from corestore.schema import GroupRow
-from corestore.sql import call
 from corestore.validation import DISPLAY_NAME, NICKNAME, FieldRule, parse_id
 
 MEMBER_KINDS = """SELECT EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2) AS group_found,
@@ -95,7 +95,7 @@ class Groups(Repository[Group]):
         gid = parse_id(group_id)
         try:
             rows = await self.handle.fetch(
-                call("members", 5),
+                call("members"),
                 self.handle.tenant_id,
                 gid,
                 after or ZERO,
@@ -123,7 +123,7 @@ class Groups(Repository[Group]):
     ) -> Page[DirectoryObject]:
         """The groups an object is in, in id order: one statement."""
         rows = await self.handle.fetch(
-            call("member_of", 5),
+            call("member_of"),
             self.handle.tenant_id,
             parse_id(object_id),
             after or ZERO,

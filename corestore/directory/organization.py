@@ -6,7 +6,7 @@ from __future__ import annotations
 from corestore.errors import NotFound
 from corestore.handle import TenantHandle
 from corestore.objects import Organization
-from corestore.sql import call
+from corestore.read_functions import call
 
 
 class Organizations:
@@ -15,7 +15,7 @@ class Organizations:
 
     async def get(self, domains: tuple[str, ...]) -> Organization:
         """The tenant's row, one statement; `domains` are its verified domains (`Catalog.domains`)."""
-        rows = await self.handle.fetch(call("organization", 1), self.handle.tenant_id)
+        rows = await self.handle.fetch(call("organization"), self.handle.tenant_id)
         if not rows:
             raise NotFound(f"no tenant {self.handle.tenant_id}")
         row = rows[0]

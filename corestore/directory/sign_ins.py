@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from corestore.handle import TenantHandle
 from corestore.objects import Page, SignIn, field_names
-from corestore.sql import call
+from corestore.read_functions import call
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ class SignIns:
     async def list(self, top: int = 100, before: datetime | None = None) -> Page[SignIn]:
         """Newest first: one statement."""
         rows = await self.handle.fetch(
-            call("sign_ins_page", 3),
+            call("sign_ins_page"),
             self.handle.tenant_id,
             before or FAR_FUTURE,
             top,

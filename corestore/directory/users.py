@@ -15,8 +15,8 @@ from corestore.filters import ColumnKind, FilterableColumn
 from corestore.objects import User
 from corestore.passwords import hash_password
 from corestore.pools import Connection
+from corestore.read_functions import call
 from corestore.schema import UserRow
-from corestore.sql import call
 from corestore.validation import DISPLAY_NAME, NICKNAME, UPN, FieldRule, check, parse_id
 
 MAX_EXTENSION_BYTES = 16 * 1024
@@ -99,7 +99,7 @@ class Users(Repository[User]):
         """The user and password hash for a sign-in, found by principal name; `on_primary` for a
         second look past replication lag."""
         fetch = self.handle.fetch_primary if on_primary else self.handle.fetch
-        rows = await fetch(call("user_by_upn", 2), self.handle.tenant_id, user_principal_name)
+        rows = await fetch(call("user_by_upn"), self.handle.tenant_id, user_principal_name)
         row = rows[0] if rows else None
         if row is None:
             return None

@@ -11,9 +11,10 @@ from sqlalchemy import Connection, MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from corestore.catalog_schema import CatalogBase
+from corestore.read_functions import READ_FUNCTIONS, SCHEMA
 from corestore.schema import Base
 from scale_units.model.geography import Cloud
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.state import CATALOG_DB, DIRECTORY_DB, ROLE_USERS, ClusterState
 
 
 def _differences(metadata: MetaData) -> Any:
@@ -44,3 +45,17 @@ async def test_migrated_schema_matches_the_models(
     finally:
         await engine.dispose()
     assert differences == []
+
+
+async def test_every_read_function_the_store_calls_exists_for_the_app_role(cluster: ClusterState) -> None:
+    """`corestore.read_functions` against `pg_proc`: name, number of arguments, EXECUTE granted."""
+    primary = cluster.discover().scale_units["emea-1"].primary
+    async with cluster.connect(primary, DIRECTORY_DB) as conn:
+        rows = await conn.fetch(
+            "SELECT p.proname, p.pronargs FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = $1 AND has_function_privilege($2, p.oid, 'EXECUTE')",
+            SCHEMA,
+            ROLE_USERS["app"],
+        )
+    callable_by_app = {(r["proname"], r["pronargs"]) for r in rows}
+    assert set(READ_FUNCTIONS.items()) - callable_by_app == set()
