@@ -38,7 +38,6 @@ from scale_units.local.grow import UnitRequest
 from scale_units.local.tls import server_certificate
 from scale_units.model.geography import Cloud
 from scale_units.registry import log_path
-from scale_units.state import ClusterState
 
 app = typer.Typer(
     help="Core Store: a multi-tenant directory on a local multi-region PostgreSQL cluster.",
@@ -89,7 +88,7 @@ def add_unit_command(
     started = time.monotonic()
     parsed = None if replicas is None else tuple(r.strip() for r in replicas.split(",") if r.strip())
     with cli_errors():
-        state = grow.add_unit(ClusterState.load(directory), UnitRequest(unit, geo, primary, parsed, capacity))
+        state = grow.add_unit(directory, UnitRequest(unit, geo, primary, parsed, capacity))
         migrate_state(state)
     servers = len(state.planned_topology.scale_units[unit].servers)
     typer.echo(f"{unit}: {servers} servers streaming, in the catalog ({time.monotonic() - started:.1f} s)")

@@ -10,9 +10,13 @@ removes its files and etcd keys: the state directory is as it was.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from scale_units.errors import ClusterError, TopologyError
@@ -40,8 +44,29 @@ class UnitRequest:
     capacity: int = DEFAULT_CAPACITY
 
 
-def add_unit(state: ClusterState, request: UnitRequest) -> ClusterState:
+def add_unit(directory: Path, request: UnitRequest) -> ClusterState:
     """Start the requested unit's servers and record it; the state with it (saved)."""
+    ClusterState.load(directory)  # no cluster there: that error, before any lock
+    with _exclusive(directory):
+        return _add(ClusterState.load(directory), request)  # as the previous add-unit left it
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """One add-unit at a time per cluster: two would both find a name free, and the second to
+    save would drop the first's unit. The lock is on the directory itself: no file to leave."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ClusterError(f"another add-unit is running on the cluster at {directory}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _add(state: ClusterState, request: UnitRequest) -> ClusterState:
     grown, unit = plan(state, request)
     names = [s.name for s in unit.servers]
     try:

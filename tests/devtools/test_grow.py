@@ -8,7 +8,9 @@ One small cluster for the module (tests/topologies/grow.toml); the tests run in 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,8 +63,11 @@ def _cli(directory: Path, *args: str) -> Result:
 
 
 def _state_files(directory: Path) -> dict[str, bytes]:
-    """Every file name under the state directory but logs, and the state file's bytes."""
-    names = {str(p.relative_to(directory)): b"" for p in directory.rglob("*") if "logs" not in p.parts}
+    """What add-unit would leave: the servers' data directories, the run files (configurations,
+    pid files, WAN specs), and the state file's bytes (not the files servers keep changing)."""
+    names = {
+        str(p.relative_to(directory)): b"" for sub in ("data", "run") for p in (directory / sub).iterdir()
+    }
     return names | {"cluster.json": (directory / "cluster.json").read_bytes()}
 
 
@@ -100,6 +105,20 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(
     assert message in result.output
     assert _state_files(directory) == files
     assert await _catalog_units(grow_cluster) == units
+
+
+def test_a_second_add_unit_at_once_is_refused(grow_cluster: ClusterState) -> None:
+    directory = grow_cluster.directory
+    files = _state_files(directory)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running add-unit holds it
+        result = _cli(directory, "cluster", "add-unit", "emea-2", "--geo", "emea")
+    finally:
+        os.close(fd)
+    assert result.exit_code == 1
+    assert "another add-unit is running" in result.output
+    assert _state_files(directory) == files
 
 
 async def test_a_failure_half_way_stops_and_removes_what_it_started(
