@@ -292,10 +292,12 @@ def test_groups_members_and_sign_in_logs(
     assert {m["id"] for m in transitive} == {inner["id"], user["id"]}
     member_of = http.get(f"{v1}/users/{user['id']}/transitiveMemberOf", headers=admin_headers).json()["value"]
     assert {g["id"] for g in member_of} == {inner["id"], outer["id"]}
-    assert (
-        http.delete(f"{v1}/groups/{inner['id']}/members/{user['id']}/$ref", headers=admin_headers).status_code
-        == 204
-    )
+    removed = http.delete(f"{v1}/groups/{inner['id']}/members/{user['id']}/$ref", headers=admin_headers)
+    assert removed.status_code == 204
+    after = {**admin_headers, CONSISTENCY: removed.headers[CONSISTENCY]}  # read our own removal
+    assert http.get(f"{v1}/groups/{inner['id']}/members", headers=after).json()["value"] == []
+    member_of = http.get(f"{v1}/users/{user['id']}/transitiveMemberOf", headers=after).json()["value"]
+    assert member_of == [], "no longer in inner, so no longer (transitively) in outer"
     assert _eventually_logged(http, v1, admin_headers), "the admin's sign-in, written in the background"
     dave = sign_in(http, west.url, http_tenant.domain, http_tenant.upn("dave"), "Dave-passw0rd!")
     dave_headers = {"Authorization": f"Bearer {dave['access_token']}"}

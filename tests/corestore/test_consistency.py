@@ -5,6 +5,9 @@ from __future__ import annotations
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import CommitPosition, Tenant
+from scale_units.model.topology import Server
+from scale_units.routing import distance_ms
+from scale_units.state import ClusterState
 
 
 async def test_write_then_immediate_read_on_a_replica_sees_it(session: TenantSession, tenant: Tenant) -> None:
@@ -27,8 +30,26 @@ async def test_commit_position_carries_read_your_writes_to_another_session(
     assert (await reader.users.get(user.id)).display_name == "new"
 
 
-async def test_reads_prefer_the_nearest_replica(store: CoreStore) -> None:
-    unit = store.topology.scale_units["na-1"]
-    order = store.router.read_order(unit)
-    assert order[0] in unit.replicas
-    assert order[-1] == unit.primary
+async def test_a_read_goes_to_the_nearest_replica_and_the_primary_comes_last(
+    cluster: ClusterState, random_name: str
+) -> None:
+    """From westeurope, a North American tenant's read is answered by na-1's replica nearest
+    westeurope (by the topology's latencies), not merely by some replica. A store of its own,
+    closed after, so no other test sees its connections to na-1."""
+    store = CoreStore(cluster, region="westeurope")
+    try:
+        tenant = await store.operator.create_tenant(random_name, "US")
+        session = await store.operator.session(tenant.id)
+        here = store.topology.regions["westeurope"]
+
+        def away(server: Server) -> float:
+            return distance_ms(here, store.topology.regions[server.region])
+
+        nearest, *farther = sorted(session.unit.replicas, key=away)
+        assert all(away(nearest) < away(s) for s in farther), "the topology has one nearest replica"
+        await session.users.list(top=1)
+        assert session.last_server == nearest.name
+        assert store.router.read_order(session.unit)[-1] == session.unit.primary
+        await store.operator.delete_tenant(tenant.id)
+    finally:
+        await store.close()

@@ -1,46 +1,104 @@
-"""Property: random operations of many tenants never see each other's rows."""
+"""Property: random operations of three tenants, each also aiming at the others' objects, never
+reach across: a foreign id is NotFound to every operation, and each tenant sees exactly what it
+made and has not deleted. Every outcome is checked against a model: nothing is swallowed."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corestore.errors import Conflict, NotFound
+from corestore.session import TenantSession
 from corestore.store import CoreStore
 
 NAMES = st.text(alphabet="abcdefgh", min_size=1, max_size=4)
+PICK = st.integers(0, 20)
 OPERATION = st.one_of(
     st.tuples(st.just("user"), NAMES),
     st.tuples(st.just("group"), NAMES),
-    st.tuples(st.just("delete"), st.integers(0, 20)),
-    st.tuples(st.just("member"), st.integers(0, 20), st.integers(0, 20)),
+    st.tuples(st.just("delete"), PICK),
+    st.tuples(st.just("member"), PICK, PICK),
+    # Aimed at tenant (index + 1 + offset) % 3: another tenant, never the caller's own.
+    st.tuples(st.just("foreign delete"), st.integers(0, 1), PICK),
+    st.tuples(st.just("foreign rename"), st.integers(0, 1), PICK),
+    st.tuples(st.just("foreign member"), st.integers(0, 1), PICK, PICK),
 )
 PLANS = st.lists(st.tuples(st.integers(0, 2), OPERATION), min_size=1, max_size=25)
 
 
-async def _apply(session: Any, owned: list[uuid.UUID], op: tuple[Any, ...], domain: str) -> None:
+@dataclass
+class Model:
+    """What one tenant made: live objects by kind, names taken, memberships."""
+
+    users: dict[uuid.UUID, str] = field(default_factory=dict)
+    groups: dict[uuid.UUID, str] = field(default_factory=dict)
+    members: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+
+    def pick(self, kind: dict[uuid.UUID, str], n: int) -> uuid.UUID | None:
+        ids = sorted(kind)
+        return ids[n % len(ids)] if ids else None
+
+    def any_object(self, n: int) -> uuid.UUID | None:
+        ids = sorted(self.users) + sorted(self.groups)
+        return ids[n % len(ids)] if ids else None
+
+
+async def _apply(session: TenantSession, model: Model, op: tuple[Any, ...], domain: str) -> None:
     kind = op[0]
     if kind == "user":
-        user = await session.users.create(user_principal_name=f"{op[1]}@{domain}", display_name=op[1])
-        owned.append(user.id)
+        if op[1] in model.users.values():
+            with pytest.raises(Conflict):
+                await session.users.create(user_principal_name=f"{op[1]}@{domain}", display_name=op[1])
+        else:
+            user = await session.users.create(user_principal_name=f"{op[1]}@{domain}", display_name=op[1])
+            model.users[user.id] = op[1]
     elif kind == "group":
         group = await session.groups.create(display_name=op[1], mail_nickname=op[1])
-        owned.append(group.id)
-    elif kind == "delete" and owned:
-        target = owned[op[1] % len(owned)]
-        for repo in (session.users, session.groups):
-            try:
-                await repo.delete(target)
-            except NotFound:
-                continue
-            break
-    elif kind == "member" and owned:
-        with contextlib.suppress(NotFound, Conflict, ValueError):
-            await session.groups.add_member(owned[op[1] % len(owned)], owned[op[2] % len(owned)])
+        model.groups[group.id] = op[1]
+    elif kind == "delete" and (target := model.any_object(op[1])) is not None:
+        repo = session.users if target in model.users else session.groups
+        await repo.delete(target)
+        model.users.pop(target, None)
+        model.groups.pop(target, None)
+        model.members = {(g, m) for g, m in model.members if target not in (g, m)}
+    elif kind == "member":
+        gid, uid = model.pick(model.groups, op[1]), model.pick(model.users, op[2])
+        if gid is None or uid is None:
+            return
+        if (gid, uid) in model.members:
+            with pytest.raises(Conflict):
+                await session.groups.add_member(gid, uid)
+        else:
+            await session.groups.add_member(gid, uid)
+            model.members.add((gid, uid))
+
+
+async def _attack(session: TenantSession, own: Model, other: Model, op: tuple[Any, ...]) -> None:
+    """An operation on another tenant's object: NotFound, as if the id did not exist."""
+    kind, target = op[0], other.any_object(op[2])
+    if target is None:
+        return
+    repo = session.users if target in other.users else session.groups
+    if kind == "foreign delete":
+        with pytest.raises(NotFound):
+            await repo.delete(target)
+    elif kind == "foreign rename":
+        with pytest.raises(NotFound):
+            await repo.update(target, {"display_name": "stolen"})
+    elif kind == "foreign member":
+        mine = own.pick(own.groups, op[3])
+        foreign_group = other.pick(other.groups, op[3])
+        if mine is not None:
+            with pytest.raises(NotFound):
+                await session.groups.add_member(mine, target)  # their object into my group
+        if foreign_group is not None and (my_user := own.pick(own.users, op[3])) is not None:
+            with pytest.raises(NotFound):
+                await session.groups.add_member(foreign_group, my_user)  # me into their group
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -50,22 +108,27 @@ async def test_random_operations_never_cross_tenants(
 ) -> None:
     tenants = [await store.operator.create_tenant(f"p{uuid.uuid4().hex[:8]}", "FR") for _ in range(3)]
     sessions = [await store.operator.session(t.id) for t in tenants]
-    owned: list[list[uuid.UUID]] = [[], [], []]
+    models = [Model(), Model(), Model()]
     for index, op in plan:
-        with contextlib.suppress(Conflict):
-            await _apply(sessions[index], owned[index], op, f"t{index}.example")
+        if op[0].startswith("foreign"):
+            victim = (index + 1 + op[1]) % 3
+            await _attack(sessions[index], models[index], models[victim], op)
+        else:
+            await _apply(sessions[index], models[index], op, f"t{index}.example")
     for index, session in enumerate(sessions):
-        visible = {u.id for u in (await session.users.list(top=999)).items}
-        visible |= {g.id for g in (await session.groups.list(top=999)).items}
-        others = {oid for j, ids in enumerate(owned) if j != index for oid in ids}
-        assert not visible & others, "a tenant saw another tenant's objects"
-        assert visible <= set(owned[index])
+        model = models[index]
+        users = {u.id: u.display_name for u in (await session.users.list(top=999)).items}
+        assert users == model.users, "exactly its own live users, none renamed by another tenant"
+        assert {g.id for g in (await session.groups.list(top=999)).items} == set(model.groups)
+        for group in model.groups:
+            members = {m.id for m in (await session.groups.members(group, top=999)).items}
+            assert members == {m for g, m in model.members if g == group}, "no foreign member"
+        others = {
+            oid for j, other in enumerate(models) if j != index for oid in (*other.users, *other.groups)
+        }
         for oid in others:
             for repo in (session.users, session.groups):
-                try:
+                with pytest.raises(NotFound):
                     await repo.get(oid)
-                except NotFound:
-                    continue
-                raise AssertionError(f"tenant {index} read {oid} of another tenant")
     for tenant in tenants:
         await store.operator.delete_tenant(tenant.id)

@@ -26,12 +26,14 @@ def test_default_topology_has_two_geos_two_regions_each() -> None:
         assert all(topology.regions[s.region].geo is unit.geo for s in unit.servers)
 
 
-def test_default_units_survive_any_one_server_with_a_copy_in_another_datacenter() -> None:
-    """Three servers, each in a datacenter of its own: whichever one is lost, a primary and a
-    replica in another datacenter remain, so writes go on and stay in two datacenters."""
+def test_default_topology_leaves_two_datacenters_whichever_server_is_lost() -> None:
+    """The topology's side of surviving any one server, on paper: whichever server is lost, two
+    servers in two datacenters remain (a primary, and a quorum replica in another datacenter), and a
+    unit with no quorum member waits rather than degrades. The real kills are in test_failover.py."""
     for unit in load_topology(default_topology_path()).scale_units.values():
-        assert len(unit.servers) == 3
-        assert len({s.datacenter for s in unit.servers}) == 3
+        for lost in unit.servers:
+            left = [s for s in unit.servers if s is not lost]
+            assert len({s.datacenter for s in left}) >= 2, (unit.id, lost.name)
         assert unit.no_quorum is NoQuorum.WAIT
 
 
