@@ -44,7 +44,7 @@ def etag(record: DirectoryObject) -> str:
     return f'W/"{record.version}"'
 
 
-ETAG = r'^(\*|(W/)?"[0-9]{1,18}")$'  # If-Match: any version, or one this API returned
+ETAG = r'^(\*|(W/)?"[0-9]{1,9}")$'  # If-Match: any version, or one this API returned
 
 
 def parse_etag(value: str | None) -> int | None:
