@@ -89,7 +89,8 @@ def _password_profile(value: Any) -> dict[str, Any]:
     )
     if unknown:
         raise BadRequest(f"passwordProfile: unknown property {', '.join(unknown)}")
-    if value.get("forceChangePasswordNextSignIn") not in (None, False):
+    force = value.get("forceChangePasswordNextSignIn")
+    if force is not None and force is not False:  # `in (None, False)` would let 0 pass as False
         raise BadRequest("passwordProfile.forceChangePasswordNextSignIn: no password change at sign-in here")
     return {"password": value["password"]}
 
