@@ -1,4 +1,5 @@
-"""The OpenAPI document, with every error status a route can answer declared.
+"""The OpenAPI document, with every error status a route can answer declared, who may call
+each operation (`security`), and links from each create to its object's operations.
 
 Most errors do not come from a route's own code but from what every request passes
 through: the token check (401, 403), the geo fence (307 to the tenant's geo, 421), the
@@ -16,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from auth_service.graph.bodies import BODY_KEY
 from auth_service.graph.odata import VERSION
+from auth_service.http.openapi_links import add_links
 
 GRAPH_ERROR = {
     "type": "object",
@@ -53,6 +55,13 @@ DESCRIPTIONS = {
     429: "throttled; Retry-After says when to try again",
     503: "the tenant's scale unit cannot answer now, or the request's deadline passed; Retry-After",
 }
+# Who may call: a Graph token (delegated or an application's) for Graph and userinfo, the operator
+# credential (cluster.json) for /operator/...; nobody needs one for discovery, JWKS, sign-in and
+# token (a client authenticates in the token request's own form or Basic header, RFC 6749).
+SECURITY_SCHEMES = {
+    "graphToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "operatorKey": {"type": "http", "scheme": "bearer", "description": "the operator credential"},
+}
 EVERYWHERE = (400, 404, 503)
 GRAPH = (400, 401, 403, 404, 421, 429, 503)
 GRAPH_WRITES = {"post": (409, 413), "patch": (409, 412, 413), "delete": (412,)}
@@ -71,6 +80,14 @@ def statuses(path: str, method: str) -> tuple[int, ...]:
     if path.startswith("/oidc/"):
         found += (401, 421, 429)
     return found + ((413,) if method in ("post", "patch", "put") else ())
+
+
+def security(path: str) -> list[dict[str, list[str]]]:
+    if path.startswith((VERSION + "/", "/oidc/userinfo")):
+        return [{"graphToken": []}]
+    if path.startswith("/operator/"):
+        return [{"operatorKey": []}]
+    return []
 
 
 def _error(path: str, status: int) -> dict[str, Any]:
@@ -97,6 +114,9 @@ def install(app: FastAPI) -> None:
                     responses.pop("422", None)  # FastAPI's validation errors are our 400
                     for status in statuses(path, method):
                         responses.setdefault(str(status), _error(path, status))
+                    operation["security"] = security(path)
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            add_links(schema["paths"])
             app.openapi_schema = schema
         return app.openapi_schema
 
