@@ -1,8 +1,11 @@
 """High availability through real front ends: Patroni fails over by itself, nothing acknowledged is lost.
 
 One cluster of the default topology (three servers per scale unit, one etcd) and a
-westeurope front end, shared by the tests of this module in order: a replica dies, the
-primary dies, the old primary rejoins, a planned switchover, etcd dies.
+westeurope front end, shared by the tests of this module; each test finds the roles as they
+are now and sets up what it needs, so any one runs alone or in any order: a replica dies,
+the primary dies and rejoins, a planned switchover, etcd dies, no quorum member is left.
+Waits are on the event (writes resumed, a leader named) with a generous bound; how long
+it took is printed, never asserted.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import base64
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -37,8 +40,8 @@ from tests.cluster import temp_cluster
 SERVER = "x-corestore-server"
 PASSWORD = "Adm1n-passw0rd!"  # what tests.auth_service.conftest.create_tenant gives the administrator
 UNIT = "emea-1"
-# After the lock expires: a replica's promotion and the front end's next look at the leaders.
-PROMOTION_GRACE_S = 5.0
+# A bound on waiting for an event (a kill noticed, writes resumed): generous, never the assertion.
+EVENT_BOUND_S = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +129,38 @@ class Traffic:
         self._stop.set()
 
 
+def _wait_for(
+    traffic: Traffic, enough: Callable[[list[tuple[float, str, int, str]]], bool], what: str
+) -> None:
+    """Until `enough` of the traffic's results so far, or fail after EVENT_BOUND_S."""
+    deadline = time.monotonic() + EVENT_BOUND_S
+    while not enough(list(traffic.results)):
+        if time.monotonic() > deadline:
+            traffic.stop()
+            pytest.fail(f"not within {EVENT_BOUND_S:.0f}s: {what}")
+        time.sleep(0.1)
+
+
+Results = list[tuple[float, str, int, str]]
+
+
+def _kill_under(
+    traffic: Traffic, kill: Callable[[], None], enough: Callable[[Results, float], bool], what: str
+) -> float:
+    """Traffic until a few writes succeed, then `kill`, then traffic until `enough` of the results
+    after the kill: the kill's time on the traffic's clock."""
+    thread = _run(traffic)
+    try:
+        _wait_for(traffic, lambda r: sum(x[2] == 201 for x in r) >= 3, "writes before the kill")
+        kill()
+        killed_at = time.monotonic() - traffic.started
+        _wait_for(traffic, lambda r: enough(r, killed_at), what)
+    finally:
+        traffic.stop()
+        thread.join()
+    return killed_at
+
+
 def _run(traffic: Traffic) -> threading.Thread:
     thread = threading.Thread(target=traffic.run)
     thread.start()
@@ -152,13 +187,14 @@ def test_replica_killed_writes_and_sign_ins_carry_on_within_the_geo(
     ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
 ) -> None:
     unit = ha_cluster.planned_topology.scale_units[UNIT]
-    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=8.0)
-    thread = _run(traffic)
-    time.sleep(2.0)
-    victim = "emea-1-northeurope"
-    launcher.process(ha_cluster, victim).kill()
-    killed_at = time.monotonic() - traffic.started
-    thread.join()
+    victim = next(s.name for s in unit.servers if s.name != _leader(ha_cluster))
+    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=EVENT_BOUND_S * 3)
+    killed_at = _kill_under(
+        traffic,
+        lambda: launcher.process(ha_cluster, victim).kill(),
+        lambda r, t: all(sum(x[0] > t and x[1] == k for x in r) >= 10 for k in ("write", "sign-in")),
+        "writes and sign-ins after the kill",
+    )
 
     after = [r for r in traffic.results if r[0] > killed_at]
     writes = [r for r in after if r[1] == "write"]
@@ -167,35 +203,28 @@ def test_replica_killed_writes_and_sign_ins_carry_on_within_the_geo(
         f"\nreplica down: {len(writes)} writes and {len(sign_ins)} sign-ins after the kill, statuses "
         f"{sorted({r[2] for r in after})}"
     )
-    assert writes, "writes went on after the kill"
     assert {r[2] for r in writes} == {201}, "every write after the kill succeeded"
-    assert sign_ins, "sign-ins went on after the kill"
     assert {r[2] for r in sign_ins} == {200}, "every sign-in after the kill succeeded"
     answered = {r[3] for r in traffic.results if r[1] == "read" and r[2] == 200}
     assert answered <= {s.name for s in unit.servers}, "no read left the geo's scale unit"
     launcher.up(default_topology_path(), ha_cluster.directory)  # restarts it; it streams again
 
 
-def test_primary_killed_under_writes_fails_over_by_itself_and_keeps_every_acknowledged_write(
+def test_primary_killed_fails_over_by_itself_keeps_every_acknowledged_write_and_rejoins(
     ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
 ) -> None:
+    """Writes resume on a new primary (waited for, up to EVENT_BOUND_S; the time is printed), no
+    acknowledged write is lost, and the old primary, restarted, is a quorum replica again."""
     old = _leader(ha_cluster)
-    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=TTL_S + 20.0, sign_ins=False)
-    thread = _run(traffic)
-    time.sleep(2.0)
-    launcher.process(ha_cluster, old).kill()
-    killed_at = time.monotonic() - traffic.started
-    deadline = time.monotonic() + TTL_S + LOOP_WAIT_S + PROMOTION_GRACE_S + 5
-    while time.monotonic() < deadline:
-        resumed = [r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] == 201]
-        if len(resumed) >= 5:
-            break
-        time.sleep(0.2)
-    traffic.stop()
-    thread.join()
+    traffic = Traffic(front, tenant, _headers(front, tenant), seconds=EVENT_BOUND_S * 3, sign_ins=False)
+    killed_at = _kill_under(
+        traffic,
+        lambda: launcher.process(ha_cluster, old).kill(),
+        lambda r, t: sum(x[0] > t and x[1] == "write" and x[2] == 201 for x in r) >= 5,
+        "writes resumed after the kill",
+    )
 
     resumed = [r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] == 201]
-    assert resumed, "writes never resumed"
     new = _leader(ha_cluster)
     took = resumed[0][0] - killed_at
     refused = len([r for r in traffic.results if r[0] > killed_at and r[1] == "write" and r[2] != 201])
@@ -211,43 +240,43 @@ def test_primary_killed_under_writes_fails_over_by_itself_and_keeps_every_acknow
     assert regions[new] == regions[old], "an in-sync replica of the primary's own region took over"
     assert {r[3] for r in resumed} == {new}
     assert not lost, f"acknowledged writes lost: {lost[:5]}"
-    assert took <= TTL_S + LOOP_WAIT_S + PROMOTION_GRACE_S
 
-
-def test_old_primary_rejoins_as_a_replica(ha_cluster: ClusterState) -> None:
-    topology = ha_cluster.planned_topology
-    down = [s.name for s in topology.servers() if launcher.process(ha_cluster, s.name).pid() is None]
-    assert len(down) == 1, "the killed primary is still down"
     launcher.up(default_topology_path(), ha_cluster.directory)  # Patroni rewinds it onto the new timeline
     statuses = {s.name: s for s in asyncio.run(cluster_status(ha_cluster))}
-    assert statuses[down[0]].alive
-    assert statuses[down[0]].role == "replica"
-    assert statuses[down[0]].sync == "quorum"
+    assert statuses[old].alive
+    assert statuses[old].role == "replica"
+    assert statuses[old].sync == "quorum"
     assert statuses[_leader(ha_cluster)].sync == "quorum"
 
 
-def test_planned_switchover_moves_the_primary_home_and_writes_go_on(
+def test_planned_switchover_moves_the_primary_and_writes_go_on(
     ha_cluster: ClusterState, front: FrontEndProcess, tenant: CreatedTenant
 ) -> None:
-    home = ha_cluster.planned_topology.scale_units[UNIT].primary.name
-    if _leader(ha_cluster) == home:
-        pytest.skip("the failover promoted the home server")  # never: it was the one killed
-    result = CliRunner().invoke(app, ["failover", UNIT, "--to", home, "--dir", str(ha_cluster.directory)])
+    """To the planned home if another server leads now, else to another replica of the quorum."""
+    unit = ha_cluster.planned_topology.scale_units[UNIT]
+    current = _leader(ha_cluster)
+    home = unit.primary.name
+    target = home if current != home else next(s.name for s in unit.servers if s.name != current)
+    result = CliRunner().invoke(app, ["failover", UNIT, "--to", target, "--dir", str(ha_cluster.directory)])
     assert result.exit_code == 0, result.output
-    assert f"primary is now {home}" in result.output
+    assert f"primary is now {target}" in result.output
+    assert _leader(ha_cluster) == target
     headers = _headers(front, tenant)
+    deadline = time.monotonic() + EVENT_BOUND_S
     with connect(ha_cluster.directory, timeout=10) as http:
-        for attempt in range(50):
+        attempt = 0
+        while True:
+            attempt += 1
             created = http.post(
                 f"{front.url}/v1.0/users",
                 headers=headers,
-                json=user_body(tenant.upn(f"s{attempt}"), "S"),
+                json=user_body(tenant.upn(f"s{uuid.uuid4().hex[:8]}"), "S"),
             )
-            if created.status_code == 201:
+            if created.status_code == 201 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-    assert created.status_code == 201
-    assert created.headers[SERVER] == home
+    assert created.status_code == 201, f"writes never resumed after {attempt} attempts"
+    assert created.headers[SERVER] == target
 
 
 def test_etcd_killed_keeps_the_primary_without_split_brain_and_recovers(
