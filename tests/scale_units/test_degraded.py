@@ -23,6 +23,7 @@ from tests.cluster import temp_cluster
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "degrade.toml"
 PRIMARY, REPLICA = "emea-1-westeurope", "emea-1-northeurope"
 PASSWORD = "Adm1n-passw0rd!"
+EVENT_BOUND_S = 30.0  # a generous bound on waiting for an event, never the assertion
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,13 @@ def test_replica_lost_commits_go_on_degraded_and_the_quorum_returns(degrade_clus
         assert QUORUM_HEADER not in _create_user(front, headers, tenant).headers
         launcher.process(degrade_cluster, REPLICA).kill()
         assert _primary_sync(degrade_cluster, "DEGRADED").sync == "DEGRADED", "status shows the unit degraded"
-        time.sleep(1.5)  # the front end's monitor looks every half second
-        created = _create_user(front, headers, tenant)
+        # Until the front end's monitor (every half second) has seen it, at most EVENT_BOUND_S:
+        # every write meanwhile is committed all the same.
+        deadline = time.monotonic() + EVENT_BOUND_S
+        while QUORUM_HEADER not in (created := _create_user(front, headers, tenant)).headers:
+            assert created.status_code == 201, created.text
+            assert time.monotonic() < deadline, "the front end never said its commits were unconfirmed"
+            time.sleep(0.1)
         assert created.status_code == 201
         assert created.headers[QUORUM_HEADER] == "degrade", "the front end says the commit was unconfirmed"
 
