@@ -10,7 +10,7 @@ from scale_units.state import DIRECTORY_DB, ClusterState
 
 async def on_primary(cluster: ClusterState, unit: str, query: str, *args: Any) -> Any:
     """`fetchval` of `query` on `unit`'s primary (the one Patroni names now)."""
-    async with cluster.connect(cluster.topology.scale_units[unit].primary, DIRECTORY_DB) as conn:
+    async with cluster.connect(cluster.discover().scale_units[unit].primary, DIRECTORY_DB) as conn:
         return await conn.fetchval(query, *args)
 
 

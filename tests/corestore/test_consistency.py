@@ -36,7 +36,7 @@ async def test_a_read_goes_to_the_nearest_replica_and_the_primary_comes_last(
     """From westeurope, a North American tenant's read is answered by na-1's replica nearest
     westeurope (by the topology's latencies), not merely by some replica. A store of its own,
     closed after, so no other test sees its connections to na-1."""
-    store = CoreStore(cluster, region="westeurope")
+    store = CoreStore(cluster, cluster.discover(), region="westeurope")
     try:
         tenant = await store.operator.create_tenant(random_name, "US")
         session = await store.operator.session(tenant.id)
