@@ -3,10 +3,11 @@
 It builds a Debian base image (debootstrap, `podman import`) and both images from the
 wheelhouse, brings the default topology up with podman-compose (each server a Patroni
 member, one etcd per cloud), waits for health, runs the demo through the compose front
-ends, stops a replica's container and shows reads carry on from another server and
-writes still commit, then runs `down -v`.  Everything it made (containers,
-network, volumes, image tags, the root file system) is removed on the way out, failure
-or not.  Exit status 77 means skipped: the tools are missing and we are not root.
+ends, scrapes every front end's /metrics and checks /readyz, stops a replica's container
+and shows reads carry on from another server and writes still commit, then runs `down -v`.
+Everything it made (containers, network, volumes, image tags, the root file system) is
+removed on the way out, failure or not.  Exit status 77 means skipped: the tools are
+missing and we are not root.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from auth_service.http.deps import SERVER_HEADER
 from devtools.client import connect, create_tenant, sign_in, user_body
@@ -139,6 +141,7 @@ class Smoke:
         timed("compose up", lambda: self.compose_command("up", "-d", "--no-build", "--no-deps"))
         timed("wait for migrations and health", self.wait_healthy)
         timed("demo through the compose front ends", self.demo)
+        timed("every front end ready, its /metrics counting the demo", self.scrape)
         timed("stop a replica: reads and writes carry on", self.a_replica_stops)
         timed("compose down -v", lambda: self.compose_command("down", "-v"))
 
@@ -217,6 +220,25 @@ class Smoke:
         urls = [arg for region in ("westeurope", "northeurope") for arg in ("--front-end", self.url(region))]
         corestore = Path(sys.executable).parent / "corestore"
         subprocess.run([str(corestore), "demo", "--dir", str(state), *urls], check=True)
+
+    def scrape(self) -> None:
+        """As Prometheus would: the operator's bearer token, the text format parsed; then /readyz."""
+        operator = self.secrets[SECRET_VARIABLES["operator"]]
+        with connect(self.state) as http:
+            for region in ("westeurope", "northeurope"):
+                url = self.url(region)
+                answer = http.get(f"{url}/metrics", headers={"Authorization": f"Bearer {operator}"})
+                answer.raise_for_status()
+                answered = sum(
+                    s.value
+                    for family in text_string_to_metric_families(answer.text)
+                    for s in family.samples
+                    if s.name == "corestore_http_requests_total"
+                )
+                ready = http.get(f"{url}/readyz")
+                print(f"  {region}: {answered:.0f} requests counted, /readyz {ready.status_code}")
+                if not answered or ready.status_code != 200:
+                    raise RuntimeError(f"{region}: no requests counted or not ready: {ready.text}")
 
     def a_replica_stops(self) -> None:
         west, north = self.url("westeurope"), self.url("northeurope")
