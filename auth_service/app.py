@@ -56,7 +56,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(Deadline)
     # Outermost: every answer, the deadline's 503 included, has its ids and is counted.
-    app.add_middleware(Observe, metrics=services.metrics)
+    app.add_middleware(Observe, counts=services.metrics.http)
     http_errors.install(app)
     openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match

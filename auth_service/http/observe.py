@@ -17,18 +17,16 @@ from auth_service.http import access_log
 from auth_service.http.deps import SERVER_HEADER
 from auth_service.http.http_errors import graph_error
 from auth_service.http.request_ids import CLIENT_REQUEST_ID, SCOPE_KEY, Trail, client_request_id
-from auth_service.metrics.families import UNMATCHED, FrontEndMetrics
+from auth_service.metrics.http import UNMATCHED, HttpCounts
 
 CLIENT_REQUEST_ID_KEY = CLIENT_REQUEST_ID.encode()
 SERVER_KEY = SERVER_HEADER.encode()
 
 
 class Observe:
-    def __init__(self, app: ASGIApp, metrics: FrontEndMetrics) -> None:
+    def __init__(self, app: ASGIApp, counts: HttpCounts) -> None:
         self.app = app
-        self.metrics = metrics
-        self.in_flight = 0
-        metrics.in_flight.set_function(lambda: self.in_flight)  # read at scrape, not kept per request
+        self.counts = counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,20 +34,21 @@ class Observe:
             return
         began = time.perf_counter()
         answered = Answered()
-        self.in_flight += 1
+        counts = self.counts
+        counts.in_flight += 1
         try:
             await self._answer(scope, receive, send, answered)
         finally:
-            self.in_flight -= 1
+            counts.in_flight -= 1
             seconds = time.perf_counter() - began
             template = getattr(scope.get("route"), "path", UNMATCHED)
             method = scope["method"]
-            self.metrics.answered(template, method, answered.status, seconds)
+            counts.answered(template, method, answered.status, seconds)
             trail: Trail | None = scope.get(SCOPE_KEY)
             if trail is not None and trail.deadline_passed:
-                self.metrics.deadline.inc()
+                counts.deadline_exceeded += 1
             access_log.request_done(
-                trail, method, template, answered.status, seconds, answered.server, idle=not self.in_flight
+                trail, method, template, answered.status, seconds, answered.server, idle=not counts.in_flight
             )
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
