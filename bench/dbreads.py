@@ -14,7 +14,8 @@ from pathlib import Path
 import asyncpg
 
 from bench.generator import Client
-from bench.rows import USER_SQL, Row, Rows, tenant_pool
+from bench.libenv import warm_store
+from bench.rows import USER_SQL, RawBaseline, Rows
 from corestore.store import CoreStore
 from scale_units.model.types import RegionName
 
@@ -26,12 +27,9 @@ class LibraryRead:
     rows: Rows
 
     async def open(self, tasks: int) -> Client:
-        """The placement cache is warm (as a long-running caller's is): reads measure the
-        directory, not the first lookup of each of up to 100,000 tenants in the catalog."""
-        store = CoreStore.open(self.directory, region=self.region, pool_size=tasks)
-        for cloud in store.topology.clouds():
-            await store.catalog(cloud).preload()
-        return _LibraryClient(store, self.rows, random.Random())
+        return _LibraryClient(
+            await warm_store(self.directory, self.region, tasks), self.rows, random.Random()
+        )
 
 
 class _LibraryClient:
@@ -53,22 +51,7 @@ class _LibraryClient:
 
 
 @dataclass(frozen=True)
-class RawRead:
-    dsn: str
-    row: Row
-
-    async def open(self, tasks: int) -> Client:
-        return _RawClient(await tenant_pool(self.dsn, self.row.tenant_id, tasks), self.row)
-
-
-class _RawClient:
-    def __init__(self, pool: asyncpg.Pool, row: Row) -> None:
-        self.pool = pool
-        self.row = row
-
-    async def call(self, task: int) -> str | None:
-        found = await self.pool.fetchrow(USER_SQL, self.row.tenant_id, self.row.user_id)
+class RawRead(RawBaseline):
+    async def once(self, pool: asyncpg.Pool) -> str | None:
+        found = await pool.fetchrow(USER_SQL, self.row.tenant_id, self.row.user_id)
         return None if found is not None and found["id"] == self.row.user_id else "wrong row"
-
-    async def close(self) -> None:
-        await self.pool.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
 
+from bench.generator import Client
 from corestore.objects import User, field_names
 from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName, ScaleUnitId, ServerName
@@ -50,6 +52,32 @@ async def tenant_pool(dsn: str, tenant_id: uuid.UUID, size: int) -> asyncpg.Pool
         return None
 
     return await asyncpg.create_pool(dsn, min_size=size, max_size=size, init=set_tenant, reset=keep)
+
+
+@dataclass(frozen=True)
+class RawBaseline:
+    """A raw baseline: `once` per call on a pool of `tenant_pool` connections to `dsn`, for `row`."""
+
+    dsn: str
+    row: Row
+
+    async def open(self, tasks: int) -> Client:
+        return _PoolClient(await tenant_pool(self.dsn, self.row.tenant_id, tasks), self.once)
+
+    async def once(self, pool: asyncpg.Pool) -> str | None:
+        raise NotImplementedError
+
+
+class _PoolClient:
+    def __init__(self, pool: asyncpg.Pool, once: Callable[[asyncpg.Pool], Awaitable[str | None]]) -> None:
+        self.pool = pool
+        self.once = once
+
+    async def call(self, task: int) -> str | None:
+        return await self.once(self.pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
 
 
 def nearest_server(topology: Topology, region: RegionName, unit: ScaleUnitId) -> ServerName:

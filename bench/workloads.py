@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bench.context import Context
 from bench.dbreads import LibraryRead, RawRead
+from bench.dbwrites import LibraryWrite, RawWrite
 from bench.generator import ClientSpec, Load
 from bench.goals import Goal
 from bench.httpload import CreateUser, GetRow, IssueToken, WriteThenRead
@@ -92,6 +93,18 @@ WORKLOADS: dict[str, Workload] = {
             "raw-read",
             "baseline: raw asyncpg prepared fetchrow of the same row on the same replica",
             _measure("raw-read", lambda c: RawRead(c.replica_dsn(c.library_row), c.library_row)),
+        ),
+        Workload(
+            "library-write",
+            "create a user: TenantSession.users.create on the tenant's primary, with its commit position",
+            _measure("library-write", lambda c: LibraryWrite(c.directory, c.region, c.library_row)),
+            baseline="raw-write",
+            goals=(Goal("library write throughput", "library-write", "throughput", ">=", 0.7, "raw-write"),),
+        ),
+        Workload(
+            "raw-write",
+            "baseline: the same INSERT, raw asyncpg, same primary, tenant set per connection, autocommit",
+            _measure("raw-write", lambda c: RawWrite(c.primary_dsn(c.library_row), c.library_row)),
         ),
         Workload(
             "http-read",
