@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from corestore.roles import ensure_roles
 from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
@@ -34,7 +35,9 @@ async def _migrate(dsn: str, kind: str) -> None:
 
 
 async def migrate_cluster(state: ClusterState, topology: Topology) -> None:
-    """Idempotent: run at every `cluster up` and by `corestore migrate`."""
+    """Idempotent: run at every `cluster up` and by `corestore migrate`; our roles and
+    databases first, where a unit lacks them."""
+    await ensure_roles(state, topology.scale_units.values(), set(topology.catalogs.values()))
     for unit in topology.scale_units.values():
         await _migrate(state.dsn(unit.primary, "owner", DIRECTORY_DB), "directory")
     for cloud in topology.clouds():

@@ -47,7 +47,7 @@ def member_command(server: str, directory: DirOption) -> None:
 
 @compose_app.command("ready")
 def ready_command(directory: DirOption) -> None:
-    """(In the `migrate` service.) Until every unit leads and streams; then our roles, once."""
+    """(In the `migrate` service.) Until every unit leads and streams."""
     with cli_errors():
         ready(ClusterState.load(directory))
-    typer.echo("every unit has a leader and its quorum; roles in place")
+    typer.echo("every unit has a leader and its quorum")

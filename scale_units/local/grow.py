@@ -72,7 +72,7 @@ def _add(state: ClusterState, request: UnitRequest) -> ClusterState:
     try:
         wan_cluster.write_specs(grown, names)
         wan_cluster.start(grown)
-        launcher.start_units(grown, [unit], catalogs=())
+        launcher.start_units(grown, [unit])
     except BaseException:
         _undo(grown, unit)
         raise

@@ -9,14 +9,13 @@ lifecycle, each undoing the others' steps.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,9 +34,8 @@ from scale_units.local.patroni import write_config
 from scale_units.local.server import ServerProcess
 from scale_units.model.loader import load_topology
 from scale_units.model.topology import ScaleUnit, Topology
-from scale_units.model.types import ScaleUnitId, ServerName
+from scale_units.model.types import ServerName
 from scale_units.ports import free_ports
-from scale_units.roles import create_roles
 from scale_units.state import (
     STATE_FILE,
     ClusterState,
@@ -196,20 +194,19 @@ def _create(state: ClusterState, topology: Topology) -> None:
     _start_etcd(state)
     wan_cluster.write_specs(state, state.servers)
     wan_cluster.start(state)
-    start_units(state, list(topology.scale_units.values()), set(topology.catalogs.values()))
+    start_units(state, list(topology.scale_units.values()))
 
 
-def start_units(state: ClusterState, units: Sequence[ScaleUnit], catalogs: Collection[ScaleUnitId]) -> None:
-    """Each unit's planned primary (it bootstraps), then its replicas and our roles, until all stream."""
+def start_units(state: ClusterState, units: Sequence[ScaleUnit]) -> None:
+    """Each unit's planned primary (it bootstraps), then its replicas, until all stream
+    (`corestore migrate` then makes the store's roles and databases)."""
     for unit in units:
         for server in unit.servers:
             write_config(state, unit, server)
     primaries = [u.primary.name for u in units]
     _start_members(state, primaries)
     _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
-    # Replicas clone while our roles are created: they replay them like any other write.
     _start_members(state, [s.name for u in units for s in u.replicas])
-    asyncio.run(create_roles(state, units, catalogs))
     wait_streaming(state, units)
 
 

@@ -124,18 +124,18 @@ def test_a_second_add_unit_at_once_is_refused(grow_cluster: ClusterState) -> Non
 async def test_a_failure_half_way_stops_and_removes_what_it_started(
     grow_cluster: ClusterState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The unit's primary is running when the roles step fails: nothing of it may stay, not even
+    """The unit's primary is running when a later step fails: nothing of it may stay, not even
     Patroni's keys in etcd (the next test adds the same unit, which they would stop)."""
 
-    async def refused(*_: object) -> None:
-        raise ClusterError("roles refused (injected)")
+    def refused(*_: object, **__: object) -> None:
+        raise ClusterError("streaming refused (injected)")
 
     directory = grow_cluster.directory
     files, units = _state_files(directory), await _catalog_units(grow_cluster)
-    monkeypatch.setattr(launcher, "create_roles", refused)
+    monkeypatch.setattr(launcher, "wait_streaming", refused)
     result = await asyncio.to_thread(_cli, directory, "cluster", "add-unit", "emea-2", "--geo", "emea")
     assert result.exit_code == 1
-    assert "roles refused (injected)" in result.output
+    assert "streaming refused (injected)" in result.output
     assert _state_files(directory) == files
     assert await _catalog_units(grow_cluster) == units
     assert _processes_naming(f"{directory}/run/emea-2-".encode()) == []
