@@ -2,17 +2,23 @@
 checks behind them (the kind's `Shape`, then the store's field rules), so a body the document
 calls valid is accepted and one it calls invalid is refused.
 
-The checks themselves stay where they are; these schemas describe them, and the schemathesis
-test holds the two to each other.
+The checks themselves stay where they are: each property's schema is derived from the field
+rule the store checks it with (`field`), and the schemathesis test holds the two to each other.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import replace
 from typing import Any
 
+from corestore.directory.applications import ServicePrincipals
+from corestore.directory.devices import Devices
 from corestore.directory.grants import MAX_URI_CHARS, MAX_URIS_PER_PLATFORM, NATIVE_URI, WEB_URI
-from corestore.validation import NICKNAME, UPN
+from corestore.directory.groups import Groups
+from corestore.directory.users import Users
+from corestore.validation import DISPLAY_NAME, FieldRule
 
 ODATA: dict[str, Any] = {"^@odata\\.": {}}  # annotations a client may send along; ignored
 NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"  # not empty, not only whitespace, no NUL
@@ -39,26 +45,48 @@ def obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str,
     return schema
 
 
-NAME = text(256)
-UPN_TEXT = {"type": "string", "maxLength": 256, "pattern": UPN.pattern}
-NICK = {"type": "string", "pattern": NICKNAME.pattern}
-BOOL = {"type": "boolean"}
+def field(rule: FieldRule, nullable_: bool | None = None) -> dict[str, Any]:
+    """The values `rule` accepts (`corestore.validation.check`) as JSON Schema: text is never
+    blank and never holds NUL, then its length, choices and pattern; `nullable_` overrides
+    the rule's own (a property required on create may not be null there)."""
+    if rule.kind is bool:
+        schema: dict[str, Any] = {"type": "boolean"}
+    elif rule.kind is uuid.UUID:
+        schema = {"type": "string", "format": "uuid"}
+    elif rule.choices is not None:
+        schema = {"enum": sorted(rule.choices)}
+    else:
+        schema = {"type": "string", "pattern": rule.pattern.pattern if rule.pattern else NOT_BLANK}
+        if rule.max_length is not None:
+            schema["maxLength"] = rule.max_length
+    allow_null = rule.nullable if nullable_ is None else nullable_
+    return nullable(schema) if allow_null else schema
+
+
+def required_(rule: FieldRule) -> dict[str, Any]:
+    return field(replace(rule, nullable=False))
+
+
+NAME = field(DISPLAY_NAME)
+BOOL = field(Users.rules["account_enabled"])
 PASSWORD_PROFILE = obj(
     {"password": text(256), "forceChangePasswordNextSignIn": {"enum": [False, None]}}, ("password",)
 )
 USER_PROPERTIES = {
     "displayName": NAME,
-    "userPrincipalName": UPN_TEXT,
-    "mail": nullable(UPN_TEXT),
-    "mailNickname": nullable(NICK),
+    "userPrincipalName": field(Users.rules["user_principal_name"]),
+    "mail": field(Users.rules["mail"]),
+    "mailNickname": field(Users.rules["mail_nickname"]),
     "accountEnabled": BOOL,
     "passwordProfile": PASSWORD_PROFILE,
 }
 USER_CREATE = obj(
-    {**USER_PROPERTIES, "mailNickname": NICK},
+    {**USER_PROPERTIES, "mailNickname": required_(Users.rules["mail_nickname"])},
     ("accountEnabled", "displayName", "mailNickname", "userPrincipalName"),
 )
-GROUP_UPDATE = obj({"displayName": NAME, "description": nullable(text(1024)), "mailNickname": NICK})
+GROUP_DESCRIPTION = field(Groups.rules["description"])
+GROUP_NICK = field(Groups.rules["mail_nickname"])
+GROUP_UPDATE = obj({"displayName": NAME, "description": GROUP_DESCRIPTION, "mailNickname": GROUP_NICK})
 GROUP_KINDS = [
     {  # a security group
         "properties": {
@@ -80,8 +108,8 @@ GROUP_CREATE = {
     **obj(
         {
             "displayName": NAME,
-            "description": nullable(text(1024)),
-            "mailNickname": NICK,
+            "description": GROUP_DESCRIPTION,
+            "mailNickname": GROUP_NICK,
             "mailEnabled": BOOL,
             "securityEnabled": BOOL,
             "groupTypes": {"type": "array", "items": {"enum": ["Unified"]}},
@@ -111,22 +139,23 @@ APPLICATION_PROPERTIES = {
 DEVICE_PROPERTIES = {
     "displayName": NAME,
     "accountEnabled": BOOL,
-    "operatingSystem": text(64),
-    "operatingSystemVersion": nullable(text(64)),
-    "trustType": {"enum": ["AzureAd", "ServerAd", "Workplace"]},
+    "operatingSystem": field(Devices.rules["operating_system"]),
+    "operatingSystemVersion": field(Devices.rules["operating_system_version"]),
+    "trustType": field(Devices.rules["trust_type"]),
 }
 DEVICE_CREATE = obj(
     {
         **DEVICE_PROPERTIES,
-        "deviceId": {"type": "string", "format": "uuid"},
-        "operatingSystemVersion": text(64),
+        "deviceId": field(Devices.rules["device_id"]),
+        "operatingSystemVersion": required_(Devices.rules["operating_system_version"]),
     },
     ("accountEnabled", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion"),
 )
 # A service principal's appId must name an application of the tenant: a fact no schema holds,
 # so its create body is shown as what it takes, and a valid-looking unknown appId is a 400.
 SERVICE_PRINCIPAL_CREATE = obj(
-    {"displayName": NAME, "accountEnabled": BOOL, "appId": {"type": "string", "format": "uuid"}}, ("appId",)
+    {"displayName": NAME, "accountEnabled": BOOL, "appId": field(ServicePrincipals.rules["app_id"])},
+    ("appId",),
 )
 
 BODIES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # collection -> (create, update)
