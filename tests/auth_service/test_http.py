@@ -294,6 +294,7 @@ def test_groups_members_and_sign_in_logs(
     assert {g["id"] for g in member_of} == {inner["id"], outer["id"]}
     removed = http.delete(f"{v1}/groups/{inner['id']}/members/{user['id']}/$ref", headers=admin_headers)
     assert removed.status_code == 204
+    assert CONSISTENCY in removed.headers, "the removal committed: it has a commit position"
     after = {**admin_headers, CONSISTENCY: removed.headers[CONSISTENCY]}  # read our own removal
     assert http.get(f"{v1}/groups/{inner['id']}/members", headers=after).json()["value"] == []
     member_of = http.get(f"{v1}/users/{user['id']}/transitiveMemberOf", headers=after).json()["value"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from corestore.errors import Conflict, NotFound
@@ -103,6 +103,18 @@ async def _attack(session: TenantSession, own: Model, other: Model, op: tuple[An
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=PLANS)
+# Each attack at least once, whatever the random plans hold: tenant 1 owns a user, tenant 0 a group.
+@example(
+    plan=[
+        (1, ("user", "a")),
+        (1, ("group", "b")),
+        (0, ("user", "c")),
+        (0, ("group", "d")),
+        (0, ("foreign member", 0, 0, 0)),
+        (0, ("foreign rename", 0, 0)),
+        (0, ("foreign delete", 0, 0)),
+    ]
+)
 async def test_random_operations_never_cross_tenants(
     store: CoreStore, plan: list[tuple[int, tuple[Any, ...]]]
 ) -> None:
