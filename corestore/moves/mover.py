@@ -188,6 +188,7 @@ class Mover:
 
         await src.fence(s, tenant_id, unit.id, epoch)
         step("fence")
+        progress("fence: the source refuses the tenant's writes; the last changes follow")
         await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
         step("catch-up")
         summaries = await _verify(s, d, tenant_id, tables)

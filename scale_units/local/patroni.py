@@ -33,6 +33,10 @@ NAMESPACE = "/corestore/"  # each unit's keys in its cloud's etcd: NAMESPACE + u
 POSTGRES_PARAMETERS: Mapping[str, str] = {
     "unix_socket_directories": "",
     "wal_level": "logical",  # a tenant's move streams its rows by logical replication
+    # A move copies its tables in parallel (corestore.moves.target).
+    "max_worker_processes": "16",
+    "max_logical_replication_workers": "8",
+    "max_sync_workers_per_subscription": "6",
     "max_wal_senders": "16",
     "max_replication_slots": "16",
     "hot_standby_feedback": "on",

@@ -60,7 +60,7 @@ async def test_a_move_to_another_geo_is_refused_before_anything_is_copied(
 
 
 async def test_the_command_moves_by_domain_and_drain_empties_a_unit(
-    units_cluster: ClusterState, units_store: CoreStore
+    units_cluster: ClusterState, units_store: CoreStore, moving: Tenant
 ) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "devtools", *args, "--dir", str(units_cluster.directory)]
@@ -69,27 +69,22 @@ async def test_the_command_moves_by_domain_and_drain_empties_a_unit(
     async def corestore(*args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(run, *args)
 
-    name = f"t{uuid.uuid4().hex[:10]}"
-    made = await corestore("tenant", "create", name, "--country", "FR", "--domain", f"{name}.example")
-    created = json.loads(made.stdout)
-    there = other_unit(created["scaleUnit"])
-    moved = await corestore("tenant", "move", f"{name}.example", "--to", there, "--json")
+    here, domain = moving.placement.scale_unit, moving.domains[0]
+    there = other_unit(here)
+    moved = await corestore("tenant", "move", domain, "--to", there, "--json")
     assert moved.returncode == 0, moved.stderr
     assert "fence" in moved.stdout
     last = json.loads(moved.stdout.strip().splitlines()[-1])
-    assert (last["tenant"], last["from"], last["to"]) == (created["id"], created["scaleUnit"], there)
+    assert (last["tenant"], last["from"], last["to"]) == (str(moving.id.value), here, there)
     assert {"rows", "bytes", "seconds", "fence_ms"} <= last.keys()
-    again = await corestore("tenant", "move", created["id"], "--to", there)
-    assert again.returncode == 1
-    assert f"already on {there}" in again.stderr
 
     try:
         drained = await corestore("cluster", "drain", there, "--json")
         assert drained.returncode == 0, drained.stderr
         reports = json.loads(drained.stdout.strip().splitlines()[-1])
-        assert created["id"] in {r["tenant"] for r in reports}
-        assert all(r["to"] == created["scaleUnit"] for r in reports)
-        placed = await corestore("tenant", "create", f"{name}2", "--country", "FR")
-        assert json.loads(placed.stdout)["scaleUnit"] == created["scaleUnit"], "a draining unit takes none"
+        assert str(moving.id.value) in {r["tenant"] for r in reports}
+        assert all(r["to"] == here for r in reports)
+        placed = await units_store.operator.create_tenant(f"{domain}-after", "FR")
+        assert placed.placement.scale_unit == here, "a draining unit takes no new tenant"
     finally:
         await units_store.operator.set_unit_draining(there, draining=False)
