@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corestore.moves.tables import summarize
+from corestore.moves.tables import summarize, tenant_tables
 from corestore.schema import Base
 from corestore.store import CoreStore
 from corestore.types import Tenant
@@ -41,3 +41,17 @@ async def test_every_row_of_every_table_moves_and_leaves_the_source(
     await session.users.create(user_principal_name=f"after@{random_name}.example", display_name="after")
     assert session.unit.id == target
     assert (await units_store.operator.session(moving.id)).unit.id == target
+
+
+async def test_every_tenant_table_moves_and_every_function_is_fenced(
+    units_cluster: ClusterState, units_store: CoreStore
+) -> None:
+    primary = units_store.topology.scale_units["emea-1"].primary
+    async with units_cluster.connect(primary, DIRECTORY_DB) as conn:
+        assert await tenant_tables(conn) == TENANT_TABLES, "the mover's list is every model's tenant table"
+        plain = await conn.fetch(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'corestore' AND p.proname <> 'enter_tenant' "
+            "AND p.prosrc LIKE '%corestore.tenant_id%'"
+        )
+    assert [r["proname"] for r in plain] == [], "these set the tenant past the move's fence"
