@@ -25,6 +25,10 @@ class TenantHandle(Protocol):
         """One statement on the primary, for a check a lagging replica must not fail."""
         ...
 
+    async def write_one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """One statement on the primary, committed on its own; it enters the tenant itself (`rls.entered`)."""
+        ...
+
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """One transaction on the primary, the tenant set first; committed when the block ends."""
         ...

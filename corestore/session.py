@@ -251,30 +251,68 @@ class TenantSession:
             try:
                 await conn.execute("COMMIT", timeout=COMMIT_WAIT_S)
             except UNREACHABLE:
-                self._stats.commits_uncertain += 1
-                raise CommitUncertain(
-                    f"the commit on {self.unit.id} did not complete in time; it may have committed"
-                ) from None
-            self.last_server = self._router.write_target(self.unit).name
-            self._stats.commits += 1
-            try:
-                lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=AFTERWORD_TIMEOUT_S)
-            except UNREACHABLE:
-                return  # committed; this session's next reads just do not wait for it
-            self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
+                raise self._uncertain() from None
+            await self._committed(conn)
         finally:
             await pool.release(conn)
 
-    async def _begin(self) -> tuple[asyncpg.Pool, Connection]:
-        """A connection of the primary in a transaction with the tenant entered, or
-        `TenantMoved` (connection released) when a move fenced the tenant there."""
+    async def write_one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """One statement that enters the tenant itself (`rls.entered`), committed on its own: the
+        statement with its commit, then the commit's position. Past its start any break may have
+        committed (`CommitUncertain`); a fenced tenant refuses it (nothing written) and it follows once."""
+        try:
+            return await self._write_one(sql, args)
+        except TenantMoved as exc:
+            await self._follow(str(exc))
+            return await self._write_one(sql, args)
+
+    async def _write_one(self, sql: str, args: tuple[Any, ...]) -> asyncpg.Record | None:
+        pool, conn = await self._primary_connection()
+        try:
+            try:
+                row = await conn.fetchrow(sql, *args, timeout=WRITE_DEADLINE_S + COMMIT_WAIT_S)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise _integrity_error(exc) from None
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate == MOVED_SQLSTATE:
+                    raise TenantMoved(str(exc)) from None
+                raise
+            except UNREACHABLE:
+                raise self._uncertain() from None
+            await self._committed(conn)
+            return row
+        finally:
+            await pool.release(conn)
+
+    def _uncertain(self) -> CommitUncertain:
+        self._stats.commits_uncertain += 1
+        return CommitUncertain(
+            f"the commit on {self.unit.id} did not complete in time; it may have committed"
+        )
+
+    async def _committed(self, conn: Connection) -> None:
+        """After a commit: counted, and its WAL position is this session's commit position."""
+        self.last_server = self._router.write_target(self.unit).name
+        self._stats.commits += 1
+        try:
+            lsn = await conn.fetchval(COMMIT_LSN_SQL, timeout=AFTERWORD_TIMEOUT_S)
+        except UNREACHABLE:
+            return  # committed; this session's next reads just do not wait for it
+        self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
+
+    async def _primary_connection(self) -> tuple[asyncpg.Pool, Connection]:
         primary = self._router.write_target(self.unit)
         try:
             async with asyncio.timeout(WRITE_DEADLINE_S):
                 pool = await self._pools.get(primary.name)
-                conn = await pool.acquire()
+                return pool, await pool.acquire()
         except UNREACHABLE:
             raise Unavailable(f"primary of {self.unit.id} is unreachable; nothing was written") from None
+
+    async def _begin(self) -> tuple[asyncpg.Pool, Connection]:
+        """A connection of the primary in a transaction with the tenant entered, or
+        `TenantMoved` (connection released) when a move fenced the tenant there."""
+        pool, conn = await self._primary_connection()
         try:
             async with asyncio.timeout(WRITE_DEADLINE_S):
                 await conn.execute(begin_for_tenant(self.tenant_id))

@@ -57,6 +57,8 @@ class Applications(Repository[Application]):
     required = frozenset({"display_name"})
     updatable = frozenset({"display_name"})
 
+    writes_beside = True  # its redirect URIs and service principal
+
     def __init__(self, handle: TenantHandle, secret_key: bytes) -> None:
         super().__init__(handle)
         self._secret_key = secret_key

@@ -35,6 +35,7 @@ from corestore.handle import TenantHandle
 from corestore.objects import DirectoryObject, Page, field_names
 from corestore.pools import Connection
 from corestore.read_functions import call
+from corestore.rls import entered
 from corestore.schema import ObjectRow
 from corestore.search import SearchError, compile_search
 from corestore.sql import Compiled, cached, condition, insert_values
@@ -67,6 +68,7 @@ class Repository(Generic[R]):
     rules: ClassVar[Mapping[str, FieldRule]]
     required: ClassVar[frozenset[str]]
     updatable: ClassVar[frozenset[str]]
+    writes_beside: ClassVar[bool] = False  # whether `_written` writes rows beside a created object
 
     def __init__(self, handle: TenantHandle) -> None:
         self.handle = handle
@@ -190,6 +192,8 @@ class Repository(Generic[R]):
     async def create(self, **values: Any) -> R:
         columns, side = self._split(values)
         clean = await self._prepare(check(columns, self.rules, self.required))
+        if not self.writes_beside:
+            return await self._create_alone(clean)
         async with self.handle.write() as conn:
             record = await self._insert(conn, clean)
             return await self._written(conn, record, side, created=True)
@@ -202,8 +206,27 @@ class Repository(Generic[R]):
         """Rows a kind writes along with an object, in the same transaction; the record as written."""
         return record
 
+    async def _create_alone(self, values: dict[str, Any]) -> R:
+        """A create with nothing beside its object: one statement that enters the tenant itself
+        and commits on its own (`TenantHandle.write_one`), 2 round trips where a transaction takes 4."""
+        full = self._full(values)
+        table = self.table()
+
+        def build() -> Any:
+            row = select(*[bindparam(k, type_=table.c[k].type) for k in full]).select_from(entered())
+            return insert(table).from_select(list(full), row).returning(*self.returned())
+
+        query = self._statement(f"create:{sorted(full)}", build)
+        row = await self.handle.write_one(query.sql, *query.args(**full))
+        assert row is not None
+        return self.to_record(row)
+
+    def _full(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A new row's values: the caller's, the tenant, and the column defaults."""
+        return insert_values(self.table(), {**values, "tenant_id": self.handle.tenant_id})
+
     async def _insert(self, conn: Connection, values: dict[str, Any]) -> R:
-        full = insert_values(self.table(), {**values, "tenant_id": self.handle.tenant_id})
+        full = self._full(values)
         query = self._statement(
             f"insert:{sorted(full)}",
             lambda: insert(self.table()).values({k: bindparam(k) for k in full}).returning(*self.returned()),

@@ -90,8 +90,7 @@ class Users(Repository[User]):
     async def create_administrator(self, **values: Any) -> User:
         """A user who is an administrator from its first commit: no replica ever has it without."""
         clean = await self._prepare(check(values, self.rules, self.required))
-        async with self.handle.write() as conn:
-            return await self._insert(conn, {**clean, "admin": True})
+        return await self._create_alone({**clean, "admin": True})
 
     async def credentials(
         self, user_principal_name: str, *, on_primary: bool = False

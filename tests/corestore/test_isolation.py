@@ -8,9 +8,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import Uuid, bindparam, insert, literal, select
 
 from corestore.errors import Conflict, NotFound
+from corestore.rls import entered
 from corestore.schema import Base
+from corestore.sql import compile_statement
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
@@ -34,6 +37,28 @@ async def app_conn(cluster: ClusterState, store: CoreStore) -> AsyncIterator[asy
     conn = await asyncpg.connect(cluster.dsn(store.topology.scale_units["emea-1"].primary, "app"))
     yield conn
     await conn.close()
+
+
+async def test_a_one_statement_write_enters_its_tenant_and_no_other(
+    store: CoreStore, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+) -> None:
+    """`rls.entered` runs before the statement makes its row: the row-level check sees the
+    session's tenant, and a row of another tenant is refused by the database itself."""
+    a, b, _ = two_tenants
+    session = await store.operator.session(a.id)
+    groups = Base.metadata.tables["groups"]
+    made = select(
+        bindparam("row_tenant", type_=Uuid()),
+        bindparam("id", type_=Uuid()),
+        *map(literal, ("x", "x", 1, "security")),
+    ).select_from(entered())
+    columns = ["tenant_id", "id", "display_name", "mail_nickname", "version", "kind"]
+    query = compile_statement(insert(groups).from_select(columns, made).returning(groups.c.id))
+    mine = uuid.uuid4()
+    await session.write_one(query.sql, *query.args(tenant_id=a.id.value, row_tenant=a.id.value, id=mine))
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        await session.write_one(query.sql, *query.args(tenant_id=a.id.value, row_tenant=b.id.value, id=mine))
+    assert (await session.groups.get(mine)).id == mine
 
 
 @pytest.mark.parametrize("table", TABLES)
