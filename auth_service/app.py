@@ -16,6 +16,7 @@ from auth_service.http.geo_fence import GeoFence
 from auth_service.http.observe import Observe
 from auth_service.routes import (
     assignments,
+    audits,
     authorize,
     batch,
     delta,
@@ -63,6 +64,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(organization.router)
     app.include_router(sessions.router)
+    app.include_router(audits.router)
     app.include_router(assignments.router)
     app.include_router(batch.router)
     app.include_router(operator.router)

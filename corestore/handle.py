@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from corestore.pools import Connection
+from corestore.types import Actor
 
 
 class TenantHandle(Protocol):
@@ -16,6 +17,11 @@ class TenantHandle(Protocol):
 
     @property
     def tenant_id(self) -> uuid.UUID: ...
+
+    @property
+    def actor(self) -> Actor | None:
+        """Who the handle's writes are audited as (None: tooling, no one)."""
+        ...
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement on the nearest server that has every write this handle made."""

@@ -93,6 +93,20 @@ class SignIn:
     region: str
 
 
+@dataclass(frozen=True)
+class DirectoryAudit:
+    """Graph's directoryAudit: `initiated_by` and `target_resources` already in Graph's JSON shape."""
+
+    id: uuid.UUID
+    activity_at: datetime
+    activity_display_name: str
+    category: str
+    operation_type: str
+    correlation_id: uuid.UUID | None
+    initiated_by: Mapping[str, Any]
+    target_resources: list[Any]
+
+
 R = TypeVar("R")
 
 

@@ -29,6 +29,7 @@ READ_FUNCTIONS: dict[str, int] = {
     "sign_ins_page": 3,
     "app_role_assignments": 3,
     "organization": 1,
+    "directory_audits_query": 13,
 }
 
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import CTE, Uuid, bindparam, func, select, true
+from sqlalchemy import CTE, Text, Uuid, bindparam, func, select, true
+
+from corestore.types import Actor
 
 SETTING = "corestore.tenant_id"
+ACTOR_SETTING = "corestore.actor"
 
 
-def begin_for_tenant(tenant_id: uuid.UUID) -> str:
-    """BEGIN and the tenant setting in one round trip (a simple-query message).
+def begin_for_tenant(tenant_id: uuid.UUID, actor: Actor | None = None) -> str:
+    """BEGIN and the tenant setting in one round trip (a simple-query message), with who acts
+    for the audit records of the transaction's changes (`Actor.setting`: ids only).
 
     The id is a `uuid.UUID`, whose text is hex digits and dashes only, so it is
     safe inline. `corestore.enter_tenant` (migration directory_0006) sets the tenant and
@@ -27,13 +31,22 @@ def begin_for_tenant(tenant_id: uuid.UUID) -> str:
     """
     if not isinstance(tenant_id, uuid.UUID):
         raise TypeError("the tenant id must be a uuid.UUID")
-    return f"BEGIN; SELECT corestore.enter_tenant('{tenant_id}', true)"
+    begin = f"BEGIN; SELECT corestore.enter_tenant('{tenant_id}', true)"
+    if actor is None:
+        return begin
+    return f"{begin}; SELECT set_config('{ACTOR_SETTING}', '{actor_setting(actor)}', true)"
 
 
 def entered() -> CTE:
     """The tenant entered for a write as the first step of a one-statement write, which selects
     its rows from this CTE: materialized, it runs before the statement makes any row, so before
-    any row-level check. The statement binds `tenant_id`; the setting, and the shared lock a
-    move's fence waits for, last until the statement's own commit."""
+    any row-level check. The statement binds `tenant_id` and `actor` (`actor_setting`); the
+    settings, and the shared lock a move's fence waits for, last until the statement's own commit."""
     enter = func.corestore.enter_tenant(bindparam("tenant_id", type_=Uuid()), true())
-    return select(enter).cte("entered").prefix_with("MATERIALIZED")
+    act = func.set_config(ACTOR_SETTING, bindparam("actor", "", type_=Text()), true())
+    return select(enter, act).cte("entered").prefix_with("MATERIALIZED")
+
+
+def actor_setting(actor: Actor | None) -> str:
+    """`corestore.actor` for the audit records of a write: who acts, or '' for no one (tooling)."""
+    return "" if actor is None else actor.setting()

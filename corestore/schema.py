@@ -313,3 +313,23 @@ class DirectoryChangeRow(Base):
     xid: Mapped[int] = mapped_column(BigInteger)
     removed: Mapped[bool]
     __table_args__ = (_tenant_parent(), Index("ix_directory_changes_xid", "tenant_id", "kind", "xid"))
+
+
+class DirectoryAuditRow(Base):
+    """Graph's directoryAudit: one per change, written by a trigger in the change's transaction
+    (migration directory_0008)."""
+
+    __tablename__ = "directory_audits"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    activity_display_name: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(64))
+    operation_type: Mapped[str] = mapped_column(String(16))
+    correlation_id: Mapped[uuid.UUID | None]
+    initiated_by: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    target_resources: Mapped[list[Any]] = mapped_column(JSONB)
+    __table_args__ = (
+        _tenant_parent(),
+        Index("ix_directory_audits_activity_at", "tenant_id", "activity_at", "id"),
+    )

@@ -24,6 +24,7 @@ import asyncpg
 
 from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.assignments import AppRoleAssignments
+from corestore.directory.audits import DirectoryAudits
 from corestore.directory.devices import Devices
 from corestore.directory.grants import Grants
 from corestore.directory.groups import Groups
@@ -34,7 +35,7 @@ from corestore.errors import CommitUncertain, Conflict, InvalidRequest, TenantMo
 from corestore.pools import Connection, Pools
 from corestore.rls import begin_for_tenant
 from corestore.stats import StoreStats
-from corestore.types import CommitPosition, Placement
+from corestore.types import Actor, CommitPosition, Placement
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import lsn_position
@@ -88,6 +89,7 @@ class TenantSession:
         self.epoch = epoch  # the placement's: a delta token of another epoch cannot be honoured
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
+        self.actor: Actor | None = None  # who this session's writes are audited as
         self._stats = stats
 
     @property
@@ -130,6 +132,10 @@ class TenantSession:
     @cached_property
     def organization(self) -> Organizations:
         return Organizations(self)
+
+    @cached_property
+    def directory_audits(self) -> DirectoryAudits:
+        return DirectoryAudits(self)
 
     @cached_property
     def grants(self) -> Grants:
@@ -315,7 +321,7 @@ class TenantSession:
         pool, conn = await self._primary_connection()
         try:
             async with asyncio.timeout(WRITE_DEADLINE_S):
-                await conn.execute(begin_for_tenant(self.tenant_id))
+                await conn.execute(begin_for_tenant(self.tenant_id, self.actor))
         except asyncpg.PostgresError as exc:
             await _roll_back(conn)
             await pool.release(conn)

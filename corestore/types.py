@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.types import ScaleUnitId
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a session's writes are audited as (migration directory_0008): a signed-in user, or an
+    application (its appId and service principal); `correlation_id` is the request's id."""
+
+    user_id: uuid.UUID | None = None
+    app_id: uuid.UUID | None = None
+    principal_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+
+    def setting(self) -> str:
+        """The JSON of `corestore.actor`: ids only, so it is safe inline in a simple query."""
+        fields = {
+            "user": self.user_id,
+            "app": self.app_id,
+            "principal": self.principal_id,
+            "correlation": self.correlation_id,
+        }
+        return json.dumps({k: str(uuid.UUID(str(v))) for k, v in fields.items() if v is not None})
 
 
 @dataclass(frozen=True)

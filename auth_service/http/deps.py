@@ -23,7 +23,7 @@ from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted
 from auth_service.oauth.tokens import TokenVerifier, VerifiedToken
 from corestore.session import TenantSession
-from corestore.types import CommitPosition
+from corestore.types import Actor, CommitPosition
 
 if TYPE_CHECKING:
     from auth_service.services import Services
@@ -93,6 +93,24 @@ def _consistency(request: Request) -> CommitPosition | None:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
+def _actor(token: VerifiedToken, request: Request) -> Actor:
+    """Who the request's writes are audited as: the signed-in user (a token with scopes), else the
+    application (its appId and service principal); the correlation id is the request's id."""
+    trail = trail_of(request.scope)
+    correlation = _guid(trail.request_id if trail is not None else None)
+    if token.scopes:
+        return Actor(user_id=token.object_id, correlation_id=correlation)
+    return Actor(app_id=_guid(token.client_id), principal_id=token.object_id, correlation_id=correlation)
+
+
+def _guid(text: str | None) -> uuid.UUID | None:
+    """A GUID, or None for anything else: the actor setting holds ids only."""
+    try:
+        return None if text is None else uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 class Gate:
     """Every Graph request's checks, in order: the token, the permission, the tenant's session,
     the geo, the throttle."""
@@ -117,6 +135,7 @@ class Gate:
         if not permitted(set(token.scopes) | set(token.roles), permission, resource):
             raise Forbidden(f"this operation needs {permission}")
         session = await self.sessions(token, _consistency(request))
+        session.actor = _actor(token, request)
         self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
         noted(request, token.tenant_id, token.client_id)
         self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")

@@ -35,7 +35,7 @@ from corestore.handle import TenantHandle
 from corestore.objects import DirectoryObject, Page, field_names
 from corestore.pools import Connection
 from corestore.read_functions import call
-from corestore.rls import entered
+from corestore.rls import actor_setting, entered
 from corestore.schema import ObjectRow
 from corestore.search import SearchError, compile_search
 from corestore.sql import Compiled, cached, condition, insert_values
@@ -217,7 +217,9 @@ class Repository(Generic[R]):
             return insert(table).from_select(list(full), row).returning(*self.returned())
 
         query = self._statement(f"create:{sorted(full)}", build)
-        row = await self.handle.write_one(query.sql, *query.args(**full))
+        row = await self.handle.write_one(
+            query.sql, *query.args(**full, actor=actor_setting(self.handle.actor))
+        )
         assert row is not None
         return self.to_record(row)
 

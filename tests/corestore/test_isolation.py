@@ -171,6 +171,14 @@ async def test_read_functions_return_nothing_of_another_tenant_under_ours(
     )
     signed = await app_conn.fetch("SELECT tenant_id FROM corestore.sign_ins_page($1, 'infinity', 100)", mine)
     assert {r["tenant_id"] for r in signed} == {mine}
+    audits = "SELECT tenant_id FROM corestore.directory_audits_query($1, {}, 1000)".format(
+        ", ".join(["NULL"] * 11)
+    )
+    assert {r["tenant_id"] for r in await app_conn.fetch(audits, mine)} == {mine}
+    target = await app_conn.fetch(
+        audits.replace("NULL, NULL, NULL, 1000", "$2, NULL, NULL, 1000"), mine, str(b_ids["user"])
+    )
+    assert target == [], "another tenant's object is no target here"
 
 
 @pytest.mark.parametrize("table", ["users", "groups", "applications", "service_principals", "devices"])
