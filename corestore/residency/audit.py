@@ -156,9 +156,23 @@ async def _scan(state: ClusterState, topology: Topology, server: Server) -> list
             component, tenant, server.name, unit.cloud.value, unit.geo.value, unit.id, region, what, rows
         )
 
-    return [held(c, t, what, n) for (c, t), (what, n) in sorted((directory | catalog).items(), key=str)] + [
-        held(Component.WAL, None, consumer, 0) for consumer in wal
-    ]
+    moves = {c: _moving(c) for c in wal}
+    return (
+        [held(c, t, what, n) for (c, t), (what, n) in sorted((directory | catalog).items(), key=str)]
+        + [held(Component.WAL, None, c, 0) for c, tenant in moves.items() if tenant is None]
+        + [held(Component.TENANT_MOVES, t, f"replication slot {c}", 0) for c, t in moves.items() if t]
+    )
+
+
+def _moving(consumer: str) -> uuid.UUID | None:
+    """The tenant whose move streams through this slot or sender (`move_<tenant hex>`), if one does."""
+    prefix, _, tenant = consumer.partition("_")
+    if prefix != "move" or len(tenant) != 32:
+        return None
+    try:
+        return uuid.UUID(hex=tenant)
+    except ValueError:
+        return None
 
 
 async def _counts(

@@ -54,7 +54,12 @@ def tenant_report(
     held = audit.of(tenant_id)
     places: dict[Component, tuple[Location, ...]] = {
         component: tuple(_from(h) for h in held if h.component is component)
-        for component in (Component.DIRECTORY_OBJECTS, Component.SIGN_IN_LOGS, Component.CATALOG)
+        for component in (
+            Component.DIRECTORY_OBJECTS,
+            Component.SIGN_IN_LOGS,
+            Component.CATALOG,
+            Component.TENANT_MOVES,
+        )
     }
     places[Component.WAL] = tuple(
         Location(str(state.data_dir(s.name) / "pg_wal"), s.region, "write-ahead log") for s in unit.servers

@@ -29,6 +29,7 @@ class Component(StrEnum):
     SIGNING_KEYS = "signing-keys"
     FRONT_END = "front-end-logs-and-state"
     WAL = "wal-and-backups"
+    TENANT_MOVES = "tenant-moves"  # a move in flight: its slot and publication, the target's copy
 
 
 class Model(StrEnum):
