@@ -8,6 +8,8 @@ and shows reads carry on from another server and writes still commit, then runs 
 Everything it made (containers, network, volumes, image tags, the root file system) is
 removed on the way out, failure or not.  Exit status 77 means skipped: the tools are
 missing and we are not root.
+One module over 300 lines on purpose: one scripted run, read top to bottom, whose clean-up
+must see everything it made.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Reads are one prepared statement calling the kind's tenant functions (migration
 directory_0002); writes are Core statements, compiled once, in one transaction on
 the primary. Every statement also names the tenant explicitly, so isolation holds
 in the code and, independently, in the database's row-level security.
+One module over 300 lines on purpose: the one generic repository every kind inherits,
+whose reads and writes share its rules, columns and paging.
 """
 
 from __future__ import annotations

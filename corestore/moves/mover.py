@@ -15,6 +15,8 @@ clean    the subscription, publication and slot dropped; the source's rows remov
 
 The flip is the commit point: a rerun after a failure (or a killed mover) undoes a
 move that had not flipped and finishes one that had.
+One module over 300 lines on purpose: the five steps and the rerun that resumes them are
+one state machine, read in order.
 """
 
 from __future__ import annotations
