@@ -1,5 +1,6 @@
 """`python -m bench [WORKLOAD ...] [--duration S] [--concurrency N] [--quick] [--dir DIR] [--out FOLDER]`;
-`python -m bench geo ...` is the geo bench (bench/geo.py)."""
+`python -m bench geo ...` is the geo bench (bench/geo.py), `python -m bench move ...` the move bench
+(bench/move.py)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.geo import main as geo_main
 
         return geo_main(argv[1:])
+    if argv[:1] == ["move"]:
+        from bench.move import main as move_main
+
+        return move_main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
     directory: Path = args.dir or default_state_dir()

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from corestore.store import CoreStore
 from corestore.types import Tenant
+from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
 from tests.cluster import temp_cluster
 
-TOPOLOGY = Path(__file__).parents[1] / "topologies" / "two_units.toml"
+TOPOLOGY = default_topology_path("two_units")
 UNITS = ("emea-1", "emea-2")
 
 
