@@ -13,6 +13,7 @@ from sqlalchemy import Uuid, bindparam, insert, literal, select
 from corestore.errors import Conflict, NotFound
 from corestore.rls import entered
 from corestore.schema import Base
+from corestore.session import TenantSession
 from corestore.sql import compile_statement
 from corestore.store import CoreStore
 from corestore.types import Tenant
@@ -40,12 +41,11 @@ async def app_conn(cluster: ClusterState, store: CoreStore) -> AsyncIterator[asy
 
 
 async def test_a_one_statement_write_enters_its_tenant_and_no_other(
-    store: CoreStore, two_tenants: tuple[Tenant, Tenant, dict[str, uuid.UUID]]
+    store: CoreStore, session: TenantSession, random_name: str
 ) -> None:
     """`rls.entered` runs before the statement makes its row: the row-level check sees the
     session's tenant, and a row of another tenant is refused by the database itself."""
-    a, b, _ = two_tenants
-    session = await store.operator.session(a.id)
+    a, b = session.tenant_id, (await store.operator.create_tenant(f"{random_name}b", "FR")).id.value
     groups = Base.metadata.tables["groups"]
     made = select(
         bindparam("row_tenant", type_=Uuid()),
@@ -55,9 +55,9 @@ async def test_a_one_statement_write_enters_its_tenant_and_no_other(
     columns = ["tenant_id", "id", "display_name", "mail_nickname", "version", "kind"]
     query = compile_statement(insert(groups).from_select(columns, made).returning(groups.c.id))
     mine = uuid.uuid4()
-    await session.write_one(query.sql, *query.args(tenant_id=a.id.value, row_tenant=a.id.value, id=mine))
+    await session.write_one(query.sql, *query.args(tenant_id=a, row_tenant=a, id=mine))
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-        await session.write_one(query.sql, *query.args(tenant_id=a.id.value, row_tenant=b.id.value, id=mine))
+        await session.write_one(query.sql, *query.args(tenant_id=a, row_tenant=b, id=mine))
     assert (await session.groups.get(mine)).id == mine
 
 
