@@ -27,8 +27,8 @@ from auth_service.oauth.sign_in_writer import SignInWriter
 from auth_service.oauth.tenants import Tenants
 from auth_service.oauth.tokens import TokenIssuer, TokenVerifier
 from auth_service.services import Services
-from corestore.monitor import ReplicaMonitor
-from corestore.readiness import problems
+from corestore.servers.monitor import ReplicaMonitor
+from corestore.servers.readiness import problems
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from scale_units.errors import ClusterError

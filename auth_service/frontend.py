@@ -16,7 +16,7 @@ from auth_service.http.throttle import Limits
 from auth_service.oauth.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from auth_service.oauth.sign_in_writer import SignInWriter
 from auth_service.services import Services
-from corestore.monitor import ReplicaMonitor
+from corestore.servers.monitor import ReplicaMonitor
 from corestore.store import CoreStore
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
 from scale_units.wan.links import FrontEndLinks

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     terminate_as_interrupt()  # a `kill` stops the clusters and front ends this run started
     if argv[:1] == ["geo"]:
-        from bench.geo import main as geo_main
+        from bench.geo.main import main as geo_main
 
         return geo_main(argv[1:])
     if argv[:1] == ["move"]:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from bench.db.libenv import library_row
+from bench.db.rows import Row, nearest_server
 from bench.generator import ClientSpec, Load, Run, run_load
-from bench.httpenv import HttpEnv, Plan, http_env
-from bench.libenv import library_row
+from bench.http.env import HttpEnv, Plan, http_env
 from bench.progress import Progress
-from bench.rows import Row, nearest_server
 from bench.scrape import Sample
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size

@@ -13,8 +13,8 @@ import contextlib
 from dataclasses import dataclass
 
 from bench.generator import Client
-from bench.httpload import FORM, GetRow, unexpected
-from bench.httpwire import Connection
+from bench.http.load import FORM, GetRow, unexpected
+from bench.http.wire import Connection
 
 SIGN_INS_PER_S = 20.0
 MAX_IN_FLIGHT = 64

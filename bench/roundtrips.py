@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
-from bench.rows import Row
+from bench.db.rows import Row
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from scale_units.model.topology import Topology

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from bench.rows import Row
+from bench.db.rows import Row
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.topology import Server, Topology
 from scale_units.model.types import ScaleUnitId

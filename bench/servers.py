@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.asgi_baseline import CONFIG_ENV, BaselineConfig
-from bench.rows import Row
+from bench.db.rows import Row
+from bench.http.asgi_baseline import CONFIG_ENV, BaselineConfig
 
 READY_TIMEOUT_S = 30.0
 
@@ -34,7 +34,7 @@ def asgi_baseline(dsn: str, row: Row, pool_size: int) -> Iterator[tuple[str, int
     config = BaselineConfig(dsn, str(row.tenant_id), str(row.user_id), pool_size, free_port())
     env = {**os.environ, CONFIG_ENV: config.to_env()}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.asgi_baseline"],
+        [sys.executable, "-m", "bench.http.asgi_baseline"],
         env=env,
         stdin=subprocess.DEVNULL,
         start_new_session=True,

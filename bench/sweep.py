@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bench.context import Context
-from bench.dbreads import LibraryRead
+from bench.db.reads import LibraryRead
 from bench.measured import Measured
 from bench.seed import USERS_PER_TENANT, SeededRows, ensure, seed_units
 

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.context import Context
-from bench.dbreads import LibraryRead, RawRead
-from bench.dbwrites import LibraryWrite, RawWrite
+from bench.db.reads import LibraryRead, RawRead
+from bench.db.rows import OneRow
+from bench.db.writes import LibraryWrite, RawWrite
 from bench.generator import ClientSpec, Load
 from bench.goals import Goal
-from bench.httpload import CreateUser, GetRow, IssueToken, WriteThenRead
+from bench.http.load import CreateUser, GetRow, IssueToken, WriteThenRead
 from bench.measured import Measured
 from bench.mixed import SIGN_INS_PER_S, ReadsWithSignIns
-from bench.rows import OneRow
 from bench.sweep import NAME as SWEEP
 from bench.sweep import run_sweep
 from bench.verify import RawVerify, VerifyTokens, verify_cpu

@@ -81,7 +81,7 @@ class Pools:
         ]
 
     def use_state(self, state: ClusterState) -> None:
-        """The cluster's state after it grew (`corestore.unit_discovery`): the same servers at the
+        """The cluster's state after it grew (`corestore.servers.unit_discovery`): the same servers at the
         same addresses, and the new units' ones."""
         self.state = state
 

@@ -34,7 +34,7 @@ from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, TenantMoved, Unavailable
 from corestore.pools import Connection, Pools
 from corestore.rls import begin_for_tenant
-from corestore.stats import StoreStats
+from corestore.servers.stats import StoreStats
 from corestore.types import Actor, CommitPosition, Placement
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Server

@@ -16,11 +16,11 @@ from corestore.errors import TenantNotFound
 from corestore.moves.mover import Mover
 from corestore.operator import Operator
 from corestore.pools import Pools
+from corestore.servers.stats import StoreStats
+from corestore.servers.unit_discovery import UnitDiscovery
 from corestore.session import TenantSession
 from corestore.sign_in_log import SignInLog
-from corestore.stats import StoreStats
 from corestore.types import CommitPosition, Placement, VerifiedTenantClaims
-from corestore.unit_discovery import UnitDiscovery
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.model.types import RegionName

@@ -95,7 +95,7 @@ class ClusterState:
     def discover(self) -> Topology:
         """Roles as Patroni reports them now: asks every member's REST API, so a caller does it
         once and passes the snapshot on.  A unit whose leader nobody reports keeps its planned
-        primary; later changes are followed by `corestore.monitor`, never by asking again here."""
+        primary; later changes are followed by `corestore.servers.monitor`, never by asking again here."""
         return with_leaders(self.planned_topology, member_views_now(self.apis))
 
     @property

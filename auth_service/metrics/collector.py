@@ -1,5 +1,5 @@
 """What the store, its routing and its monitor know, read when Prometheus scrapes (nothing is
-kept twice, and the hot path only adds to plain counters: `corestore.stats`)."""
+kept twice, and the hot path only adds to plain counters: `corestore.servers.stats`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from auth_service.oauth.tokens import TokenVerifier
-from corestore.monitor import ReplicaMonitor
 from corestore.passwords import queue_depth
+from corestore.servers.monitor import ReplicaMonitor
 from corestore.store import CoreStore
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from bench.db.libenv import library_row
+from bench.db.rows import nearest_server
 from bench.generator import Load, Run, run_load
 from bench.goals import Goal
 from bench.histogram import Latency, merge, new_histogram, record_ns
-from bench.httpload import GetRow
-from bench.libenv import library_row
+from bench.http.load import GetRow
 from bench.measured import Measured
 from bench.progress import Progress
-from bench.rows import nearest_server
 from bench.servers import asgi_baseline
 from scale_units.state import ClusterState
 

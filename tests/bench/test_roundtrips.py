@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bench.db.rows import Row
 from bench.roundtrips import RoundTrips, count_round_trips
-from bench.rows import Row
 from corestore.types import Tenant
 from scale_units.state import ClusterState
 

@@ -2,7 +2,7 @@
 
 No framework, no token, no routing: what any request costs under the same server (uvicorn,
 one worker, the flags `corestore serve` uses), so the front end's own cost is the difference.
-Run as `python -m bench.asgi_baseline`, configured by the BENCH_ASGI environment variable (JSON).
+Run as `python -m bench.http.asgi_baseline`, configured by the BENCH_ASGI environment variable (JSON).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.rows import USER_SQL, tenant_pool
+from bench.db.rows import USER_SQL, tenant_pool
 
 CONFIG_ENV = "BENCH_ASGI"
 # The same server settings as `corestore serve` (auth_service/cli.py): one worker, loop and

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.cluster import cluster
-from bench.geo_measure import Figure, Subject, commits, read_your_writes, reads, subjects
-from bench.geo_redirect import redirect_figures
-from bench.geo_report import GeoResults, write
+from bench.geo.measure import Figure, Subject, commits, read_your_writes, reads, subjects
+from bench.geo.redirect import redirect_figures
+from bench.geo.report import GeoResults, write
 from bench.machine import machine_facts
 from devtools.process import front_ends
 from scale_units.model.loader import default_topology_path
@@ -31,7 +31,7 @@ from scale_units.wan import cluster as wan_cluster
 SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 QUICK_SAMPLES = 7
 SAMPLES = 31
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).parent.parent / "results"
 
 
 def parser() -> argparse.ArgumentParser:

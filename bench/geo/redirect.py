@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import httpx
 
-from bench.geo_measure import Figure, Subject, median_ms, rtt
+from bench.geo.measure import Figure, Subject, median_ms, rtt
 from devtools.process import FrontEndProcess
 from scale_units.model.topology import Topology
 

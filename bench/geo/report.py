@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from bench.geo_measure import Figure
+from bench.geo.measure import Figure
 
 TOLERANCE = 0.20
 FLOOR_MS = 5.0

@@ -60,7 +60,7 @@ class ReplicaMonitor:
     def _watched(self) -> dict[ServerName, str]:
         """The members this caller routes to: its geo's units and its clouds' catalog units."""
         topology = self.router.topology
-        apis = self.pools.state.apis  # with the units `corestore.unit_discovery` added
+        apis = self.pools.state.apis  # with the units `corestore.servers.unit_discovery` added
         catalogs = set(topology.catalogs.values())
         units = [u for u in topology.scale_units.values() if self.geo in (None, u.geo) or u.id in catalogs]
         return {s.name: apis[s.name] for u in units for s in u.servers if s.name in apis}

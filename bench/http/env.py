@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from bench.httpload import Writers, bearer
-from bench.rows import Row
+from bench.db.rows import Row
+from bench.http.load import Writers, bearer
 from bench.scrape import Scraped, scraping
 from devtools.client import grant_app_roles, password_grant, tenant_request, user_body
 from scale_units.state import ClusterState

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.db.libenv import warm_store
+from bench.db.rows import USER_SQL, RawBaseline, Rows
 from bench.generator import Client
-from bench.libenv import warm_store
-from bench.rows import USER_SQL, RawBaseline, Rows
 from corestore.store import CoreStore
 from scale_units.model.types import RegionName
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from auth_service.http.deps import CONSISTENCY_HEADER
 from bench.generator import Client
-from bench.httpwire import Connection, Response
+from bench.http.wire import Connection, Response
 from devtools.client import user_body
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

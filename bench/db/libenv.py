@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.rows import Row
+from bench.db.rows import Row
 from bench.seed import country_for
 from corestore.errors import NotFound
 from corestore.store import CoreStore

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.db.libenv import warm_store
+from bench.db.rows import RawBaseline, Row
 from bench.generator import Client
-from bench.libenv import warm_store
-from bench.rows import RawBaseline, Row
 from corestore.objects import User, field_names
 from corestore.store import CoreStore
 from scale_units.model.types import RegionName

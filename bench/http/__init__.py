@@ -1,0 +1,1 @@
+"""HTTP workloads: the front ends under load, the wire client, and the raw ASGI ceiling."""
