@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import RESULTS
 from bench.context import Settings
 from bench.run import run_bench
 from bench.seed import remove_tagged
@@ -20,7 +21,6 @@ from scale_units.state import STATE_FILE, ClusterState, default_state_dir
 
 DEFAULT_DURATION_S = 10.0
 QUICK_DURATION_S = 2.0
-RESULTS = Path(__file__).parent / "results"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
+from bench import RESULTS
 from bench.cluster import cluster
 from corestore.session import TenantSession
 from corestore.store import CoreStore
@@ -33,7 +34,6 @@ from scale_units.state import DIRECTORY_DB, ClusterState
 SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
-RESULTS = Path(__file__).parent / "results"
 SEED = """INSERT INTO users (tenant_id, id, display_name, version, user_principal_name, account_enabled,
 admin, extension) SELECT $1, gen_random_uuid(), 'bench-u' || i, 1, 'u' || i || '@bench.example', true, false,
 '{}'::jsonb FROM generate_series(1, $2) i"""

@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import RESULTS
 from bench.cluster import cluster
 from bench.geo.measure import Figure, Subject, commits, read_your_writes, reads, subjects
 from bench.geo.redirect import redirect_figures
@@ -31,7 +32,6 @@ from scale_units.wan import cluster as wan_cluster
 SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 QUICK_SAMPLES = 7
 SAMPLES = 31
-RESULTS = Path(__file__).parent.parent / "results"
 
 
 def parser() -> argparse.ArgumentParser:
