@@ -49,7 +49,7 @@ def test_every_workload_is_measured_with_percentiles(results: dict[str, Any]) ->
     workloads = results["workloads"]
     assert sorted(workloads) == sorted(expected_names())
     for name, stats in workloads.items():
-        assert stats["throughput_per_s"] > 0, name
+        assert stats["throughput_per_s"] > 0, (name, stats["outcomes"])
         assert stats["ok"] > 0, name
         values = [stats[p] for p in PERCENTILES]
         assert all(isinstance(v, int) and v > 0 for v in values), (name, values)
