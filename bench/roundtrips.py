@@ -7,16 +7,23 @@ counted, so connecting and preparing statements (once per connection) are not.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 from bench.db.rows import Row
+from corestore.errors import NotFound
 from corestore.session import TenantSession
 from corestore.store import CoreStore
+from scale_units.model.geography import Cloud
 from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName
 from scale_units.state import ClusterState
+
+# How long the counted reads wait for the user they read to reach their replica: 5 s at most.
+VISIBLE_ATTEMPTS = 100
+VISIBLE_PAUSE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ async def count_round_trips(
         user = await (await store.operator.session(tenant_id, unit.cloud)).users.create(
             user_principal_name=f"{name}@{name}.example", display_name=name
         )
+        await _visible_to_new_sessions(store, tenant_id, unit.cloud, user.id)
 
         async def read_after_write(session: TenantSession) -> None:
             await session.users.update(user.id, {"display_name": name})
@@ -77,3 +85,17 @@ async def count_round_trips(
         )
     finally:
         await store.close()
+
+
+async def _visible_to_new_sessions(
+    store: CoreStore, tenant_id: uuid.UUID, cloud: Cloud, user_id: uuid.UUID
+) -> None:
+    """The counted reads run in new sessions, which carry no commit position: wait (bounded) until
+    the replica they read from has the user, so a read is never counted against a replay still under way."""
+    for _ in range(VISIBLE_ATTEMPTS):
+        try:
+            await (await store.operator.session(tenant_id, cloud)).users.get(user_id)
+            return
+        except NotFound:
+            await asyncio.sleep(VISIBLE_PAUSE_S)
+    raise RuntimeError(f"user {user_id} never reached the replica the counted reads use")
