@@ -5,7 +5,8 @@ entry is a small JSON file per instance, written atomically; one whose process h
 gone is skipped (an entry without a pid, as a deployment writes it, always counts).
 A pid means something only on its own host: compose front ends, each in a container
 of its own, share the directory, so an entry from another host always counts.
-An entry naming a region the topology lacks is refused, naming the entry.
+An entry naming a region the topology lacks is refused, naming the entry. A live entry is
+offered to clients only while its `/readyz` answers 200 (`scale_units.readiness_probe`).
 With the WAN on, an entry also lists its links (`scale_units.wan.links`): the address a
 client of each other region reaches it by, across the WAN; a redirect names that, never
 the entry's own URL.
@@ -17,6 +18,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,10 +26,12 @@ from scale_units.errors import TopologyError
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.topology import Topology
 from scale_units.model.types import RegionName
+from scale_units.readiness_probe import ReadinessProbe
 from scale_units.routing import distance_ms
 
 REGISTRY_DIR = "frontends"
 LOG_DIR = Path("logs") / "frontends"  # each instance's log: REGION-PORT.log, read by the residency audit
+Ready = Callable[[str], bool]  # whether the front end at this URL is ready to serve
 
 
 def log_path(state_dir: Path, region: RegionName, port: int) -> Path:
@@ -56,9 +60,10 @@ class FrontEndEntry:
 
 
 class FrontEndRegistry:
-    def __init__(self, state_dir: Path, topology: Topology) -> None:
+    def __init__(self, state_dir: Path, topology: Topology, ready: Ready | None = None) -> None:
         self.directory = state_dir / REGISTRY_DIR
         self.topology = topology
+        self.ready = ready or ReadinessProbe(state_dir)
 
     def register(self, entry: FrontEndEntry) -> Path:
         """Add `entry` (refused if its region is unknown); the path is what `unregister` takes."""
@@ -92,7 +97,7 @@ class FrontEndRegistry:
         return found
 
     def nearest(self, cloud: Cloud, geo: Geo, from_region: RegionName) -> FrontEndEntry | None:
-        """The live front end of `cloud`/`geo` nearest to `from_region`, if any a client there can reach."""
+        """The ready front end of `cloud`/`geo` nearest to `from_region`, if any a client there can reach."""
         here = self.topology.regions[from_region]
         serving = [
             e
@@ -100,6 +105,7 @@ class FrontEndRegistry:
             if self.topology.regions[e.region].cloud is cloud
             and self.topology.regions[e.region].geo is geo
             and e.url_from(from_region) is not None
+            and self.ready(e.url)
         ]
         return min(serving, key=lambda e: distance_ms(here, self.topology.regions[e.region]), default=None)
 

@@ -1,10 +1,14 @@
-"""The front-end registry: live entries only, nearest of a geo, unknown regions refused by name."""
+"""The front-end registry: live entries only, nearest ready one of a geo, unknown regions refused by name."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,8 +21,13 @@ from scale_units.registry import FrontEndEntry, FrontEndRegistry
 TOPOLOGY = load_topology(default_topology_path())
 
 
+def _all_ready(url: str) -> bool:
+    """For what these tests check beside readiness: every live entry answers /readyz."""
+    return True
+
+
 def test_nearest_front_end_of_a_geo_among_live_ones(tmp_path: Path) -> None:
-    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY, _all_ready)
     registry.register(FrontEndEntry("westus2", "https://127.0.0.1:9002", os.getpid()))
     east = registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", os.getpid()))
     registry.register(FrontEndEntry("westeurope", "https://127.0.0.1:9003"))
@@ -61,7 +70,7 @@ def test_an_entry_in_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> N
 
 def test_with_links_a_client_of_another_region_is_offered_only_its_link(tmp_path: Path) -> None:
     """A WAN entry: the link from the asking region, never the entry's own URL; no link, no offer."""
-    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY, _all_ready)
     links = {"westeurope": "https://127.0.0.1:9101"}
     registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", os.getpid(), links=links))
     found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
@@ -76,3 +85,44 @@ def test_a_link_from_an_unknown_region_is_refused_naming_it(tmp_path: Path) -> N
     with pytest.raises(TopologyError, match="unknown region 'mars'") as refused:
         registry.register(FrontEndEntry("eastus", "https://127.0.0.1:9001", links={"mars": "https://x:1"}))
     assert refused.value.key.endswith(".links")
+
+
+def _health(readyz: int) -> type[BaseHTTPRequestHandler]:
+    """A front end's health endpoints as the registry sees them: alive, and /readyz answers `readyz`."""
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(readyz if self.path == "/readyz" else 200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet: the test's output is its assertions."""
+
+    return Health
+
+
+@contextlib.contextmanager
+def _serving(readyz: int) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _health(readyz))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_live_front_end_that_is_not_ready_is_not_offered(tmp_path: Path) -> None:
+    """eastus lives (its pid is ours) but its /readyz answers 503: a client of Europe is sent to
+    westus2, farther but ready; with westus2 gone, to none."""
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    with _serving(503) as unready, _serving(200) as ready:
+        registry.register(FrontEndEntry("eastus", unready, os.getpid()))
+        west = registry.register(FrontEndEntry("westus2", ready, os.getpid()))
+        found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
+        assert found is not None
+        assert found.url == ready
+        registry.unregister(west)
+        assert registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope") is None
