@@ -148,6 +148,11 @@ async def caller(request: Request, permission: str, resource: str) -> Caller:
     return await services(request).gate.caller(request, permission, resource)
 
 
+def signed_in(request: Request) -> VerifiedToken:
+    """A verified token, whatever it may do: for a route whose parts check their own permissions ($batch)."""
+    return services(request).verifier.verify_access(bearer(request))
+
+
 def operator(request: Request) -> Services:
     """This instance's parts, for a caller holding the operator credential (tenant creation, metrics)."""
     parts = services(request)
@@ -156,10 +161,18 @@ def operator(request: Request) -> Services:
     return parts
 
 
-def caller_for(permission: str, resource: str) -> Callable[[Request], Awaitable[Caller]]:
-    """`caller` as a FastAPI dependency, for the write routes (their bodies are models)."""
+@dataclass(frozen=True)
+class CallerFor:
+    """`caller` as a FastAPI dependency, for the write routes (their bodies are models). A route of
+    `GateFirst` runs it before FastAPI reads the body; the route's dependency then finds that caller
+    (one token check, one throttle count per request)."""
 
-    async def dependency(request: Request) -> Caller:
-        return await caller(request, permission, resource)
+    permission: str
+    resource: str
 
-    return dependency
+    async def __call__(self, request: Request) -> Caller:
+        key = f"corestore.caller:{self.permission}:{self.resource}"
+        found = request.scope.get(key)
+        if not isinstance(found, Caller):
+            found = request.scope[key] = await caller(request, self.permission, self.resource)
+        return found

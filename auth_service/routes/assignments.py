@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from auth_service.errors import BadRequest
 from auth_service.graph.odata import VERSION, context, to_graph
 from auth_service.graph.shapes import SERVICE_PRINCIPAL
-from auth_service.http.deps import Caller, caller_for
+from auth_service.http.deps import Caller, CallerFor
+from auth_service.http.gate_first import GateFirst
 from auth_service.http.lean import json_response
 from auth_service.oauth.permissions import ASSIGNMENTS as RESOURCE
 from auth_service.oauth.permissions import READ, WRITE
@@ -26,10 +27,10 @@ from corestore.directory.app_roles import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_D
 from corestore.directory.assignments import AppRoleAssignment
 from corestore.errors import NotFound
 
-router = APIRouter(prefix=VERSION)
-PrincipalReader = Annotated[Caller, Depends(caller_for(READ, SERVICE_PRINCIPAL.collection))]
-ReadCaller = Annotated[Caller, Depends(caller_for(READ, RESOURCE))]
-WriteCaller = Annotated[Caller, Depends(caller_for(WRITE, RESOURCE))]
+router = APIRouter(prefix=VERSION, route_class=GateFirst)
+PrincipalReader = Annotated[Caller, Depends(CallerFor(READ, SERVICE_PRINCIPAL.collection))]
+ReadCaller = Annotated[Caller, Depends(CallerFor(READ, RESOURCE))]
+WriteCaller = Annotated[Caller, Depends(CallerFor(WRITE, RESOURCE))]
 ASSIGNED_TO = "/servicePrincipals/{resource_id}/appRoleAssignedTo"
 ASSIGNMENTS = "/servicePrincipals/{principal_id}/appRoleAssignments"
 

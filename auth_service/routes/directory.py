@@ -41,7 +41,8 @@ from auth_service.graph.query import (
 )
 from auth_service.graph.responses import entity, page_payload, respond
 from auth_service.graph.shapes import APPLICATION, DEVICE, GROUP, SERVICE_PRINCIPAL, SIGN_IN, USER, Shape
-from auth_service.http.deps import Caller, caller, caller_for
+from auth_service.http.deps import Caller, CallerFor, caller
+from auth_service.http.gate_first import GateFirst
 from auth_service.http.lean import read_route
 from auth_service.oauth.permissions import AUDIT, AUDIT_LOGS, READ, WRITE
 from corestore.directory.applications import Applications, ServicePrincipals
@@ -52,7 +53,7 @@ from corestore.directory.users import Users
 from corestore.objects import Page
 from corestore.session import TenantSession
 
-router = APIRouter(prefix=VERSION)
+router = APIRouter(prefix=VERSION, route_class=GateFirst)
 
 
 def _etag_schema(schema: dict[str, Any]) -> None:
@@ -95,7 +96,7 @@ def register(kind: Kind) -> None:
     shape = kind.shape
     resource = shape.collection
     query = ListQuery(select_param(shape), order_param(kind.rules.orderable))
-    writer = Depends(caller_for(WRITE, resource))
+    writer = Depends(CallerFor(WRITE, resource))
 
     async def list_objects(request: Request) -> Response:
         who = await caller(request, READ, resource)
@@ -254,8 +255,8 @@ for _path, _resource, _fetch, _transitive in [
 ]:
     register_relation(_path, _resource, _fetch, _transitive)
 
-GroupWriter = Annotated[Caller, Depends(caller_for(WRITE, GROUP.collection))]
-ApplicationWriter = Annotated[Caller, Depends(caller_for(WRITE, APPLICATION.collection))]
+GroupWriter = Annotated[Caller, Depends(CallerFor(WRITE, GROUP.collection))]
+ApplicationWriter = Annotated[Caller, Depends(CallerFor(WRITE, APPLICATION.collection))]
 
 
 @router.post("/groups/{group_id}/members/$ref", status_code=204)

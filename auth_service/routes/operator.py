@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from auth_service.http.deps import operator
+from auth_service.http.gate_first import GateFirst
 from auth_service.services import Services
 
-router = APIRouter(prefix="/operator")
+router = APIRouter(prefix="/operator", route_class=GateFirst)
 
 
 class Administrator(BaseModel):

@@ -355,23 +355,40 @@ def test_bad_queries_get_400(
     )
 
 
+MALFORMED = '{"displayName": '  # JSON cut short: FastAPI would refuse it before any dependency ran
+
+
 @pytest.mark.parametrize(
-    ("path", "params"),
+    ("method", "path", "params", "body"),
     [
-        *BAD_QUERIES,
-        ("/v1.0/users/$count", {}),  # no ConsistencyLevel: eventual
-        ("/v1.0/me", {"$expand": "manager"}),
-        ("/v1.0/groups/x/members", {"$skiptoken": "@@@"}),
-        ("/v1.0/organization", {"$top": "x"}),
-        ("/v1.0/auditLogs/signIns", {"$top": "-1"}),
-        ("/v1.0/users/delta", {"$deltatoken": "@@@"}),
+        *(("GET", path, params, None) for path, params in BAD_QUERIES),
+        ("GET", "/v1.0/users/$count", {}, None),  # no ConsistencyLevel: eventual
+        ("GET", "/v1.0/me", {"$expand": "manager"}, None),
+        ("GET", "/v1.0/groups/x/members", {"$skiptoken": "@@@"}, None),
+        ("GET", "/v1.0/organization", {"$top": "x"}, None),
+        ("GET", "/v1.0/auditLogs/signIns", {"$top": "-1"}, None),
+        ("GET", "/v1.0/users/delta", {"$deltatoken": "@@@"}, None),
+        ("POST", "/v1.0/users", {}, MALFORMED),
+        ("PATCH", f"/v1.0/groups/{ID}", {}, MALFORMED),
+        ("POST", f"/v1.0/groups/{ID}/members/$ref", {}, MALFORMED),
+        ("POST", f"/v1.0/applications/{ID}/addPassword", {}, MALFORMED),
+        ("POST", f"/v1.0/servicePrincipals/{ID}/appRoleAssignments", {}, MALFORMED),
+        ("POST", f"/v1.0/servicePrincipals/{ID}/appRoleAssignedTo", {}, '{"principalId": 5}'),
+        ("POST", "/v1.0/$batch", {}, MALFORMED),
+        ("POST", "/operator/tenants", {}, MALFORMED),
     ],
 )
 def test_an_anonymous_malformed_request_is_a_401(
-    http: httpx.Client, west: FrontEndProcess, path: str, params: dict[str, str]
+    http: httpx.Client,
+    west: FrontEndProcess,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: str | None,
 ) -> None:
-    """As Graph answers: who is calling is checked before what is asked."""
-    answer = http.get(f"{west.url}{path}", params=params)
+    """As Graph answers: who is calling is checked before what is asked, in a query or a body."""
+    headers = {} if body is None else {"Content-Type": "application/json"}
+    answer = http.request(method, f"{west.url}{path}", params=params, content=body, headers=headers)
     assert graph_error(answer, 401) == "InvalidAuthenticationToken"
 
 
