@@ -13,11 +13,11 @@ from bench.db.libenv import library_row
 from bench.db.rows import Row, nearest_server
 from bench.generator import ClientSpec, Load, Run, run_load
 from bench.http.env import HttpEnv, Plan, http_env
-from bench.progress import Progress
 from bench.scrape import Sample
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size
 from scale_units.model.topology import Topology
+from scale_units.progress import Progress
 from scale_units.routing import Router
 from scale_units.state import ClusterState
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bench.cpu import WindowCpu
 from bench.histogram import Latency, merge, new_histogram, record_ns
-from bench.progress import Progress
+from scale_units.progress import Progress
 
 READY_TIMEOUT_S = 120.0
 PUBLISH_S = 0.25

@@ -16,10 +16,10 @@ from bench.goals import Verdict
 from bench.machine import machine_facts
 from bench.measured import Measured
 from bench.plots import all_plots
-from bench.progress import Progress
 from bench.report import Outcome, write_json, write_markdown
 from bench.roundtrips import count_round_trips
 from bench.workloads import WORKLOADS, Workload
+from scale_units.progress import Progress
 
 
 def frontend_problem() -> str | None:

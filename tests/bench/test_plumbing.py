@@ -12,8 +12,8 @@ from bench.goals import Goal
 from bench.histogram import Latency, merge, new_histogram, record_ns
 from bench.http.load import GetRow
 from bench.measured import Measured
-from bench.progress import Progress
 from bench.servers import asgi_baseline
+from scale_units.progress import Progress
 from scale_units.state import ClusterState
 
 
