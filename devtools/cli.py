@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +37,7 @@ from scale_units.local.binaries import DEFAULT_SOURCE
 from scale_units.local.grow import UnitRequest
 from scale_units.local.tls import server_certificate
 from scale_units.model.geography import Cloud
+from scale_units.progress import Progress
 from scale_units.registry import log_path
 
 app = typer.Typer(
@@ -64,8 +65,9 @@ def up_command(
     ] = False,
 ) -> None:
     """Start every scale unit's servers (or reuse a running cluster), then apply the migrations."""
-    with cli_errors():
-        state = launcher.up(topology, directory, binaries, wan=wan)
+    with cli_errors(), closing(Progress()) as progress:
+        state = launcher.up(topology, directory, binaries, wan=wan, report=progress)
+        progress("migrations: every primary and catalog")
         migrate_state(state)
     typer.echo(f"cluster up: {len(state.servers)} servers, state in {directory}")
 
@@ -87,8 +89,9 @@ def add_unit_command(
     run, the catalog learns it; running front ends and stores pick it up on their own."""
     started = time.monotonic()
     parsed = None if replicas is None else tuple(r.strip() for r in replicas.split(",") if r.strip())
-    with cli_errors():
-        state = grow.add_unit(directory, UnitRequest(unit, geo, primary, parsed, capacity))
+    with cli_errors(), closing(Progress()) as progress:
+        state = grow.add_unit(directory, UnitRequest(unit, geo, primary, parsed, capacity), progress)
+        progress(f"migrations: {unit}'s databases and the catalog")
         migrate_state(state)
     servers = len(state.planned_topology.scale_units[unit].servers)
     typer.echo(f"{unit}: {servers} servers streaming, in the catalog ({time.monotonic() - started:.1f} s)")

@@ -26,6 +26,7 @@ from scale_units.model.loader import DEFAULT_CAPACITY, parse_topology
 from scale_units.model.topology import Region, ScaleUnit, Topology
 from scale_units.model.types import RegionName, ScaleUnitId
 from scale_units.ports import free_ports
+from scale_units.progress import Report, quiet
 from scale_units.state import ClusterState, ServerState
 from scale_units.wan import cluster as wan_cluster
 
@@ -44,11 +45,11 @@ class UnitRequest:
     capacity: int = DEFAULT_CAPACITY
 
 
-def add_unit(directory: Path, request: UnitRequest) -> ClusterState:
+def add_unit(directory: Path, request: UnitRequest, report: Report = quiet) -> ClusterState:
     """Start the requested unit's servers and record it; the state with it (saved)."""
     ClusterState.load(directory)  # no cluster there: that error, before any lock
     with _exclusive(directory):
-        return _add(ClusterState.load(directory), request)  # as the previous add-unit left it
+        return _add(ClusterState.load(directory), request, report)  # as the previous add-unit left it
 
 
 @contextmanager
@@ -66,13 +67,13 @@ def _exclusive(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _add(state: ClusterState, request: UnitRequest) -> ClusterState:
+def _add(state: ClusterState, request: UnitRequest, report: Report) -> ClusterState:
     grown, unit = plan(state, request)
     names = [s.name for s in unit.servers]
     try:
         wan_cluster.write_specs(grown, names)
         wan_cluster.start(grown)
-        launcher.start_units(grown, [unit])
+        launcher.start_units(grown, [unit], report)
     except BaseException:
         _undo(grown, unit)
         raise

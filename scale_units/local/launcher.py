@@ -36,6 +36,7 @@ from scale_units.model.loader import load_topology
 from scale_units.model.topology import ScaleUnit, Topology
 from scale_units.model.types import ServerName
 from scale_units.ports import free_ports
+from scale_units.progress import Report, quiet
 from scale_units.state import (
     STATE_FILE,
     ClusterState,
@@ -88,6 +89,7 @@ def up(
     source: BinarySource = DEFAULT_SOURCE,
     settings: Mapping[str, str] | None = None,
     wan: bool = False,
+    report: Report = quiet,
 ) -> ClusterState:
     """Start (or reuse) the cluster of `topology_path` in `directory`; `wan` (or the topology's
     `[wan] enabled`) puts every server behind its WAN proxy."""
@@ -95,11 +97,11 @@ def up(
     topology = load_topology(topology_path)
     tls.provision(directory, topology.regions)
     if (directory / STATE_FILE).exists():
-        return _reuse(ClusterState.load(directory), topology_text)
+        return _reuse(ClusterState.load(directory), topology_text, report)
     wan = wan or topology.wan.enabled
     state = _prepare(topology, topology_text, directory, source, dict(settings or {}), wan)
     try:
-        _create(state, topology)
+        _create(state, topology, report)
     except BaseException:
         _destroy(state)
         raise
@@ -107,19 +109,22 @@ def up(
     return state
 
 
-def _reuse(state: ClusterState, topology_text: str) -> ClusterState:
+def _reuse(state: ClusterState, topology_text: str, report: Report) -> ClusterState:
     if state.topology_toml != topology_text:
         raise ClusterError(
             f"a cluster of another topology is at {state.directory}; "
             "run `corestore cluster down --purge` first or choose another --dir"
         )
+    report("etcd: starting")
     _start_etcd(state)
     wan_cluster.start(state)
     stopped = [n for n in state.servers if process(state, n).patroni.pid() is None]
+    report(f"servers: {len(stopped)} of {len(state.servers)} stopped, starting them")
     for name in stopped:
         _check_port_free(name, state.servers[name].port)
         _check_port_free(name, state.servers[name].api_port)
     _start_members(state, stopped)
+    report("servers: waiting until every replica streams")
     wait_streaming(state)
     return state
 
@@ -189,24 +194,28 @@ def _check_port_free(name: ServerName, port: int, wait: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-def _create(state: ClusterState, topology: Topology) -> None:
+def _create(state: ClusterState, topology: Topology, report: Report) -> None:
     """etcd, then every unit's members."""
+    report(f"etcd: starting ({len(state.etcd)} clouds)")
     _start_etcd(state)
     wan_cluster.write_specs(state, state.servers)
     wan_cluster.start(state)
-    start_units(state, list(topology.scale_units.values()))
+    start_units(state, list(topology.scale_units.values()), report)
 
 
-def start_units(state: ClusterState, units: Sequence[ScaleUnit]) -> None:
+def start_units(state: ClusterState, units: Sequence[ScaleUnit], report: Report = quiet) -> None:
     """Each unit's planned primary (it bootstraps), then its replicas, until all stream
     (`corestore migrate` then makes the store's roles and databases)."""
     for unit in units:
         for server in unit.servers:
             write_config(state, unit, server)
     primaries = [u.primary.name for u in units]
+    report(f"primaries: starting {len(primaries)}, waiting until each leads")
     _start_members(state, primaries)
     _wait(state, "no leader", lambda views: [n for n in primaries if not _leads(views, n)])
-    _start_members(state, [s.name for u in units for s in u.replicas])
+    replicas = [s.name for u in units for s in u.replicas]
+    report(f"replicas: starting {len(replicas)}, waiting until each streams in its quorum")
+    _start_members(state, replicas)
     wait_streaming(state, units)
 
 

@@ -166,6 +166,8 @@ async def test_new_tenants_land_on_the_added_unit_served_by_running_processes(
         _cli, grow_cluster.directory, "cluster", "add-unit", "emea-2", "--geo", "emea"
     )
     assert added.exit_code == 0, added.output
+    assert "replicas: starting 2, waiting until each streams in its quorum\n" in added.output, "its phases"
+    assert "\r" not in added.output, "no progress bar's frames without a terminal"
     assert ("emea-2", 10_000) in await _catalog_units(grow_cluster)
 
     tenant = await early_store.operator.create_tenant("After", "FR")
@@ -207,6 +209,7 @@ def test_status_shows_the_unit_and_down_then_up_brings_it_back(grow_cluster: Clu
 
     up = _cli(directory, "cluster", "up", "--topology", str(TOPOLOGY))
     assert up.exit_code == 0, up.output
+    assert "stopped, starting them\n" in up.output, "one line per phase"
     servers = _status(directory)
     assert all(servers[n]["alive"] for n in NEW_UNIT)
     assert [servers[n]["sync"] for n in NEW_UNIT if servers[n]["role"] == "primary"] == ["quorum"]
