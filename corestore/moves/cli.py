@@ -1,13 +1,16 @@
 """`corestore tenant move` and `corestore cluster drain`: moves from the command line.
 
-Progress goes to standard output line by line; with `--json`, the last line is one
-JSON object per move (`tenant`, `from`, `to`, `rows`, `bytes`, `seconds`, `fence_ms`).
+Progress goes to standard output: one line per phase, or on a terminal one line redrawn
+in place; with `--json`, the last line is one JSON object per move (`tenant`, `from`, `to`,
+`rows`, `bytes`, `seconds`, `fence_ms`).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
+from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -17,6 +20,7 @@ from corestore.errors import TenantNotFound
 from corestore.moves.mover import MoveReport
 from corestore.store import CoreStore
 from scale_units.cli import DEFAULT_DIR, DirOption
+from scale_units.progress import Progress
 
 JsonOption = Annotated[bool, typer.Option("--json", help="End with one JSON object on the last line.")]
 
@@ -57,9 +61,10 @@ def move_command(
     or finish the interrupted move."""
 
     async def work(store: CoreStore) -> MoveReport:
-        return await store.operator.move_tenant(await _tenant_id(store, tenant), to, typer.echo)
+        return await store.operator.move_tenant(await _tenant_id(store, tenant), to, progress)
 
-    report = with_store(directory, work)
+    with closing(Progress(file=sys.stdout)) as progress:
+        report = with_store(directory, work)
     if as_json:
         typer.echo(json.dumps(_as_json(report)))
     else:
@@ -75,7 +80,8 @@ def drain_command(
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Stop placing tenants on a unit and move each of its tenants off, one at a time."""
-    reports = with_store(directory, lambda store: store.operator.drain_unit(unit, typer.echo))
+    with closing(Progress(file=sys.stdout)) as progress:
+        reports = with_store(directory, lambda store: store.operator.drain_unit(unit, progress))
     if as_json:
         typer.echo(json.dumps([_as_json(r) for r in reports]))
     else:
