@@ -22,6 +22,7 @@ from bench.db.rows import Row
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.topology import Server, Topology
 from scale_units.model.types import ScaleUnitId
+from scale_units.progress import Report, quiet
 from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
 
 TAG = "bench-"
@@ -79,14 +80,18 @@ def country_for(topology: Topology, cloud: Cloud, geo: Geo) -> str:
     raise ValueError(f"no country of cloud {cloud.value} maps to geo {geo.value}")
 
 
-async def ensure(state: ClusterState, topology: Topology, tenants: int) -> int:
+async def ensure(state: ClusterState, topology: Topology, tenants: int, report: Report = quiet) -> int:
     """Exactly `tenants` seeded tenants (adding or removing the difference), settled; how many changed."""
     existing = await seeded_count(state, topology)
     if existing < tenants:
         for start in range(existing, tenants, CHUNK):
-            await _add(state, topology, range(start, min(tenants, start + CHUNK)))
+            end = min(tenants, start + CHUNK)
+            report(f"seeding tenants {start:,}-{end:,} of {tenants:,} x {USERS_PER_TENANT} users")
+            await _add(state, topology, range(start, end))
     elif existing > tenants:
+        report(f"seeding: removing {existing - tenants:,} tenants")
         await delete_tenants(state, topology, [tenant_id(i) for i in range(tenants, existing)])
+    report("seeding: vacuum, checkpoint, replicas replaying")
     await settle(state, topology)
     return abs(tenants - existing)
 

@@ -7,7 +7,7 @@ import asyncio
 from bench.context import Context
 from bench.db.reads import LibraryRead
 from bench.measured import Measured
-from bench.seed import USERS_PER_TENANT, SeededRows, ensure, seed_units
+from bench.seed import SeededRows, ensure, seed_units
 
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (200, 2_000)
@@ -22,8 +22,7 @@ def run_sweep(ctx: Context) -> list[Measured]:
     units = seed_units(ctx.topology)
     results = []
     for tenants in sizes(ctx.settings.quick):
-        ctx.progress.note(f"seeding {tenants:,} tenants x {USERS_PER_TENANT} users")
-        asyncio.run(ensure(ctx.state, ctx.topology, tenants))
+        asyncio.run(ensure(ctx.state, ctx.topology, tenants, ctx.progress))
         ctx.seeded_tenants = tenants
         name = f"{NAME}@{tenants}"
         spec = LibraryRead(ctx.directory, ctx.region, SeededRows(tenants, units))
