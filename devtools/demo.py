@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from auth_service.graph.odata import VERSION
 from auth_service.http.deps import CONSISTENCY_HEADER, REGION_HEADER, SERVER_HEADER
 from devtools.client import connect, password_grant, tenant_request, user_body
 from devtools.process import front_ends
+from scale_units.progress import Progress
 from scale_units.state import ClusterState
 
 PASSWORD = "demo-Passw0rd!"
@@ -52,7 +53,11 @@ def _front_end_urls(directory: Path, urls: Sequence[str]) -> Iterator[tuple[str,
     if urls:
         yield urls[0], urls[1]
         return
-    with front_ends(directory, ["westeurope", "northeurope"]) as (west, north):
+    regions = ["westeurope", "northeurope"]
+    with ExitStack() as stack:
+        with closing(Progress()) as progress:
+            progress(f"front ends: starting {' and '.join(regions)}, until each answers /readyz")
+            west, north = stack.enter_context(front_ends(directory, regions))
         yield west.url, north.url
 
 
