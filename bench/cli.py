@@ -1,6 +1,6 @@
 """`python -m bench [WORKLOAD ...] [--duration S] [--concurrency N] [--quick] [--dir DIR] [--out FOLDER]`;
 `python -m bench geo ...` is the geo bench (bench/geo.py), `python -m bench move ...` the move bench
-(bench/move.py)."""
+(bench/move/)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return geo_main(argv[1:])
     if argv[:1] == ["move"]:
-        from bench.move import main as move_main
+        from bench.move.main import main as move_main
 
         return move_main(argv[1:])
     p = parser()

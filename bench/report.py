@@ -66,7 +66,7 @@ def write_markdown(outcome: Outcome, folder: Path) -> Path:
         "",
         "## Goals",
         "",
-        *_goal_table(outcome.verdicts),
+        *goal_table(outcome.verdicts),
         *_section("Round trips", _round_trips(header.get("round_trips"))),
         *_section("Failures", [f"- **{name}**: {message}" for name, message in outcome.failures.items()]),
         *_section("Notes", [f"- {note}" for note in outcome.notes]),
@@ -123,7 +123,7 @@ def _workload_table(outcome: Outcome) -> list[str]:
     return rows
 
 
-def _goal_table(verdicts: tuple[Verdict, ...]) -> list[str]:
+def goal_table(verdicts: tuple[Verdict, ...]) -> list[str]:
     rows = [
         "| goal | measured | system | baseline | value | goal | result |",
         "|---|---|---|---|---|---|---|",

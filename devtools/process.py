@@ -41,6 +41,11 @@ class FrontEndProcess:
         return self.process.pid
 
     def start(self) -> None:
+        self.launch()
+        self.await_ready()
+
+    def launch(self) -> None:
+        """The process, not yet ready: several front ends start at once, then are awaited."""
         command = [
             sys.executable,
             "-m",
@@ -56,6 +61,10 @@ class FrontEndProcess:
             *self.options,
         ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def await_ready(self) -> None:
+        """Until /readyz answers 200; a front end that exits or stays unready is stopped and raises."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + READY_TIMEOUT_S
         verify = trust(self.directory) if self.tls else True
         while time.monotonic() < deadline:
@@ -94,8 +103,10 @@ def front_ends(
     try:
         for region in regions:
             process = FrontEndProcess(region, directory, free_port(), options, tls)
-            process.start()
+            process.launch()
             started.append(process)
+        for process in started:
+            process.await_ready()
         yield started
     finally:
         for process in started:

@@ -46,7 +46,7 @@ class HttpEnv:
 
 
 @dataclass(frozen=True)
-class _Tenant:
+class BenchTenant:
     id: str
     domain: str
     scale_unit: str
@@ -93,7 +93,7 @@ def _prepare(
     scraped: Scraped,
 ) -> HttpEnv:
     operator = state.credentials.operator
-    main = _tenant(http, operator, plan.country)
+    main = new_tenant(http, operator, plan.country)
     apps = [_application(http, main, i) for i in range(plan.applications)]
     reader = _send(
         http,
@@ -104,7 +104,7 @@ def _prepare(
     ).json()
     row = Row(uuid.UUID(main.id), main.scale_unit, uuid.UUID(reader["id"]))
     _await_visible(http, row, main.token)
-    writers = [_tenant(http, operator, plan.country) for _ in range(plan.writer_tenants)]
+    writers = [new_tenant(http, operator, plan.country) for _ in range(plan.writer_tenants)]
     password = {"grant_type": "password", "username": f"admin@{main.domain}", "password": PASSWORD}
     return HttpEnv(
         write_url=str(http.base_url).rstrip("/"),
@@ -121,7 +121,7 @@ def _prepare(
     )
 
 
-def _tenant(http: httpx.Client, operator: str, country: str) -> _Tenant:
+def new_tenant(http: httpx.Client, operator: str, country: str) -> BenchTenant:
     """A tenant with its administrator, and the administrator's access token."""
     name = f"bench-{uuid.uuid4().hex[:12]}"
     domain = f"{name}.example"
@@ -133,7 +133,7 @@ def _tenant(http: httpx.Client, operator: str, country: str) -> _Tenant:
         json=tenant_request(name, country, domain, PASSWORD, f"{name}-admin"),
     ).json()
     token = _first_sign_in(http, f"/{created['id']}/oauth2/v2.0/token", f"admin@{domain}")
-    return _Tenant(created["id"], domain, created["scaleUnit"], token["access_token"])
+    return BenchTenant(created["id"], domain, created["scaleUnit"], token["access_token"])
 
 
 def _first_sign_in(http: httpx.Client, path: str, username: str) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def _first_sign_in(http: httpx.Client, path: str, username: str) -> dict[str, An
     return tokens
 
 
-def _application(http: httpx.Client, tenant: _Tenant, index: int) -> tuple[str, bytes]:
+def _application(http: httpx.Client, tenant: BenchTenant, index: int) -> tuple[str, bytes]:
     """An application with a client secret and the app roles the reads need: its access token and
     its client-credentials form."""
     auth = bearer(tenant.token)

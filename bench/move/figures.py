@@ -1,0 +1,111 @@
+"""A size's figures, from its moves and its clients' timeline.
+
+The fence as clients saw it is, per move, the longest gap between two consecutive acknowledged
+writes of the moving tenant (any writer) that overlaps the move; its percentiles run over the
+moves of the size (with a handful of moves, p99 is close to the max). Copy throughput is the
+rows and bytes the mover verified over the copy step (from the move's start to the last table
+copied). The neighbour's read p99 during the copy is over the reads started in the copy steps;
+before it, over the reads started in the quiet seconds before each move's command started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from bench.move.clients import Call
+from bench.move.run import SETTLE_S, MoveRecord, SizeRun
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    users: int
+    moves: int
+    rows: int
+    mib: float
+    move_s_p50: float
+    move_s_max: float
+    copy_s_p50: float
+    rows_per_s: float
+    mib_per_s: float
+    fence_ms_p50: float  # as the writers saw it
+    fence_ms_p99: float
+    fence_ms_max: float
+    mover_fence_ms_max: float  # the mover's own measure, fence to flip
+    acknowledged_writes: int
+    lost_writes: int
+    reads: int
+    failed_reads: int
+    failed_reads_retry_after: int  # of the failed reads, 503s with Retry-After
+    failed_writes: int
+    neighbour_p99_before_ms: float | None  # None: no read to measure
+    neighbour_p99_copy_ms: float | None
+
+
+def size_figures(run: SizeRun) -> SizeFigures:
+    moves = run.moves
+    calls = run.timeline.calls
+    acks = sorted(t for _, t in run.timeline.journal.get("moving", []))
+    fences = [_longest_gap(acks, m) * 1000 for m in moves]
+    copies = [_copy_s(m) for m in moves]
+    reads = [c for c in calls if c.kind == "read"]
+    failed = [c for c in reads if not c.ok]
+    neighbour = [c for c in reads if c.tenant == "neighbour" and c.ok]
+    before = [c for c in neighbour if any(m.launched - run.quiet_s <= c.started < m.launched for m in moves)]
+    during = [c for c in neighbour if any(_in_copy(c, m) for m in moves)]
+    rows = [m.report.rows for m in moves]
+    size = [m.report.bytes for m in moves]
+    return SizeFigures(
+        users=run.users,
+        moves=len(moves),
+        rows=round(float(np.median(rows))),
+        mib=round(float(np.median(size)) / MIB, 1),
+        move_s_p50=round(float(np.median([m.report.seconds for m in moves])), 2),
+        move_s_max=round(max(m.report.seconds for m in moves), 2),
+        copy_s_p50=round(float(np.median(copies)), 2),
+        rows_per_s=round(float(np.median([r / c for r, c in zip(rows, copies, strict=True)]))),
+        mib_per_s=round(float(np.median([b / MIB / c for b, c in zip(size, copies, strict=True)])), 2),
+        fence_ms_p50=round(float(np.percentile(fences, 50)), 1),
+        fence_ms_p99=round(float(np.percentile(fences, 99)), 1),
+        fence_ms_max=round(max(fences), 1),
+        mover_fence_ms_max=round(max(m.report.fence_ms for m in moves), 1),
+        acknowledged_writes=len(acks),
+        lost_writes=sum(m.lost for m in moves),
+        reads=len(reads),
+        failed_reads=len(failed),
+        failed_reads_retry_after=sum(1 for c in failed if c.retry_after),
+        failed_writes=sum(1 for c in calls if c.kind == "write" and not c.ok),
+        neighbour_p99_before_ms=_p99_ms(before),
+        neighbour_p99_copy_ms=_p99_ms(during),
+    )
+
+
+def _longest_gap(acks: list[float], move: MoveRecord) -> float:
+    """The longest gap between consecutive acknowledgements that overlaps the move; a move
+    after which no write was acknowledged counts until the journal's check."""
+    gaps = [b - a for a, b in pairwise(acks) if b > move.began and a < move.ended]
+    after = [a for a in acks if a >= move.ended]
+    if not after:
+        last = max((a for a in acks if a < move.ended), default=move.began)
+        gaps.append(move.ended + SETTLE_S - last)
+    return max(gaps, default=0.0)
+
+
+def _copy_s(move: MoveRecord) -> float:
+    copy = next(p for p in move.phases if p.name == "copy")
+    return max(copy.ended - copy.started, 1e-3)
+
+
+def _in_copy(call: Call, move: MoveRecord) -> bool:
+    copy = next(p for p in move.phases if p.name == "copy")
+    return copy.started <= call.started < copy.ended
+
+
+def _p99_ms(calls: list[Call]) -> float | None:
+    if not calls:
+        return None
+    return round(float(np.percentile([(c.ended - c.started) * 1000 for c in calls], 99)), 2)

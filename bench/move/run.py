@@ -1,0 +1,190 @@
+"""One size of the move bench: two tenants made through the front end, the moving one seeded,
+clients at work on both, and the moving tenant moved back and forth between two units.
+
+After each move the writers' journal is checked against the unit the tenant is now on: every
+acknowledged write must be there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from bench.http.env import new_tenant
+from bench.move.clients import Target, Timeline, read, write
+from bench.move.seed import seed
+from scale_units.model.topology import Topology
+from scale_units.model.types import ScaleUnitId
+from scale_units.state import DIRECTORY_DB, ClusterState
+
+SETTLE_S = 1.0  # after a move, before the journal is checked
+COUNTRY = "FR"
+WRITERS = 2  # on the moving tenant; one on the neighbour
+READERS = 2  # per tenant
+MOVE_TIMEOUT_S = 600.0
+PRESENT = "SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str  # copy, catch-up, fence, clean: as the mover's progress names them
+    started: float
+    ended: float
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What the move command reported (its `--json` line)."""
+
+    source: ScaleUnitId
+    target: ScaleUnitId
+    rows: int
+    bytes: int
+    seconds: float
+    fence_ms: float  # the mover's own measure, from the fence to the flip
+
+
+@dataclass(frozen=True)
+class MoveRecord:
+    report: Moved
+    launched: float  # the command started (its imports and store are not the move)
+    began: float  # its first progress line
+    ended: float  # its last (the source cleaned)
+    phases: tuple[Phase, ...]
+    acknowledged: int  # the moving tenant's acknowledged writes when the journal was checked
+    lost: int  # of those, not on the unit the tenant is now on
+
+
+@dataclass(frozen=True)
+class SizeRun:
+    users: int
+    quiet_s: float  # before each move, clients at work and no move: the neighbour's "before"
+    started: float  # the clients' start: the timeline's zero
+    moves: tuple[MoveRecord, ...]
+    timeline: Timeline
+
+
+@dataclass(frozen=True)
+class Urls:
+    write: str  # writers of both tenants and the neighbour's readers
+    read: str  # the moving tenant's readers: a front end of another region
+
+
+async def run_size(
+    state: ClusterState, topology: Topology, urls: Urls, users: int, moves: int, quiet_s: float
+) -> SizeRun:
+    with httpx.Client(base_url=urls.write, timeout=60) as http:
+        moving = new_tenant(http, state.credentials.operator, COUNTRY)
+        neighbour = new_tenant(http, state.credentials.operator, COUNTRY)
+    await seed(state, topology, uuid.UUID(moving.id), ScaleUnitId(moving.scale_unit), users)
+    timeline = Timeline()
+    targets = {
+        role: Target(role, t.token, t.domain) for role, t in (("moving", moving), ("neighbour", neighbour))
+    }
+    clients = [write(urls.write, targets["moving"], timeline, i) for i in range(WRITERS)]
+    clients.append(write(urls.write, targets["neighbour"], timeline, 0))
+    clients += [read(urls.read, targets["moving"], timeline) for _ in range(READERS)]
+    clients += [read(urls.write, targets["neighbour"], timeline) for _ in range(READERS)]
+    started = time.monotonic()
+    tasks = [asyncio.create_task(c) for c in clients]
+    records = []
+    try:
+        unit = ScaleUnitId(moving.scale_unit)
+        for _ in range(moves):
+            await asyncio.sleep(quiet_s)
+            record = await _move(state, topology, uuid.UUID(moving.id), unit, timeline)
+            records.append(record)
+            unit = record.report.target
+        await asyncio.sleep(quiet_s)
+    finally:
+        timeline.stop.set()
+        await asyncio.gather(*tasks)
+    return SizeRun(users, quiet_s, started, tuple(records), timeline)
+
+
+async def _move(
+    state: ClusterState, topology: Topology, tenant: uuid.UUID, unit: ScaleUnitId, timeline: Timeline
+) -> MoveRecord:
+    launched = time.monotonic()
+    report, marks = await _command(state, tenant, other_unit(topology, unit))
+    began, ended = marks[0][1], marks[-1][1]
+    await asyncio.sleep(SETTLE_S)
+    journal = list(timeline.journal.get("moving", []))
+    primary = topology.scale_units[report.target].primary
+    async with state.connect(primary, DIRECTORY_DB) as conn:
+        present = await conn.fetchval(PRESENT, tenant, [i for i, _ in journal])
+    spans = phases(marks, began)
+    return MoveRecord(report, launched, began, ended, spans, len(journal), len(journal) - present)
+
+
+async def _command(
+    state: ClusterState, tenant: uuid.UUID, target: ScaleUnitId
+) -> tuple[Moved, list[tuple[str, float]]]:
+    """`corestore tenant move --json` in a process of its own, as an operator runs it (the
+    bench's clients keep their event loop to themselves): its report, and each progress
+    line's step and arrival time."""
+    command = [sys.executable, "-m", "devtools", "tenant", "move", str(tenant), "--to", target, "--json"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "--dir",
+        str(state.directory),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    lines: list[tuple[str, float]] = []
+
+    async def follow(stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            lines.append((raw.decode().rstrip(), time.monotonic()))
+
+    _, errors = await asyncio.wait_for(
+        asyncio.gather(follow(process.stdout), process.stderr.read()), MOVE_TIMEOUT_S
+    )
+    if await process.wait() != 0 or not lines:
+        raise RuntimeError(f"{shlex.join(command)} failed:\n{errors.decode()[-3000:]}")
+    answer = json.loads(lines[-1][0])
+    moved = Moved(
+        ScaleUnitId(answer["from"]),
+        ScaleUnitId(answer["to"]),
+        answer["rows"],
+        answer["bytes"],
+        answer["seconds"],
+        answer["fence_ms"],
+    )
+    return moved, [(line.split(":")[0], at) for line, at in lines[:-1]]
+
+
+def phases(marks: list[tuple[str, float]], began: float) -> tuple[Phase, ...]:
+    """Spans from the mover's progress lines: each step's line comes when the step is done,
+    except the fence's, which comes once the fence holds (the fence then lasts to the flip)."""
+    last = {name: at for name, at in marks}  # the last line of each step
+    spans = []
+    copy_done = last.get("copy", began)
+    spans.append(Phase("copy", began, copy_done))
+    if "catch-up" in last:
+        spans.append(Phase("catch-up", copy_done, last["catch-up"]))
+        if "flip" in last:
+            spans.append(Phase("fence", last["catch-up"], last["flip"]))
+            if "clean" in last:
+                spans.append(Phase("clean", last["flip"], last["clean"]))
+    return tuple(spans)
+
+
+def other_unit(topology: Topology, unit: ScaleUnitId) -> ScaleUnitId:
+    """Another unit of the same cloud and geo: where the tenant may move."""
+    here = topology.scale_units[unit]
+    for candidate in topology.scale_units.values():
+        if candidate.id != unit and (candidate.cloud, candidate.geo) == (here.cloud, here.geo):
+            return candidate.id
+    raise SystemExit(f"the cluster has no other scale unit in {here.geo.value} to move to")
