@@ -16,6 +16,7 @@ from bench.http.env import HttpEnv, Plan, http_env
 from bench.scrape import Sample
 from bench.seed import country_for
 from bench.servers import asgi_baseline, frontend_pool_size
+from corestore.roles import dsn
 from scale_units.model.topology import Topology
 from scale_units.progress import Progress
 from scale_units.routing import Router
@@ -89,12 +90,12 @@ class Context:
 
     def replica_dsn(self, row: Row) -> str:
         """The app role's DSN on the server the library reads `row` from."""
-        return self.state.dsn(nearest_server(self.topology, self.region, row.scale_unit), "app")
+        return dsn(self.state, nearest_server(self.topology, self.region, row.scale_unit), "app")
 
     def primary_dsn(self, row: Row) -> str:
         """The app role's DSN on the primary of `row`'s scale unit, where the library writes it."""
         unit = self.topology.scale_units[row.scale_unit]
-        return self.state.dsn(Router(self.topology, self.region).write_target(unit), "app")
+        return dsn(self.state, Router(self.topology, self.region).write_target(unit), "app")
 
     @cached_property
     def library_row(self) -> Row:

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bench.db.rows import Row
+from corestore.roles import CATALOG_DB, DIRECTORY_DB
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.topology import Server, Topology
 from scale_units.model.types import ScaleUnitId
 from scale_units.progress import Report, quiet
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 TAG = "bench-"
 SEED_TAG = "bench-seed-"

@@ -20,13 +20,13 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from corestore.catalog_schema import CatalogDomain, CatalogTenant, ScaleUnitSlot
 from corestore.errors import Conflict, NotFound, TenantNotFound
 from corestore.pools import Connection, Pools
+from corestore.roles import CATALOG_DB
 from corestore.sql import cached
 from corestore.types import Placement
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.placement import PlacementPolicy, UnitLoad, choose_unit
 from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
-from scale_units.state import CATALOG_DB
 
 CACHE_TTL_S = 30.0
 CATALOG_ACQUIRE_TIMEOUT_S = 2.0  # a pooled connection for a catalog write

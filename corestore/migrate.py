@@ -9,9 +9,9 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from corestore.roles import ensure_roles
+from corestore.roles import CATALOG_DB, DIRECTORY_DB, dsn, ensure_roles
 from scale_units.model.topology import ScaleUnit, Topology
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,12 +39,12 @@ async def migrate_cluster(state: ClusterState, topology: Topology) -> None:
     databases first, where a unit lacks them."""
     await ensure_roles(state, topology.scale_units.values(), set(topology.catalogs.values()))
     for unit in topology.scale_units.values():
-        await _migrate(state.dsn(unit.primary, "owner", DIRECTORY_DB), "directory")
+        await _migrate(dsn(state, unit.primary, "owner", DIRECTORY_DB), "directory")
     for cloud in topology.clouds():
         catalog = topology.catalog_unit(cloud)
-        dsn = state.dsn(catalog.primary, "owner", CATALOG_DB)
-        await _migrate(dsn, "catalog")
-        await _sync_slots(dsn, topology.units_in_cloud(cloud))
+        catalog_dsn = dsn(state, catalog.primary, "owner", CATALOG_DB)
+        await _migrate(catalog_dsn, "catalog")
+        await _sync_slots(catalog_dsn, topology.units_in_cloud(cloud))
 
 
 async def _sync_slots(dsn: str, units: tuple[ScaleUnit, ...]) -> None:

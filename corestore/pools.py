@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
+from corestore.roles import DIRECTORY_DB, dsn
 from scale_units.model.types import RegionName, ServerName
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from scale_units.wan.proxy import application_name
 
 POOL_CONNECT_TIMEOUT_S = 2.0  # a new pooled connection
@@ -62,7 +63,7 @@ class Pools:
                 pool = self._pools.get(key)
                 if pool is None:
                     pool = await asyncpg.create_pool(
-                        self.state.dsn(server, "app", database),
+                        dsn(self.state, server, "app", database),
                         min_size=0,
                         max_size=self.size,
                         reset=_no_reset,

@@ -1,5 +1,5 @@
 """Our roles and databases on each unit's primary, made before the migrations (the replicas
-copy them like any write): corestore's, so the cluster layer creates none of them.
+copy them like any write): corestore's, so the cluster layer neither creates nor names them.
 
 Idempotent, as the migrations are: `corestore migrate` runs it on every `cluster up`,
 after `cluster add-unit` and in the compose `migrate` service.
@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Iterable
+from typing import Literal
 
 from scale_units.model.topology import ScaleUnit, Server
-from scale_units.model.types import ScaleUnitId
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ROLE_USERS, ClusterState
+from scale_units.model.types import ScaleUnitId, ServerName
+from scale_units.state import ClusterState, Login
 
-OWNER = ROLE_USERS["owner"]
-APP = ROLE_USERS["app"]
+DIRECTORY_DB = "corestore"
+CATALOG_DB = "corestore_catalog"
+OWNER = "corestore_owner"  # owns the tables; the migrations run as it
+APP = "corestore_app"  # what the store connects as: owns nothing, no BYPASSRLS
+# The roles we connect as: each one's password is the cluster's `Credentials` field of that name.
+Role = Literal["superuser", "owner", "app"]
+
+
+def login(state: ClusterState, role: Role) -> Login:
+    if role == "superuser":
+        return state.superuser
+    return Login(OWNER if role == "owner" else APP, getattr(state.credentials, role))
+
+
+def dsn(
+    state: ClusterState, server: Server | ServerName, role: Role = "app", database: str = DIRECTORY_DB
+) -> str:
+    """A connection URL for `server` as one of our roles, to the directory database unless given."""
+    return state.dsn(server, database, login(state, role))
 
 
 async def ensure_roles(

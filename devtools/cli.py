@@ -28,6 +28,7 @@ from auth_service.oauth.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from corestore.cli import migrate_command, migrate_state, tenant_app
 from corestore.moves.cli import drain_command, move_command
 from corestore.residency.cli import audit_app, residency_app
+from corestore.roles import dsn
 from devtools.demo import run_demo
 from scale_units import cli as cluster_cli
 from scale_units.cli import DEFAULT_DIR, DirOption, cli_errors, render_table
@@ -53,6 +54,16 @@ app.command("migrate")(migrate_command)
 app.command("failover")(cluster_cli.failover_command)
 tenant_app.command("move")(move_command)
 cluster_cli.cluster_app.command("drain")(drain_command)
+
+
+@cluster_cli.cluster_app.command("status")
+def status_command(directory: DirOption = DEFAULT_DIR, as_json: cluster_cli.StatusOption = False) -> None:
+    """Each server: cloud, geo, region, role, port, alive, replay lag."""
+    cluster_cli.show_status(
+        directory,
+        as_json,
+        lambda state, server: {"dsn": {r: dsn(state, server, r) for r in ("owner", "app")}},
+    )
 
 
 @cluster_cli.cluster_app.command("up")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +17,7 @@ from scale_units.local import launcher, tls
 from scale_units.local.binaries import BinarySource
 from scale_units.local.status import ServerStatus, cluster_status
 from scale_units.model.loader import default_topology_path
+from scale_units.model.types import ServerName
 from scale_units.state import ClusterState, default_state_dir
 from scale_units.wan import cluster as wan_cluster
 
@@ -42,33 +43,29 @@ def cli_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-@cluster_app.command("status")
-def status_command(
-    directory: DirOption = DEFAULT_DIR,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable, with DSNs.")] = False,
-) -> None:
-    """Each server: cloud, geo, region, role, port, alive, replay lag."""
+StatusOption = Annotated[bool, typer.Option("--json", help="Machine-readable, with DSNs.")]
+# What the layers above add to a server's entry in `status --json` (corestore: its roles' DSNs).
+ServerDetails = Callable[[ClusterState, ServerName], dict[str, object]]
+
+
+def show_status(directory: Path, as_json: bool, details: ServerDetails) -> None:
+    """Each server: cloud, geo, region, role, port, alive, replay lag (`cluster status`, which
+    the composition root registers with the details it adds)."""
     with cli_errors():
         state = ClusterState.load(directory)
         statuses = asyncio.run(cluster_status(state))
     wan = wan_cluster.stats(state)
     if as_json:
-        typer.echo(json.dumps(_status_json(state, statuses) | {"wan": wan and wan.to_json()}, indent=2))
+        servers = [asdict(status) | details(state, status.name) for status in statuses]
+        document = {
+            "directory": str(state.directory),
+            "ca_bundle": str(tls.ca_bundle(state.directory)),
+            "servers": servers,
+            "wan": wan and wan.to_json(),
+        }
+        typer.echo(json.dumps(document, indent=2))
     else:
         typer.echo(format_table(statuses) + ("" if wan is None else f"\n{wan.line()}"))
-
-
-def _status_json(state: ClusterState, statuses: list[ServerStatus]) -> dict[str, object]:
-    servers = []
-    for status in statuses:
-        entry: dict[str, object] = asdict(status)
-        entry["dsn"] = {role: state.dsn(status.name, role) for role in ("owner", "app")}
-        servers.append(entry)
-    return {
-        "directory": str(state.directory),
-        "ca_bundle": str(tls.ca_bundle(state.directory)),
-        "servers": servers,
-    }
 
 
 def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:

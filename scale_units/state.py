@@ -27,8 +27,6 @@ from scale_units.model.topology import Address, ScaleUnit, Server, Topology
 from scale_units.model.types import ScaleUnitId, ServerName
 
 STATE_FILE = "cluster.json"
-DIRECTORY_DB = "corestore"
-CATALOG_DB = "corestore_catalog"
 ONE_OFF_CONNECT_TIMEOUT_S = 5.0
 
 
@@ -49,7 +47,13 @@ class Credentials:
         return cls(*(secrets.token_urlsafe(32) for _ in range(7)))
 
 
-ROLE_USERS = {"superuser": "postgres", "owner": "corestore_owner", "app": "corestore_app"}
+SUPERUSER = "postgres"  # Patroni bootstraps each server with it; the other roles are its users'
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -124,24 +128,28 @@ class ClusterState:
         self,
         server: Server | ServerName,
         database: str = "postgres",
-        role: str = "superuser",
+        login: Login | None = None,
         timeout: float = ONE_OFF_CONNECT_TIMEOUT_S,
     ) -> AsyncIterator[asyncpg.Connection]:
-        """One connection for a one-off job (tooling, audits, the launcher), always closed;
-        the store's hot path uses its pools instead."""
-        conn = await asyncpg.connect(self.dsn(server, role, database), timeout=timeout)
+        """One connection for a one-off job (tooling, audits, the launcher), always closed, as the
+        superuser unless `login` says otherwise; the store's hot path uses its pools instead."""
+        conn = await asyncpg.connect(self.dsn(server, database, login), timeout=timeout)
         try:
             yield conn
         finally:
             await conn.close()
 
-    def dsn(self, server: Server | ServerName, role: str = "app", database: str = DIRECTORY_DB) -> str:
-        """A libpq/asyncpg connection URL for `server` as `role` (superuser, owner or app)."""
+    @property
+    def superuser(self) -> Login:
+        return Login(SUPERUSER, self.credentials.superuser)
+
+    def dsn(self, server: Server | ServerName, database: str = "postgres", login: Login | None = None) -> str:
+        """A libpq/asyncpg connection URL for `server` as `login` (the superuser unless given)."""
         name = server if isinstance(server, str) else server.name
-        password = getattr(self.credentials, role)
+        who = login or self.superuser
         server_state = self.servers[name]
         where = f"{server_state.host}:{server_state.advertised_port}"
-        return f"postgresql://{ROLE_USERS[role]}:{password}@{where}/{database}"
+        return f"postgresql://{who.user}:{who.password}@{where}/{database}"
 
     def data_dir(self, name: ServerName) -> Path:
         return self.directory / "data" / name

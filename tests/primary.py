@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scale_units.state import DIRECTORY_DB, ClusterState
+from corestore.roles import DIRECTORY_DB
+from scale_units.state import ClusterState
 
 
 async def on_primary(cluster: ClusterState, unit: str, query: str, *args: Any) -> Any:

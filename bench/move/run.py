@@ -21,9 +21,10 @@ import httpx
 from bench.http.env import new_tenant
 from bench.move.clients import Target, Timeline, read, write
 from bench.move.seed import seed
+from corestore.roles import DIRECTORY_DB
 from scale_units.model.topology import Topology
 from scale_units.model.types import ScaleUnitId
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 SETTLE_S = 1.0  # after a move, before the journal is checked
 COUNTRY = "FR"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
+from corestore.roles import DIRECTORY_DB
 from scale_units.model.topology import Topology
 from scale_units.model.types import ScaleUnitId
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 USERS = """INSERT INTO users (tenant_id, id, display_name, version, user_principal_name, account_enabled,
 admin, extension) SELECT $1, gen_random_uuid(), 'bench-u' || i, 1, 'u' || i || '@bench.example', true, false,

@@ -37,12 +37,13 @@ from corestore.moves import source as src
 from corestore.moves import target as dst
 from corestore.moves.ledger import Ledger, PendingMove, Phase, exclusive
 from corestore.moves.tables import TableSummary, delete_rows, summarize, tenant_tables
+from corestore.roles import DIRECTORY_DB, dsn
 from scale_units.leaders import leader, member_views
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 log = logging.getLogger(__name__)
 COPY_TIMEOUT_S = 600.0
@@ -140,7 +141,7 @@ class Mover:
                 await src.drop_publication(s, tenant_id)
                 await delete_rows(d, tenant_id, tables)  # a copy an earlier attempt left
                 await src.publish(s, tenant_id, tables)
-                await dst.subscribe(d, tenant_id, self._state.dsn(source_primary, "superuser", DIRECTORY_DB))
+                await dst.subscribe(d, tenant_id, dsn(self._state, source_primary, "superuser", DIRECTORY_DB))
                 await self._copy(d, tenant_id, progress)
                 caught_up = time.monotonic()
                 await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), CATCH_UP_S)

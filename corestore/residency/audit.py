@@ -21,13 +21,14 @@ from pathlib import Path
 import asyncpg
 
 from corestore.catalog_schema import CatalogBase
+from corestore.roles import CATALOG_DB, DIRECTORY_DB
 from corestore.schema import Base, SignInRow
 from corestore.types import Placement
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.residency import Component, Model, Place
 from scale_units.model.topology import ScaleUnit, Server, Topology
 from scale_units.registry import LOG_DIR, log_region
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 
 AUDIT_CONNECT_TIMEOUT_S = 3.0
 UUID_TEXT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from corestore.pools import Pools
+from corestore.roles import CATALOG_DB, DIRECTORY_DB
 from scale_units.model.geography import Cloud, Geo
 from scale_units.model.topology import ScaleUnit
 from scale_units.routing import Router
-from scale_units.state import CATALOG_DB, DIRECTORY_DB
 
 READINESS_PROBE_TIMEOUT_S = 1.0
 

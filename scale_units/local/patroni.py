@@ -21,7 +21,7 @@ from typing import Any
 from scale_units.local.daemon import private_file
 from scale_units.model.topology import NoQuorum, ScaleUnit, Server
 from scale_units.model.types import ScaleUnitId
-from scale_units.state import ClusterState
+from scale_units.state import SUPERUSER, ClusterState
 
 TTL_S = 20
 IN_REGION_PRIORITY = 2  # failover_priority in the unit's primary region; 1 elsewhere (0 = never)
@@ -77,7 +77,7 @@ def member_config(state: ClusterState, unit: ScaleUnit, server: Server) -> dict[
             "bin_dir": state.bindir,
             "pgpass": str(state.run_dir / f"{server.name}.pgpass"),
             "authentication": {
-                "superuser": {"username": "postgres", "password": creds.superuser},
+                "superuser": {"username": SUPERUSER, "password": creds.superuser},
                 "replication": {"username": "corestore_repl", "password": creds.replication},
             },
             "pg_hba": list(PG_HBA),

@@ -15,6 +15,7 @@ import httpx
 import jwt
 import pytest
 
+from corestore.roles import dsn
 from devtools.client import CreatedTenant, connect
 from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
@@ -332,7 +333,7 @@ def test_an_expired_code_is_refused(
 
     async def ten_minutes_pass() -> None:
         conn = await asyncpg.connect(
-            cluster.dsn(cluster.discover().scale_units[registered.tenant.scale_unit].primary, "superuser")
+            dsn(cluster, cluster.discover().scale_units[registered.tenant.scale_unit].primary, "superuser")
         )
         try:
             await conn.execute(

@@ -13,9 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
+from corestore.roles import DIRECTORY_DB
 from devtools.client import CreatedTenant, password_grant
 from devtools.process import FrontEndProcess, front_ends
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from scale_units.wan.proxy import application_name
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
 from tests.primary import on_primary
@@ -41,7 +42,7 @@ async def _directory_connections_from(cluster: ClusterState, unit: str, region: 
     """Connections a front end of `region` holds to the directory database on `unit`'s servers."""
     total = 0
     for server in cluster.discover().scale_units[unit].servers:
-        conn = await asyncpg.connect(cluster.dsn(server, "superuser", "postgres"))
+        conn = await asyncpg.connect(cluster.dsn(server))
         try:
             total += await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",

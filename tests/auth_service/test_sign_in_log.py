@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 
 from auth_service.oauth.sign_in_writer import SignInWriter
 from corestore.passwords import needs_rehash
+from corestore.roles import dsn
 from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
 from devtools.client import connect
@@ -65,7 +66,7 @@ async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
     tenant = create_tenant(http, west.url, cluster.credentials.operator)
     weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     unit = cluster.discover().scale_units[tenant.scale_unit]
-    conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
+    conn = await asyncpg.connect(dsn(cluster, unit.primary, "superuser"))
     try:
         upn = tenant.admin
         await conn.execute("UPDATE users SET password_hash = $1 WHERE user_principal_name = $2", weaker, upn)

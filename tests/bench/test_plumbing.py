@@ -13,6 +13,7 @@ from bench.histogram import Latency, merge, new_histogram, record_ns
 from bench.http.load import GetRow
 from bench.measured import Measured
 from bench.servers import asgi_baseline
+from corestore.roles import dsn
 from scale_units.progress import Progress
 from scale_units.state import ClusterState
 
@@ -64,10 +65,10 @@ def test_goals_compare_ratios_and_sweep_ends() -> None:
 
 def test_http_client_loads_the_asgi_baseline_and_checks_answers(cluster: ClusterState) -> None:
     row = asyncio.run(library_row(cluster, cluster.discover(), "westeurope"))
-    dsn = cluster.dsn(nearest_server(cluster.discover(), "westeurope", row.scale_unit), "app")
+    replica = dsn(cluster, nearest_server(cluster.discover(), "westeurope", row.scale_unit), "app")
     load = Load(processes=1, tasks=4, warmup_s=0.2, measure_s=0.5)
     progress = Progress(2 * load.planned_s, terminal=False)
-    with asgi_baseline(dsn, row, pool_size=4) as (url, pid):
+    with asgi_baseline(replica, row, pool_size=4) as (url, pid):
         right = run_load(GetRow(url, row.user_id, ("token",)), load, "right row", progress, (pid,))
         wrong = run_load(GetRow(url, uuid.uuid4(), ("token",)), load, "wrong row", progress)
     assert right.ok > 0

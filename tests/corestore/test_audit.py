@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from auth_service.keys.store import KeyStore
 from corestore.residency.audit import Audit, run_audit
+from corestore.roles import dsn
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
@@ -33,8 +34,10 @@ async def planted(
     """Tenant rows copied by hand to the North American primary, and a row of a tenant nobody knows."""
     await session.users.create(user_principal_name=f"eve@{tenant.domains[0]}", display_name="Eve")
     stray = uuid.uuid4()
-    source = await asyncpg.connect(cluster.dsn(cluster.discover().scale_units["emea-1"].primary, "superuser"))
-    target = await asyncpg.connect(cluster.dsn(cluster.discover().scale_units["na-1"].primary, "superuser"))
+    source = await asyncpg.connect(
+        dsn(cluster, cluster.discover().scale_units["emea-1"].primary, "superuser")
+    )
+    target = await asyncpg.connect(dsn(cluster, cluster.discover().scale_units["na-1"].primary, "superuser"))
     try:
         for table in ("tenants", "users"):
             rows = await source.fetch(f"SELECT * FROM {table} WHERE tenant_id = $1", tenant.id.value)
@@ -98,7 +101,7 @@ async def test_clean_tenant_report_lists_its_servers(
 
 async def _superuser(cluster: ClusterState, unit: str, database: str = "corestore") -> asyncpg.Connection:
     return await asyncpg.connect(
-        cluster.dsn(cluster.discover().scale_units[unit].primary, "superuser", database)
+        dsn(cluster, cluster.discover().scale_units[unit].primary, "superuser", database)
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from corestore.directory.audits import AuditQuery
 from corestore.errors import Conflict
+from corestore.roles import dsn
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Actor
@@ -50,7 +51,7 @@ async def test_expired_records_go_a_bounded_batch_per_new_record(
 ) -> None:
     """Written as if 40 (expired) and 20 days ago (kept, under the default 30) while a longer
     retention was set; one change then removes at most ten expired records."""
-    conn = await asyncpg.connect(cluster.dsn(store.topology.scale_units["emea-1"].primary, "app"))
+    conn = await asyncpg.connect(dsn(cluster, store.topology.scale_units["emea-1"].primary, "app"))
     try:
         async with conn.transaction():
             await conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(session.tenant_id))

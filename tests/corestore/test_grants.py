@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from corestore.directory.grants import CodeGrant, Refresh, check_redirect_uris
 from corestore.errors import InvalidRequest, NotFound
+from corestore.roles import dsn
 from corestore.session import TenantSession
 from corestore.store import CoreStore
 from devtools.cli import app as cli
@@ -80,7 +81,7 @@ async def test_an_expired_code_is_refused(session: TenantSession, cluster: Clust
     grant = await _grant(session)
     code = await session.grants.issue_code(grant)
     primary = session.unit.primary
-    conn = await asyncpg.connect(cluster.dsn(primary, "superuser"))
+    conn = await asyncpg.connect(dsn(cluster, primary, "superuser"))
     try:
         await conn.execute(
             "UPDATE authorization_codes SET expires_at = now() - interval '1 second' WHERE tenant_id = $1",

@@ -12,6 +12,7 @@ from sqlalchemy import Uuid, bindparam, insert, literal, select
 
 from corestore.errors import Conflict, NotFound
 from corestore.rls import entered
+from corestore.roles import dsn
 from corestore.schema import Base
 from corestore.session import TenantSession
 from corestore.sql import compile_statement
@@ -35,7 +36,7 @@ async def two_tenants(store: CoreStore, random_name: str) -> tuple[Tenant, Tenan
 @pytest.fixture
 async def app_conn(cluster: ClusterState, store: CoreStore) -> AsyncIterator[asyncpg.Connection]:
     """Raw SQL as the application role on the EMEA primary, where both tenants live."""
-    conn = await asyncpg.connect(cluster.dsn(store.topology.scale_units["emea-1"].primary, "app"))
+    conn = await asyncpg.connect(dsn(cluster, store.topology.scale_units["emea-1"].primary, "app"))
     yield conn
     await conn.close()
 

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from corestore.catalog_schema import CatalogBase
 from corestore.read_functions import READ_FUNCTIONS, SCHEMA
+from corestore.roles import APP, CATALOG_DB, DIRECTORY_DB, dsn
 from corestore.schema import Base
 from scale_units.model.geography import Cloud
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ROLE_USERS, ClusterState
+from scale_units.state import ClusterState
 
 
 def _differences(metadata: MetaData) -> Any:
@@ -37,7 +38,7 @@ async def test_migrated_schema_matches_the_models(
         else topology.scale_units["emea-1"].primary
     )
     engine = create_async_engine(
-        cluster.dsn(server, "owner", database).replace("postgresql://", "postgresql+asyncpg://")
+        dsn(cluster, server, "owner", database).replace("postgresql://", "postgresql+asyncpg://")
     )
     try:
         async with engine.connect() as conn:
@@ -55,7 +56,7 @@ async def test_every_read_function_the_store_calls_exists_for_the_app_role(clust
             "SELECT p.proname, p.pronargs FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
             " WHERE n.nspname = $1 AND has_function_privilege($2, p.oid, 'EXECUTE')",
             SCHEMA,
-            ROLE_USERS["app"],
+            APP,
         )
     callable_by_app = {(r["proname"], r["pronargs"]) for r in rows}
     assert set(READ_FUNCTIONS.items()) - callable_by_app == set()

@@ -16,10 +16,11 @@ from corestore.errors import (
     NotFound,
     TenantNotFound,
 )
+from corestore.roles import CATALOG_DB, dsn
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.geography import Cloud, Geo
-from scale_units.state import CATALOG_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.conftest import log_sign_in
 
 
@@ -72,7 +73,9 @@ async def test_failed_create_leaves_nothing_behind(
 
 
 async def test_parallel_creates_never_overfill_a_capped_unit(store: CoreStore, cluster: ClusterState) -> None:
-    catalog_dsn = cluster.dsn(store.topology.catalog_unit(Cloud.PUBLIC).primary, "owner", "corestore_catalog")
+    catalog_dsn = dsn(
+        cluster, store.topology.catalog_unit(Cloud.PUBLIC).primary, "owner", "corestore_catalog"
+    )
     conn = await asyncpg.connect(catalog_dsn)
     try:
         count = await conn.fetchval("SELECT tenant_count FROM scale_units WHERE id = 'na-1'")
@@ -131,7 +134,7 @@ async def test_delete_purges_every_row_on_every_server(
         for database in ("corestore", "corestore_catalog"):
             if database == "corestore_catalog" and server.scale_unit != "na-1":
                 continue
-            await _assert_no_rows(cluster.dsn(server, "superuser", database), tenant.id.value, server.name)
+            await _assert_no_rows(dsn(cluster, server, "superuser", database), tenant.id.value, server.name)
 
 
 async def _assert_no_rows(dsn: str, tenant_id: uuid.UUID, where: str) -> None:

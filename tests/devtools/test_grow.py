@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from typer.testing import CliRunner, Result
 
+from corestore.roles import CATALOG_DB, DIRECTORY_DB, dsn
 from corestore.store import CoreStore
 from devtools.cli import app
 from devtools.client import connect, user_body
@@ -28,7 +29,7 @@ from scale_units.errors import ClusterError
 from scale_units.local import launcher
 from scale_units.local.patroni import dcs_prefix
 from scale_units.model.geography import Cloud
-from scale_units.state import CATALOG_DB, DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
 from tests.cluster import temp_cluster
 
@@ -73,8 +74,7 @@ def _state_files(directory: Path) -> dict[str, bytes]:
 
 async def _catalog_units(state: ClusterState) -> list[tuple[str, int]]:
     topology = state.planned_topology
-    dsn = state.dsn(topology.catalog_unit(Cloud.PUBLIC).primary, "owner", CATALOG_DB)
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn(state, topology.catalog_unit(Cloud.PUBLIC).primary, "owner", CATALOG_DB))
     try:
         rows = await conn.fetch("SELECT id, capacity FROM scale_units ORDER BY id")
     finally:

@@ -12,10 +12,11 @@ import uuid
 
 import pytest
 
+from corestore.roles import DIRECTORY_DB
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.geography import Cloud
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.moves.conftest import UNITS, other_unit
 
 

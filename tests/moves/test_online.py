@@ -14,11 +14,12 @@ import asyncpg
 import pytest
 
 from corestore.rls import begin_for_tenant
+from corestore.roles import DIRECTORY_DB, login
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from devtools.client import connect, create_tenant, sign_in, user_body
 from devtools.process import FrontEndProcess, front_ends
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.moves.conftest import other_unit
 
 PASSWORD = "Adm1n-passw0rd!"
@@ -119,7 +120,7 @@ async def test_a_stale_process_cannot_write_to_the_source(
 
         # Straight to the source's database, as the app role: refused there, nothing written.
         async with units_cluster.connect(
-            units_store.topology.scale_units[source].primary, DIRECTORY_DB, "app"
+            units_store.topology.scale_units[source].primary, DIRECTORY_DB, login(units_cluster, "app")
         ) as conn:
             with pytest.raises(asyncpg.PostgresError) as refused:
                 await conn.execute(begin_for_tenant(moving.id.value))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from corestore.moves.tables import summarize, tenant_tables
+from corestore.roles import DIRECTORY_DB
 from corestore.schema import Base
 from corestore.store import CoreStore
 from corestore.types import Tenant
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.corestore.fill import fill_every_table
 from tests.moves.conftest import other_unit
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from corestore.residency.audit import run_audit
 from corestore.residency.report import tenant_report
+from corestore.roles import DIRECTORY_DB
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.geography import Cloud
 from scale_units.model.residency import Component
-from scale_units.state import DIRECTORY_DB, ClusterState
+from scale_units.state import ClusterState
 from tests.moves.conftest import other_unit
 
 

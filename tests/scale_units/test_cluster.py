@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
+from corestore.roles import dsn
 from devtools.cli import app
 from scale_units.errors import BinariesNotFound, ClusterError
 from scale_units.local import binaries, launcher
@@ -41,16 +42,16 @@ async def test_write_on_each_primary_reads_back_from_every_replica(
     cluster: ClusterState, random_name: str
 ) -> None:
     for unit in cluster.discover().scale_units.values():
-        conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
+        conn = await asyncpg.connect(cluster.dsn(unit.primary))
         try:
             await conn.execute(f"CREATE TABLE {random_name} (v text)")
             await conn.execute(f"INSERT INTO {random_name} VALUES ($1)", unit.id)
         finally:
             await conn.close()
         for replica in unit.replicas:
-            got = await _wait_for_row(cluster.dsn(replica, "superuser"), random_name, unit.id)
+            got = await _wait_for_row(cluster.dsn(replica), random_name, unit.id)
             assert got == unit.id, f"{replica.name} never replayed the write"
-            conn = await asyncpg.connect(cluster.dsn(replica, "superuser"))
+            conn = await asyncpg.connect(cluster.dsn(replica))
             try:
                 assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
                 with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
@@ -61,7 +62,7 @@ async def test_write_on_each_primary_reads_back_from_every_replica(
 
 async def test_app_role_cannot_bypass_rls_or_own_anything(cluster: ClusterState) -> None:
     unit = next(iter(cluster.discover().scale_units.values()))
-    conn = await asyncpg.connect(cluster.dsn(unit.primary, "superuser"))
+    conn = await asyncpg.connect(dsn(cluster, unit.primary, "superuser"))
     try:
         row = await conn.fetchrow(
             "SELECT rolsuper, rolbypassrls, rolcreatedb, rolcreaterole, rolreplication "

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from corestore.roles import dsn
 from devtools.cli import app
 from scale_units.compose.member import container_config
 from scale_units.compose.project import INSECURE_DEFAULTS, SECRET_VARIABLES
@@ -81,7 +82,7 @@ def test_missing_secrets_stop_the_config_service_with_their_names(
     assert CliRunner().invoke(app, args).exit_code == 0
     state = ClusterState.load(tmp_path)
     assert state.credentials.app == "given"
-    assert state.dsn("emea-1-northeurope").endswith("@emea-1-northeurope:5432/corestore")
+    assert dsn(state, "emea-1-northeurope").endswith("@emea-1-northeurope:5432/corestore")
 
 
 def test_a_member_reaches_only_its_own_clouds_etcd_and_advertises_its_service_name(

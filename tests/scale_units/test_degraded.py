@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from auth_service.http.deps import QUORUM_HEADER
+from corestore.roles import dsn
 from devtools.client import CreatedTenant, connect, create_tenant, sign_in, user_body
 from devtools.process import FrontEndProcess, front_ends
 from scale_units.local import launcher
@@ -67,7 +68,7 @@ def test_replica_lost_commits_go_on_degraded_and_the_quorum_returns(degrade_clus
         assert created.headers[QUORUM_HEADER] == "degrade", "the front end says the commit was unconfirmed"
 
     async def commit() -> None:
-        conn = await asyncpg.connect(degrade_cluster.dsn(PRIMARY, "superuser"))
+        conn = await asyncpg.connect(dsn(degrade_cluster, PRIMARY, "superuser"))
         try:
             await asyncio.wait_for(
                 conn.execute("CREATE TABLE degraded (n int); INSERT INTO degraded VALUES (1)"), 10

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from corestore.errors import CommitUncertain
+from corestore.roles import dsn
 from corestore.store import CoreStore
 from devtools.cli import app
 from devtools.client import CreatedTenant, connect, user_body
@@ -175,7 +176,7 @@ def _leader(state: ClusterState) -> str:
 
 
 async def _users_on(state: ClusterState, server: str, tenant: CreatedTenant) -> set[str]:
-    conn = await asyncpg.connect(state.dsn(server, "superuser"))
+    conn = await asyncpg.connect(dsn(state, server, "superuser"))
     try:
         rows = await conn.fetch("SELECT user_principal_name FROM users WHERE tenant_id = $1::uuid", tenant.id)
     finally:
@@ -333,7 +334,7 @@ def test_no_quorum_member_alive_a_commit_waits_then_completes(ha_cluster: Cluste
         store = CoreStore(ha_cluster, ha_cluster.discover())
         tenant = await store.operator.create_tenant("waits", "US")
         session = await store.operator.session(tenant.id)
-        conn = await asyncpg.connect(ha_cluster.dsn(head.name, "superuser"))
+        conn = await asyncpg.connect(dsn(ha_cluster, head.name, "superuser"))
         try:
             await conn.execute("CREATE TABLE waits (n int)")
             for server in unit.servers:

@@ -35,11 +35,11 @@ async def test_connections_pass_intact_and_count_on_their_link(cluster: ClusterS
     wan, proxy = _spec(cluster)
     traffic = Traffic()
     server = await Proxy(proxy, wan, traffic).serve()
-    dsn = cluster.dsn(proxy.server, "superuser", "postgres").replace(
-        f":{proxy.target_port}/", f":{proxy.listen_port}/"
-    )
+    proxied = cluster.dsn(proxy.server).replace(f":{proxy.target_port}/", f":{proxy.listen_port}/")
     try:
-        conn = await asyncpg.connect(dsn, server_settings={"application_name": application_name("eastus")})
+        conn = await asyncpg.connect(
+            proxied, server_settings={"application_name": application_name("eastus")}
+        )
         try:
             assert await conn.fetchval("SELECT repeat('x', 100000)") == "x" * 100_000
             assert await conn.fetchval("SELECT current_setting('application_name')") == "corestore@eastus"
@@ -50,4 +50,4 @@ async def test_connections_pass_intact_and_count_on_their_link(cluster: ClusterS
         server.close()
         await server.wait_closed()
     with pytest.raises(ConnectionRefusedError):
-        await asyncio.wait_for(asyncpg.connect(dsn, timeout=2), 5)
+        await asyncio.wait_for(asyncpg.connect(proxied, timeout=2), 5)
