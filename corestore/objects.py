@@ -37,10 +37,23 @@ class Group(DirectoryObject):
 
 
 @dataclass(frozen=True)
+class KeyCredential:
+    """An application's certificate as Graph lists it: its thumbprint (SHA-1) and validity."""
+
+    id: uuid.UUID
+    display_name: str
+    thumbprint: bytes
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass(frozen=True)
 class Application(DirectoryObject):
     app_id: uuid.UUID
     # Not a column: its rows in redirect_uris, platform -> URIs (see corestore.directory.grants).
     redirect_uris: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"column": False})
+    # Not a column either: its certificates (corestore.directory.key_credentials), without their DER.
+    key_credentials: tuple[KeyCredential, ...] = field(default=(), metadata={"column": False})
 
 
 @dataclass(frozen=True)

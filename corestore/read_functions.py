@@ -23,6 +23,7 @@ READ_FUNCTIONS: dict[str, int] = {
     "user_by_upn": 2,
     "application_by_id": 2,
     "client_credentials": 3,
+    "client_certificates": 2,
     "client_registration": 2,
     "members": 5,
     "member_of": 5,

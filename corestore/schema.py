@@ -333,3 +333,34 @@ class DirectoryAuditRow(Base):
         _tenant_parent(),
         Index("ix_directory_audits_activity_at", "tenant_id", "activity_at", "id"),
     )
+
+
+class KeyCredentialRow(Base):
+    """An application's certificate (Graph's keyCredential, AsymmetricX509Cert for Verify): the
+    DER whole, its SHA-1 thumbprint and validity read from it (migration directory_0010)."""
+
+    __tablename__ = "key_credentials"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    application_id: Mapped[uuid.UUID]
+    display_name: Mapped[str] = mapped_column(String(256))
+    thumbprint: Mapped[bytes] = mapped_column(LargeBinary(20))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        _tenant_fk("applications", "application_id"),
+        Index("uq_key_credentials_thumbprint", "tenant_id", "application_id", "thumbprint", unique=True),
+    )
+
+
+class ClientAssertionRow(Base):
+    """A client assertion's `jti` already used (SHA-256 with its client id), kept until it expires:
+    a replay is refused on every front end (migration directory_0010)."""
+
+    __tablename__ = "client_assertions"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    jti_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (_tenant_parent(), Index("ix_client_assertions_expires", "tenant_id", "expires_at"))

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from corestore.directory.applications import Applications, ServicePrincipals
+from corestore.directory.assertions import ClientAssertions
 from corestore.directory.assignments import AppRoleAssignments
 from corestore.directory.audits import DirectoryAudits
 from corestore.directory.devices import Devices
@@ -140,6 +141,10 @@ class TenantSession:
     @cached_property
     def grants(self) -> Grants:
         return Grants(self)
+
+    @cached_property
+    def client_assertions(self) -> ClientAssertions:
+        return ClientAssertions(self)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """A read that reaches a unit the tenant has left follows it once (reads are idempotent)."""

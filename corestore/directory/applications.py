@@ -1,4 +1,4 @@
-"""Applications, their service principals, and client secrets.
+"""Applications, their service principals, client secrets and certificates.
 
 A client secret is generated here with 256 bits of entropy and stored only as a
 keyed hash (HMAC-SHA256, a per-cluster key, the tenant id mixed in): a fast hash
@@ -21,6 +21,7 @@ from sqlalchemy import DateTime, LargeBinary, String, Uuid, bindparam, insert, s
 
 from corestore.directory.base import Repository
 from corestore.directory.grants import check_redirect_uris, replace_redirect_uris
+from corestore.directory.key_credentials import check_keys, listed, replace_keys
 from corestore.errors import Conflict, InvalidRequest, NotFound
 from corestore.filters import ColumnKind, FilterableColumn
 from corestore.handle import TenantHandle
@@ -72,14 +73,19 @@ class Applications(Repository[Application]):
         return self._from_query(rows[0])
 
     def _from_query(self, row: asyncpg.Record) -> Application:
-        uris = {platform: tuple(found) for platform, found in (row["extra"] or {}).items()}
-        return replace(self.to_record(row["obj"]), redirect_uris=uris)
+        extra = dict(row["extra"] or {})
+        keys = listed(extra.pop("keyCredentials", None))
+        uris = {platform: tuple(found) for platform, found in extra.items()}
+        return replace(self.to_record(row["obj"]), redirect_uris=uris, key_credentials=keys)
 
     def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """`redirect_uris` (platform -> URIs, each platform given replaces its URIs) and `principal`
-        (create its service principal too, as the portal does; Graph's POST does not) go elsewhere."""
+        """`redirect_uris` (platform -> URIs, each platform given replaces its URIs), `key_credentials`
+        (`KeyInput`s, replacing every key) and `principal` (create its service principal too, as the
+        portal does; Graph's POST does not) go elsewhere."""
         columns = dict(values)
         side: dict[str, Any] = {"principal": columns.pop("principal", True)}
+        keys = columns.pop("key_credentials", None)
+        side["key_credentials"] = None if keys is None else check_keys(keys)
         uris = columns.pop("redirect_uris", None) or {}
         if not isinstance(uris, Mapping):
             raise InvalidRequest("redirect_uris must map a platform to its URIs")
@@ -91,14 +97,16 @@ class Applications(Repository[Application]):
     async def _written(
         self, conn: Connection, record: Application, side: dict[str, Any], created: bool
     ) -> Application:
-        """Its redirect URIs, and its service principal if asked, in the same transaction."""
+        """Its redirect URIs, keys, and its service principal if asked, in the same transaction."""
         if created and side["principal"]:
             await ServicePrincipals(self.handle)._insert(
                 conn, {"app_id": record.app_id, "display_name": record.display_name}
             )
         for platform, uris in side["redirect_uris"].items():
             await replace_redirect_uris(conn, self.handle.tenant_id, record.id, platform, uris)
-        if created:
+        if side["key_credentials"] is not None:
+            await replace_keys(conn, self.handle.tenant_id, record.id, side["key_credentials"])
+        elif created:
             return replace(record, redirect_uris={p: u for p, u in side["redirect_uris"].items() if u})
         return await self._reread(conn, record.id)
 
@@ -167,10 +175,31 @@ class Applications(Repository[Application]):
         digest = self._digest(secret_text)
         if not any(hmac.compare_digest(bytes(r["secret_hash"]), digest) for r in rows):
             return None
-        principal: ServicePrincipal = ServicePrincipals.to_record(rows[0]["principal"])
-        if not principal.account_enabled:
+        return _enabled(rows[0])
+
+    async def certificates(
+        self, app_id: str | uuid.UUID
+    ) -> tuple[AppSignIn | None, tuple[bytes, ...]] | None:
+        """For a client assertion: `app_id`'s certificates (DER) and, if its service principal is
+        enabled, its sign-in; None if the tenant has no such application. One statement, on the
+        primary: a key removed a moment ago must not sign in on a replica that has not seen it go
+        (and the assertion's `jti` is written there next anyway)."""
+        try:
+            aid = parse_id(app_id)
+        except NotFound:
             return None
-        return AppSignIn(principal, tuple(rows[0]["app_role_ids"]))
+        rows = await self.handle.fetch_primary(call("client_certificates"), self.handle.tenant_id, aid)
+        if not rows:
+            return None
+        return _enabled(rows[0]), tuple(bytes(r["certificate"]) for r in rows if r["certificate"] is not None)
+
+
+def _enabled(row: asyncpg.Record) -> AppSignIn | None:
+    """The sign-in of a credentials read's principal, None if it is disabled."""
+    principal: ServicePrincipal = ServicePrincipals.to_record(row["principal"])
+    if not principal.account_enabled:
+        return None
+    return AppSignIn(principal, tuple(row["app_role_ids"]))
 
 
 class ServicePrincipals(Repository[ServicePrincipal]):

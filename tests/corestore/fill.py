@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from corestore.directory.app_roles import BY_VALUE
 from corestore.directory.grants import CodeGrant
+from corestore.directory.key_credentials import KeyInput
 from corestore.session import TenantSession
 from corestore.store import CoreStore
+from tests.certificates import certificate, der, rsa_key
 from tests.conftest import log_sign_in
 
 
@@ -19,6 +21,10 @@ async def fill_every_table(store: CoreStore, session: TenantSession, tag: str) -
     await session.groups.add_member(group.id, user.id)
     app = await session.applications.create(display_name=tag)
     await session.applications.add_secret(app.id)
+    await session.applications.update(
+        app.id, {"key_credentials": [KeyInput(der(certificate(rsa_key(), tag)))]}
+    )
+    await session.client_assertions.first_use(str(app.app_id), tag, datetime.now(UTC) + timedelta(minutes=5))
     principal = await session.service_principals.by_app_id(app.app_id)
     assert principal is not None
     assignments = session.app_role_assignments

@@ -170,6 +170,7 @@ async def test_read_functions_return_nothing_of_another_tenant_under_ours(
     assert (
         await app_conn.fetch("SELECT * FROM corestore.client_credentials($1, $2, now())", mine, b_app) == []
     )
+    assert await app_conn.fetch("SELECT * FROM corestore.client_certificates($1, $2)", mine, b_app) == []
     signed = await app_conn.fetch("SELECT tenant_id FROM corestore.sign_ins_page($1, 'infinity', 100)", mine)
     assert {r["tenant_id"] for r in signed} == {mine}
     audits = "SELECT tenant_id FROM corestore.directory_audits_query($1, {}, 1000)".format(
