@@ -13,10 +13,12 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from auth_service.graph import certificates
 from corestore.directory.applications import ServicePrincipals
 from corestore.directory.devices import Devices
 from corestore.directory.grants import MAX_URI_CHARS, MAX_URIS_PER_PLATFORM, NATIVE_URI, WEB_URI
 from corestore.directory.groups import Groups
+from corestore.directory.key_credentials import MAX_CERTIFICATE_BYTES, MAX_KEYS
 from corestore.directory.users import Users
 from corestore.validation import DISPLAY_NAME, FieldRule
 
@@ -130,11 +132,29 @@ def uris(*shapes: re.Pattern[str]) -> dict[str, Any]:
     )
 
 
+# Graph's keyCredential: a certificate to add (key, base64 DER) or one to keep (its keyId alone);
+# the derived properties a client read may come back and are ignored (auth_service.graph.certificates).
+DATE_TIME = {"type": "string", "format": "date-time"}
+KEY_CREDENTIAL = obj(
+    {
+        "key": nullable(
+            {"type": "string", "contentEncoding": "base64", "maxLength": 4 * MAX_CERTIFICATE_BYTES // 3 + 4}
+        ),
+        "keyId": nullable({"type": "string", "format": "uuid"}),
+        "displayName": nullable({"type": "string", "maxLength": 256}),
+        "type": {"enum": [certificates.TYPE]},
+        "usage": {"enum": [certificates.USAGE]},
+        "customKeyIdentifier": nullable({"type": "string"}),
+        "startDateTime": nullable(DATE_TIME),
+        "endDateTime": nullable(DATE_TIME),
+    }
+)
 APPLICATION_PROPERTIES = {
     "displayName": NAME,
     "web": uris(WEB_URI),
     "spa": uris(WEB_URI),
     "publicClient": uris(WEB_URI, NATIVE_URI),
+    "keyCredentials": {"type": "array", "items": KEY_CREDENTIAL, "maxItems": MAX_KEYS},
 }
 DEVICE_PROPERTIES = {
     "displayName": NAME,

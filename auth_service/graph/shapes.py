@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from auth_service.errors import BadRequest
+from auth_service.graph import certificates
 from corestore.directory.grants import PLATFORMS
 from corestore.objects import Application, Device, Group, Organization, ServicePrincipal, SignIn, User
 
@@ -208,8 +209,13 @@ APPLICATION = Shape(
         "appId": attr("app_id"),
         "createdDateTime": attr("created_at"),
         **{platform: _show_uris(platform) for platform in PLATFORMS},
+        "keyCredentials": certificates.show,
     },
-    platforms := {**NAME, **{platform: _redirect_uris(platform) for platform in PLATFORMS}},
+    platforms := {
+        **NAME,
+        **{platform: _redirect_uris(platform) for platform in PLATFORMS},
+        "keyCredentials": certificates.take,
+    },
     platforms,
     frozenset({"displayName"}),
     lambda values: {**values, "principal": False},  # Graph creates the principal with its own POST

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 TEXTS = {
     50011: "The redirect URI in the request does not match the redirect URIs registered for the client.",
+    50027: "JWT token is invalid or malformed.",
     50053: "Your account is locked because of too many failed sign-ins. Try again later.",
     50057: "The user account is disabled or no longer exists.",
     50058: "The user must sign in.",
@@ -24,8 +25,13 @@ TEXTS = {
     90002: "Tenant not found.",
     501491: "The code_challenge must be a base64url SHA-256, with code_challenge_method S256.",
     700016: "Application was not found in the directory.",
+    700021: "Client assertion application identifier doesn't match 'client_id' parameter.",
+    700023: "Client assertion audience claim does not match Realm issuer.",
+    700024: "Client assertion is not within its valid time range.",
+    700027: "Client assertion failed signature validation.",
     700054: "response_type must be 'code'.",
     900144: "response_mode must be query, fragment or form_post.",
+    7000112: "Application is disabled.",
     7000215: "Invalid client secret provided.",
     7000218: "A client_secret is required for this client.",
     9002325: "Proof Key for Code Exchange is required.",

@@ -5,8 +5,9 @@ Every refresh token issued is recorded in its family in the tenant's scale unit
 (`corestore.directory.grants`): redeeming one rotates it, and presenting it again
 revokes the whole family. Codes are checked in full on redemption: the client, the
 exact redirect URI, the PKCE verifier (S256), and for a `web` redirect URI the
-client's secret, which that client's refresh tokens then need too (a confidential
-client authenticates on every grant, RFC 6749 section 6).
+client's secret or a client assertion (`oauth.assertions`), which that client's refresh
+tokens then need too (a confidential client authenticates on every grant, RFC 6749
+section 6).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
 from auth_service.errors import InvalidClient, InvalidGrant
 from auth_service.oauth.aadsts import BAD_CODE, BAD_SECRET, REPLAYED, REVOKED, SECRET_REQUIRED, aadsts
+from auth_service.oauth.assertions import authenticate_assertion
 from auth_service.oauth.authentication import Authentication
 from auth_service.oauth.issuance import Issuance
 from auth_service.oauth.tokens import TokenVerifier
@@ -36,12 +38,20 @@ CONFIDENTIAL_PLATFORMS = frozenset({"web"})
 
 @dataclass(frozen=True)
 class TokenRequest:
-    """What the token endpoint was given, the client authenticated either way (post or basic)."""
+    """What the token endpoint was given, the client authenticated either way (post or basic), or by
+    a client assertion meant for one of `audiences` (this endpoint's URLs)."""
 
     client_id: str | None
     client_secret: str | None
     scope: str | None
     client_info: bool
+    client_assertion: str | None = None
+    audiences: tuple[str, ...] = ()
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether the client presented a credential (checked before anything is spent)."""
+        return self.client_secret is not None or self.client_assertion is not None
 
 
 def s256(verifier: str) -> str:
@@ -77,13 +87,24 @@ class Grants:
         self, session: TenantSession, request: TokenRequest, client: str | None
     ) -> dict[str, Any]:
         client_id, client_secret = request.client_id, request.client_secret
-        if not client_id or not client_secret:
-            raise InvalidGrant("client_id and client_secret are required")
-        app = await session.applications.verify_client_secret(client_id, client_secret)
         log = self.authentication.log
-        if app is None:
+        if request.client_assertion is not None:
+            try:
+                app = await authenticate_assertion(
+                    session, client_id, request.client_assertion, request.audiences
+                )
+            except InvalidClient:
+                log(session, client, "failure", client_id or "", reason="invalid client assertion")
+                raise
+            log(session, client, "success", str(app.principal.app_id), principal_id=app.principal.id)
+            return self.issuance.app_tokens(session.tenant_id, app)
+        if not client_id or not client_secret:
+            raise InvalidGrant("client_id and client_secret (or a client_assertion) are required")
+        found = await session.applications.verify_client_secret(client_id, client_secret)
+        if found is None:
             log(session, client, "failure", client_id, reason="invalid client secret")
             raise InvalidGrant(BAD_SECRET)
+        app = found
         log(session, client, "success", client_id, principal_id=app.principal.id)
         return self.issuance.app_tokens(session.tenant_id, app)
 
@@ -125,8 +146,8 @@ class Grants:
     ) -> dict[str, Any]:
         if not code or not request.client_id or not redirect_uri:
             raise InvalidGrant("code, client_id and redirect_uri are required")
-        if request.client_secret is not None:
-            await _authenticate_client(session, request)  # a wrong secret leaves the code unspent
+        if request.authenticates:
+            await _authenticate_client(session, request)  # a wrong credential leaves the code unspent
         grant = await session.grants.redeem_code(code)
         if grant is None:
             raise InvalidGrant(BAD_CODE)
@@ -136,7 +157,7 @@ class Grants:
             raise InvalidGrant(aadsts(50148, "redirect_uri does not match the one the code was issued for"))
         _check_pkce(grant, code_verifier)
         confidential = grant.platform in CONFIDENTIAL_PLATFORMS
-        if confidential and request.client_secret is None:
+        if confidential and not request.authenticates:
             raise InvalidClient(SECRET_REQUIRED)
         user = await _enabled_user(session, grant.user_id)
         scoped = TokenRequest(request.client_id, None, grant.scope, request.client_info)
@@ -155,9 +176,10 @@ class Grants:
             raise InvalidGrant(aadsts(70000, "refresh token was issued to another tenant"))
         if request.client_id is not None and request.client_id != claims.client_id:
             raise InvalidGrant(aadsts(70000, "refresh token was issued to another client"))
-        if request.client_secret is not None:
+        request = replace(request, client_id=claims.client_id)  # the credential must be its client's
+        if request.authenticates:
             await _authenticate_client(session, request)
-        outcome = await session.grants.redeem_refresh(refresh_token, request.client_secret is not None)
+        outcome = await session.grants.redeem_refresh(refresh_token, request.authenticates)
         if outcome.result is Refresh.CLIENT_REQUIRED:
             raise InvalidClient(SECRET_REQUIRED)
         if outcome.result is Refresh.REPLAYED:
@@ -185,6 +207,9 @@ def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:
 
 
 async def _authenticate_client(session: TenantSession, request: TokenRequest) -> None:
+    if request.client_assertion is not None:
+        await authenticate_assertion(session, request.client_id, request.client_assertion, request.audiences)
+        return
     if not request.client_id or not request.client_secret:
         raise InvalidClient(SECRET_REQUIRED)
     if await session.applications.verify_client_secret(request.client_id, request.client_secret) is None:

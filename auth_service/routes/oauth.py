@@ -15,6 +15,7 @@ from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, Inva
 from auth_service.http.deps import noted, services
 from auth_service.http.lean import LeanRoute, documented, json_response
 from auth_service.oauth.aadsts import LOCKED
+from auth_service.oauth.assertions import JWT_BEARER
 from auth_service.oauth.discovery import algorithms, oidc_metadata
 from auth_service.oauth.grants import TokenRequest, basic_credentials
 from auth_service.oauth.replies import oauth_error
@@ -31,6 +32,8 @@ FIELDS = {
         ("username", "password", "client_id", "client_secret", "refresh_token", "scope"), MAX_FIELD
     ),
     **dict.fromkeys(("code", "redirect_uri", "code_verifier", "client_info"), MAX_FIELD),
+    "client_assertion_type": 128,
+    "client_assertion": 16384,  # a JWT, with its certificate chain (x5c) if the client sends it
 }
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -55,10 +58,21 @@ async def token(request: Request) -> Response:
         if client_secret is not None or (client_id is not None and client_id != basic[0]):
             return oauth_error("invalid_request", "authenticate the client one way: Basic or the form")
         client_id, client_secret = basic
+    assertion, assertion_type = form.get("client_assertion"), form.get("client_assertion_type")
+    if (assertion is None) != (assertion_type is None) or assertion_type not in (None, JWT_BEARER):
+        return oauth_error("invalid_request", f"client_assertion needs client_assertion_type {JWT_BEARER}")
+    if assertion is not None and client_secret is not None:
+        return oauth_error("invalid_request", "authenticate the client one way: a secret or an assertion")
     session = await parts.tenants.session(tenant_id)
     noted(request, tenant_id, client_id)
     client = request.client.host if request.client else None
-    asked = TokenRequest(client_id, client_secret, form.get("scope"), form.get("client_info") == "1")
+    base = str(request.base_url).rstrip("/")
+    endpoints = tuple(
+        dict.fromkeys(f"{base}/{t}/oauth2/v2.0/token" for t in (tenant_id, request.path_params["tenant"]))
+    )
+    asked = TokenRequest(
+        client_id, client_secret, form.get("scope"), form.get("client_info") == "1", assertion, endpoints
+    )
     grants = parts.grants
     flows = {
         "password": lambda: grants.password(
