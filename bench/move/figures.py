@@ -36,6 +36,8 @@ class SizeFigures:
     fence_ms_p99: float
     fence_ms_max: float
     mover_fence_ms_max: float  # the mover's own measure, fence to flip
+    fence_round_trips: int  # the mover's, inside the fence (the most of any move)
+    fence_round_trips_by_server: dict[str, int]  # of that move
     acknowledged_writes: int
     lost_writes: int
     reads: int
@@ -58,6 +60,7 @@ def size_figures(run: SizeRun) -> SizeFigures:
     before = [c for c in neighbour if any(m.launched - run.quiet_s <= c.started < m.launched for m in moves)]
     during = [c for c in neighbour if any(_in_copy(c, m) for m in moves)]
     rows = [m.report.rows for m in moves]
+    most = max((m.fence_round_trips for m in moves), key=lambda t: sum(t.values()))
     size = [m.report.bytes for m in moves]
     return SizeFigures(
         users=run.users,
@@ -73,6 +76,8 @@ def size_figures(run: SizeRun) -> SizeFigures:
         fence_ms_p99=round(float(np.percentile(fences, 99)), 1),
         fence_ms_max=round(max(fences), 1),
         mover_fence_ms_max=round(max(m.report.fence_ms for m in moves), 1),
+        fence_round_trips=sum(most.values()),
+        fence_round_trips_by_server=dict(sorted(most.items())),
         acknowledged_writes=len(acks),
         lost_writes=sum(m.lost for m in moves),
         reads=len(reads),

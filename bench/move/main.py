@@ -26,11 +26,12 @@ from bench.machine import machine_facts
 from bench.move import report
 from bench.move.figures import size_figures
 from bench.move.plot import timeline_plot
-from bench.move.run import SizeRun, Urls, run_size
+from bench.move.run import Plan, SizeRun, run_size
 from devtools.process import front_ends
 from scale_units.model.loader import default_topology_path
 from scale_units.model.topology import Topology
 from scale_units.state import ClusterState
+from scale_units.wan import cluster as wan_cluster
 
 SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 SIZES = (1_000, 10_000, 100_000)
@@ -48,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"one tenant of {QUICK_SIZES[0]} users, {QUICK_MOVES} move (for a test)",
     )
+    p.add_argument(
+        "--wan",
+        action="store_true",
+        help="over the simulated WAN (scale_units/topologies/two_units_wan.toml)",
+    )
     p.add_argument("--moves", type=int, help=f"moves per size, back and forth (default {MOVES})")
     p.add_argument("--dir", type=Path, help="a running cluster's state directory (default: start one)")
     p.add_argument("--out", type=Path, help="results folder (default bench/results/move-<timestamp>)")
@@ -64,12 +70,15 @@ def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
     load_average = [round(x, 2) for x in os.getloadavg()]
     folder = args.out or RESULTS / f"move-{started.strftime('%Y%m%dT%H%M%SZ')}"
-    with cluster(args.dir, default_topology_path("two_units"), SETTINGS) as c:
+    topology = default_topology_path("two_units_wan" if args.wan else "two_units")
+    with cluster(args.dir, topology, SETTINGS) as c:
         regions = _regions(c.topology)
         with front_ends(c.state.directory, regions, UNTHROTTLED, tls=False) as (near, far):
-            urls = Urls(near.url, far.url)
-            runs = asyncio.run(_measure(c.state, c.topology, urls, sizes, moves, quiet_s))
+            plan = Plan(near.url, far.url, regions[0], moves, quiet_s)
+            runs = asyncio.run(_measure(c.state, c.topology, plan, sizes))
         machine = machine_facts(c.state, c.topology)
+        wan = wan_cluster.stats(c.state)
+        latency_ms = wan_cluster.round_trips(c.topology) if c.topology.wan.enabled else None
     folder.mkdir(parents=True, exist_ok=True)
     figures = [size_figures(r) for r in runs]
     header = {
@@ -86,7 +95,11 @@ def main(argv: list[str]) -> int:
         },
         "machine": machine,
     }
-    report.write(header, figures, {"plots": [timeline_plot(runs, folder)]}, folder)
+    extra = {
+        "plots": [timeline_plot(runs, folder)],
+        "wan": {"latency_ms": latency_ms, "proxies": wan.to_json()} if wan and latency_ms else None,
+    }
+    report.write(header, figures, extra, folder)
     for f in figures:
         print(asdict(f))
     for verdict in report.verdicts(figures):
@@ -103,6 +116,6 @@ def _regions(topology: Topology) -> list[str]:
 
 
 async def _measure(
-    state: ClusterState, topology: Topology, urls: Urls, sizes: tuple[int, ...], moves: int, quiet_s: float
+    state: ClusterState, topology: Topology, plan: Plan, sizes: tuple[int, ...]
 ) -> list[SizeRun]:
-    return [await run_size(state, topology, urls, users, moves, quiet_s) for users in sizes]
+    return [await run_size(state, topology, plan, users) for users in sizes]

@@ -30,6 +30,7 @@ COLUMNS = (
     ("fence ms p99", "fence_ms_p99"),
     ("fence ms max", "fence_ms_max"),
     ("mover's fence ms max", "mover_fence_ms_max"),
+    ("fence round trips", "fence_round_trips"),
     ("acked writes", "acknowledged_writes"),
     ("lost", "lost_writes"),
     ("reads", "reads"),

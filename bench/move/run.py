@@ -20,6 +20,7 @@ import httpx
 
 from bench.http.env import new_tenant
 from bench.move.clients import Target, Timeline, read, write
+from bench.move.counted import PREFIX as STATEMENT
 from bench.move.seed import seed
 from corestore.roles import DIRECTORY_DB
 from scale_units.model.topology import Topology
@@ -60,6 +61,7 @@ class MoveRecord:
     began: float  # its first progress line
     ended: float  # its last (the source cleaned)
     phases: tuple[Phase, ...]
+    fence_round_trips: dict[str, int]  # per server: the mover's statements inside the fence
     acknowledged: int  # the moving tenant's acknowledged writes when the journal was checked
     lost: int  # of those, not on the unit the tenant is now on
 
@@ -74,15 +76,16 @@ class SizeRun:
 
 
 @dataclass(frozen=True)
-class Urls:
-    write: str  # writers of both tenants and the neighbour's readers
-    read: str  # the moving tenant's readers: a front end of another region
+class Plan:
+    write_url: str  # writers of both tenants and the neighbour's readers
+    read_url: str  # the moving tenant's readers: a front end of another region
+    region: str  # the write front end's region, where the mover runs too
+    moves: int  # per size, back and forth
+    quiet_s: float  # before each move, clients at work and no move: the neighbour's "before"
 
 
-async def run_size(
-    state: ClusterState, topology: Topology, urls: Urls, users: int, moves: int, quiet_s: float
-) -> SizeRun:
-    with httpx.Client(base_url=urls.write, timeout=60) as http:
+async def run_size(state: ClusterState, topology: Topology, plan: Plan, users: int) -> SizeRun:
+    with httpx.Client(base_url=plan.write_url, timeout=60) as http:
         moving = new_tenant(http, state.credentials.operator, COUNTRY)
         neighbour = new_tenant(http, state.credentials.operator, COUNTRY)
     await seed(state, topology, uuid.UUID(moving.id), ScaleUnitId(moving.scale_unit), users)
@@ -90,32 +93,38 @@ async def run_size(
     targets = {
         role: Target(role, t.token, t.domain) for role, t in (("moving", moving), ("neighbour", neighbour))
     }
-    clients = [write(urls.write, targets["moving"], timeline, i) for i in range(WRITERS)]
-    clients.append(write(urls.write, targets["neighbour"], timeline, 0))
-    clients += [read(urls.read, targets["moving"], timeline) for _ in range(READERS)]
-    clients += [read(urls.write, targets["neighbour"], timeline) for _ in range(READERS)]
+    clients = [write(plan.write_url, targets["moving"], timeline, i) for i in range(WRITERS)]
+    clients.append(write(plan.write_url, targets["neighbour"], timeline, 0))
+    clients += [read(plan.read_url, targets["moving"], timeline) for _ in range(READERS)]
+    clients += [read(plan.write_url, targets["neighbour"], timeline) for _ in range(READERS)]
     started = time.monotonic()
     tasks = [asyncio.create_task(c) for c in clients]
     records = []
     try:
         unit = ScaleUnitId(moving.scale_unit)
-        for _ in range(moves):
-            await asyncio.sleep(quiet_s)
-            record = await _move(state, topology, uuid.UUID(moving.id), unit, timeline)
+        for _ in range(plan.moves):
+            await asyncio.sleep(plan.quiet_s)
+            record = await _move(state, topology, plan.region, uuid.UUID(moving.id), unit, timeline)
             records.append(record)
             unit = record.report.target
-        await asyncio.sleep(quiet_s)
+        await asyncio.sleep(plan.quiet_s)
     finally:
         timeline.stop.set()
         await asyncio.gather(*tasks)
-    return SizeRun(users, quiet_s, started, tuple(records), timeline)
+    return SizeRun(users, plan.quiet_s, started, tuple(records), timeline)
 
 
 async def _move(
-    state: ClusterState, topology: Topology, tenant: uuid.UUID, unit: ScaleUnitId, timeline: Timeline
+    state: ClusterState,
+    topology: Topology,
+    region: str,
+    tenant: uuid.UUID,
+    unit: ScaleUnitId,
+    timeline: Timeline,
 ) -> MoveRecord:
     launched = time.monotonic()
-    report, marks = await _command(state, tenant, other_unit(topology, unit))
+    report, lines = await _command(state, region, tenant, other_unit(topology, unit))
+    marks = [(line.split(":")[0], at) for line, at in lines if not line.startswith(STATEMENT)]
     began, ended = marks[0][1], marks[-1][1]
     await asyncio.sleep(SETTLE_S)
     journal = list(timeline.journal.get("moving", []))
@@ -123,20 +132,20 @@ async def _move(
     async with state.connect(primary, DIRECTORY_DB) as conn:
         present = await conn.fetchval(PRESENT, tenant, [i for i, _ in journal])
     spans = phases(marks, began)
-    return MoveRecord(report, launched, began, ended, spans, len(journal), len(journal) - present)
+    trips = _fence_round_trips(state, lines, next((p for p in spans if p.name == "fence"), None))
+    return MoveRecord(report, launched, began, ended, spans, trips, len(journal), len(journal) - present)
 
 
 async def _command(
-    state: ClusterState, tenant: uuid.UUID, target: ScaleUnitId
+    state: ClusterState, region: str, tenant: uuid.UUID, target: ScaleUnitId
 ) -> tuple[Moved, list[tuple[str, float]]]:
-    """`corestore tenant move --json` in a process of its own, as an operator runs it (the
-    bench's clients keep their event loop to themselves): its report, and each progress
-    line's step and arrival time."""
-    command = [sys.executable, "-m", "devtools", "tenant", "move", str(tenant), "--to", target, "--json"]
+    """`corestore tenant move --json` in a process of its own, as an operator in `region` runs
+    it, its statements counted (`bench.move.counted`; the bench's clients keep their event loop
+    to themselves): its report, and each line it printed with its arrival time."""
+    command = [sys.executable, "-m", "bench.move.counted", region, "tenant", "move", str(tenant)]
     process = await asyncio.create_subprocess_exec(
         *command,
-        "--dir",
-        str(state.directory),
+        *("--to", target, "--json", "--dir", str(state.directory)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -163,7 +172,23 @@ async def _command(
         answer["seconds"],
         answer["fence_ms"],
     )
-    return moved, [(line.split(":")[0], at) for line, at in lines[:-1]]
+    return moved, lines[:-1]
+
+
+def _fence_round_trips(
+    state: ClusterState, lines: list[tuple[str, float]], fence: Phase | None
+) -> dict[str, int]:
+    """The round trips of the statements that ended inside the fence, per server."""
+    if fence is None:
+        return {}
+    servers = {f"{s.host}:{s.advertised_port}": name for name, s in state.servers.items()}
+    trips: dict[str, int] = {}
+    for line, at in lines:
+        if line.startswith(STATEMENT) and fence.started <= at <= fence.ended:
+            where, count = line.removeprefix(f"{STATEMENT}: ").split()
+            name = servers.get(where, where)
+            trips[name] = trips.get(name, 0) + int(count)
+    return trips
 
 
 def phases(marks: list[tuple[str, float]], began: float) -> tuple[Phase, ...]:
