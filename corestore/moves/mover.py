@@ -7,7 +7,8 @@ copy     a publication of the tenant's rows on the source (a row filter on tenan
          target says it caught up.
 fence    the source refuses the tenant's writes, in its database (`source.fence`); a
          second mark, seen on the target, says it has every acknowledged write.
-verify   per table, row count and checksum on both primaries.
+verify   per table, row count and checksum on both primaries: in full at a checkpoint
+         before the fence, inside it only the rows written since (`verify`).
 flip     the target's replicas have replayed it all, the source refuses reads too, and
          one catalog transaction names the target and raises the epoch: requests the
          source refuses follow the catalog there.
@@ -35,8 +36,9 @@ from corestore.catalog import Catalog, CatalogEntry, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, TenantNotFound, Unavailable
 from corestore.moves import source as src
 from corestore.moves import target as dst
+from corestore.moves import verify
 from corestore.moves.ledger import Ledger, PendingMove, Phase, exclusive
-from corestore.moves.tables import TableSummary, delete_rows, summarize, tenant_tables
+from corestore.moves.tables import TableSummary, delete_rows, tenant_tables
 from corestore.roles import DIRECTORY_DB, dsn
 from scale_units.leaders import leader, member_views
 from scale_units.model.geography import Cloud
@@ -149,12 +151,21 @@ class Mover:
                     f"catch-up: the target applied the changes made during the copy in "
                     f"{(time.monotonic() - caught_up) * 1000:.0f} ms"
                 )
+                checked = time.monotonic()
+                async with self._connect(source_primary) as lock:
+                    verified = await verify.checkpoint(lock, s, d, tenant_id, tables)
+                progress(
+                    f"verify: {sum(t.rows for t in verified.summaries.values())} rows equal on both sides "
+                    f"at a checkpoint in {(time.monotonic() - checked) * 1000:.0f} ms "
+                    f"(writes waited {verified.paused_ms:.0f} ms)"
+                )
                 async with (
                     self._replicas(source_unit, source_primary) as source_replicas,
                     self._replicas(unit, target_primary) as target_replicas,
                 ):
+                    sides = (source_unit, source_replicas), (unit, target_replicas)
                     epoch, summaries, fence_ms = await self._fence_and_flip(
-                        book, s, d, (source_unit, source_replicas), (unit, target_replicas), tables, progress
+                        book, s, d, sides, verified, progress
                     )
                 flipped = True
                 rows = sum(t.rows for t in summaries.values())
@@ -172,14 +183,14 @@ class Mover:
         book: Ledger,
         s: asyncpg.Connection,
         d: asyncpg.Connection,
-        source: tuple[ScaleUnit, list[asyncpg.Connection]],
-        target: tuple[ScaleUnit, list[asyncpg.Connection]],
-        tables: tuple[str, ...],
+        sides: tuple[tuple[ScaleUnit, list[asyncpg.Connection]], tuple[ScaleUnit, list[asyncpg.Connection]]],
+        verified: verify.Checkpoint,
         progress: Progress,
     ) -> tuple[int, dict[str, TableSummary], float]:
         """From the fence to the flip (what writers wait through): the epoch, the summaries, the
         fence's length in ms."""
-        tenant_id, unit = book.tenant_id, target[0]
+        (source_unit, source_replicas), (unit, target_replicas) = sides
+        tenant_id, tables = book.tenant_id, tuple(verified.summaries)
         epoch = await book.epoch() + 1
         await book.set_phase(Phase.FENCED)
         steps: dict[str, float] = {}
@@ -194,13 +205,13 @@ class Mover:
         progress("fence: the source refuses the tenant's writes; the last changes follow")
         await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
         step("catch-up")
-        summaries = await _verify(s, d, tenant_id, tables)
+        summaries = await verify.fenced(s, d, tenant_id, tables, verified)
         step("verify")
-        await _replayed(target[1], str(await d.fetchval("SELECT pg_current_wal_lsn()::text")))
-        await _replayed(source[1], await src.mark_moved(s, tenant_id, unit.id, epoch))
+        await _replayed(target_replicas, str(await d.fetchval("SELECT pg_current_wal_lsn()::text")))
+        await _replayed(source_replicas, await src.mark_moved(s, tenant_id, unit.id, epoch))
         step("replicas")
         await src.lift(d, tenant_id)  # a fence an earlier move off the target left
-        epoch = await book.flip(source[0].id, unit.id)
+        epoch = await book.flip(source_unit.id, unit.id)
         step("flip")
         fence_ms = (time.monotonic() - fenced) * 1000
         rows = sum(t.rows for t in summaries.values())
@@ -320,17 +331,3 @@ async def _replayed(replicas: list[asyncpg.Connection], lsn: str) -> None:
                 if await conn.fetchval(REPLAYED_SQL, lsn):
                     break
                 await asyncio.sleep(dst.POLL_S)
-
-
-async def _verify(
-    s: asyncpg.Connection, d: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...]
-) -> dict[str, TableSummary]:
-    """Both sides at once; any difference stops the move before its flip."""
-    ours, theirs = await asyncio.gather(summarize(s, tenant_id, tables), summarize(d, tenant_id, tables))
-    for table in tables:
-        a, b = ours[table], theirs[table]
-        if (a.rows, a.checksum) != (b.rows, b.checksum):
-            raise Unavailable(
-                f"verification failed on {table}: {a.rows} rows on the source, {b.rows} on the target"
-            )
-    return ours

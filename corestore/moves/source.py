@@ -9,8 +9,10 @@ in the database, whatever placement its process still believes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -21,6 +23,7 @@ FENCE_LOCK_TIMEOUT = "5s"  # writes in flight are bounded by the store's write d
 FENCE = """INSERT INTO corestore.tenant_fences (tenant_id, state, moved_to, epoch)
 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE
 SET state = excluded.state, moved_to = excluded.moved_to, epoch = excluded.epoch, fenced_at = now()"""
+LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 LIFT = "DELETE FROM corestore.tenant_fences WHERE tenant_id = $1"
 MARK = "UPDATE public.tenants SET move_mark = $2 WHERE tenant_id = $1"
 SLOT_WAIT_S = 10.0
@@ -65,11 +68,19 @@ async def drop_publication(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> No
     await conn.execute(DROP_SLOT, name)
 
 
-async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> None:
-    """Refuse the tenant's writes here from now on (waits for those in flight)."""
+@contextlib.asynccontextmanager
+async def paused(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncIterator[None]:
+    """The tenant's writes wait (none is refused) while this is held; those in flight have
+    committed when it is entered."""
     async with conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{FENCE_LOCK_TIMEOUT}'")
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", str(tenant_id))
+        await conn.execute(LOCK, str(tenant_id))
+        yield
+
+
+async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> None:
+    """Refuse the tenant's writes here from now on (waits for those in flight)."""
+    async with paused(conn, tenant_id):
         await conn.execute(FENCE, tenant_id, "fenced", target, epoch)
 
 

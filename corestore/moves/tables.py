@@ -14,10 +14,14 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
 ORDER BY c.relname"""
 # Order-independent: each row hashed (its columns' own hash functions), summed; equal on both
-# sides when the rows are (the same server build hashes alike).
+# sides when the rows are (the same server build hashes alike). `{newer}` picks the rows hashed.
 SUMMARY = """SELECT '{table}' AS name, count(*) AS rows,
-coalesce(sum(hash_record_extended(t, 0)), 0)::text AS checksum,
-coalesce(sum(pg_column_size(t)), 0) AS bytes FROM public.{table} t WHERE tenant_id = $1"""
+coalesce(sum(hash_record_extended(t, 0)) FILTER (WHERE {newer}), 0)::text AS checksum,
+{size} AS bytes FROM public.{table} t WHERE tenant_id = $1"""
+# A row version written by a transaction at or past `$2` (a transaction id modulo 2^32), compared
+# as PostgreSQL compares them (within 2^31 of each other); 0-2 are frozen or bootstrap ids.
+NEWER = "(t.xmin::text::bigint >= 3 AND (t.xmin::text::bigint - $2 + 4294967296) % 4294967296 < 2147483648)"
+XID_SPACE = 2**32
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,20 @@ async def tenant_tables(conn: asyncpg.Connection) -> tuple[str, ...]:
 
 
 async def summarize(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...]
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...], newer_than: int | None = None
 ) -> dict[str, TableSummary]:
     """Per table: the tenant's row count, checksum and size (read as a superuser: no RLS), in
-    one statement (it runs inside the move's fence)."""
-    sql = " UNION ALL ".join(SUMMARY.format(table=table) for table in tables)
-    rows = await conn.fetch(sql, tenant_id)
+    one statement. With `newer_than` (a transaction id), every row is counted but only the rows
+    written by it or later are hashed, and no size is summed: the fence's cheap part."""
+    if newer_than is None:
+        sql = " UNION ALL ".join(
+            SUMMARY.format(table=table, newer="true", size="coalesce(sum(pg_column_size(t)), 0)")
+            for table in tables
+        )
+        rows = await conn.fetch(sql, tenant_id)
+    else:
+        sql = " UNION ALL ".join(SUMMARY.format(table=table, newer=NEWER, size="0") for table in tables)
+        rows = await conn.fetch(sql, tenant_id, newer_than % XID_SPACE)
     return {r["name"]: TableSummary(r["name"], r["rows"], r["checksum"], r["bytes"]) for r in rows}
 
 

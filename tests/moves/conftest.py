@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
+from corestore.session import TenantSession
 from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.loader import default_topology_path
@@ -38,3 +39,11 @@ async def moving(units_store: CoreStore, random_name: str) -> Tenant:
 def other_unit(unit: str) -> str:
     """The other one of the two units."""
     return next(u for u in UNITS if u != unit)
+
+
+async def with_users(store: CoreStore, tenant: Tenant, name: str, count: int) -> TenantSession:
+    """A session of `tenant` after it created `count` users (u0@name.example, ...)."""
+    session = await store.operator.session(tenant.id)
+    for n in range(count):
+        await session.users.create(user_principal_name=f"u{n}@{name}.example", display_name=f"u{n}")
+    return session

@@ -17,7 +17,7 @@ from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.model.geography import Cloud
 from scale_units.state import ClusterState
-from tests.moves.conftest import UNITS, other_unit
+from tests.moves.conftest import UNITS, other_unit, with_users
 
 
 def _move_killed_at(cluster: ClusterState, tenant: uuid.UUID, unit: str, phase: str) -> None:
@@ -54,9 +54,7 @@ async def test_a_killed_mover_leaves_one_home_and_a_rerun_finishes(
 ) -> None:
     tid, source = moving.id.value, moving.placement.scale_unit
     target = other_unit(source)
-    session = await units_store.operator.session(tid)
-    for n in range(20):
-        await session.users.create(user_principal_name=f"u{n}@{random_name}.example", display_name=f"u{n}")
+    session = await with_users(units_store, moving, random_name, 20)
 
     await asyncio.to_thread(_move_killed_at, units_cluster, tid, target, phase)
 
