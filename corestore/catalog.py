@@ -130,6 +130,19 @@ ACTIVE = cached(
         CatalogTenant.tenant_id, CatalogTenant.geo, CatalogTenant.scale_unit, CatalogTenant.epoch
     ).where(CatalogTenant.state == TenantState.ACTIVE.value),
 )
+GEO_TENANTS = cached(
+    "catalog:geo-tenants",
+    lambda: (
+        select(CatalogTenant.tenant_id)
+        .where(
+            CatalogTenant.state == TenantState.ACTIVE.value,
+            CatalogTenant.geo == bindparam("geo"),
+            CatalogTenant.tenant_id > bindparam("after"),
+        )
+        .order_by(CatalogTenant.tenant_id)
+        .limit(bindparam("limit"))
+    ),
+)
 RESOLVE_DOMAIN = cached(
     "catalog:resolve-domain",
     lambda: select(CatalogDomain.tenant_id).where(CatalogDomain.name == bindparam("name")),
@@ -235,6 +248,14 @@ class Catalog:
                 CatalogEntry(r["tenant_id"], placement, TenantState.ACTIVE),
             )
         return len(rows)
+
+    async def tenants(self, geo: Geo, after: uuid.UUID, limit: int) -> tuple[uuid.UUID, ...]:
+        """A page of the geo's active tenants in id order, after `after`: background jobs walk them."""
+        async with self.connect() as conn:
+            rows = await conn.fetch(
+                GEO_TENANTS.sql, *GEO_TENANTS.args(geo=geo.value, after=after, limit=limit)
+            )
+        return tuple(r["tenant_id"] for r in rows)
 
     async def served(self, tenant_id: uuid.UUID) -> Placement:
         """An active tenant's placement; anything else is `TenantNotFound`."""

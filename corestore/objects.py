@@ -120,6 +120,15 @@ class DirectoryAudit:
     target_resources: list[Any]
 
 
+@dataclass(frozen=True)
+class DeletedItem:
+    """An object in deleted items: `record` as it was when deleted, `kind` its table."""
+
+    kind: str
+    record: DirectoryObject
+    deleted_at: datetime
+
+
 R = TypeVar("R")
 
 

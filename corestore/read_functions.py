@@ -31,6 +31,8 @@ READ_FUNCTIONS: dict[str, int] = {
     "app_role_assignments": 3,
     "organization": 1,
     "directory_audits_query": 13,
+    "deleted_items_query": 7,
+    "deleted_item_by_id": 2,
 }
 
 

@@ -364,3 +364,23 @@ class ClientAssertionRow(Base):
     jti_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (_tenant_parent(), Index("ix_client_assertions_expires", "tenant_id", "expires_at"))
+
+
+class DeletedItemRow(Base):
+    """A soft-deleted user, Microsoft 365 group, application or service principal: its row and the
+    rows hanging off it, as JSON, until restored or purged (migration directory_0011)."""
+
+    __tablename__ = "deleted_items"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(256))
+    deleted_at: Mapped[datetime] = _now()
+    object: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    related: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    __table_args__ = (
+        _tenant_parent(),
+        CheckConstraint("kind IN ('users', 'groups', 'applications', 'service_principals')", name="kind"),
+        Index("ix_deleted_items_kind", "tenant_id", "kind", "id"),
+        Index("ix_deleted_items_deleted_at", "tenant_id", "deleted_at"),
+    )

@@ -26,6 +26,7 @@ from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.assertions import ClientAssertions
 from corestore.directory.assignments import AppRoleAssignments
 from corestore.directory.audits import DirectoryAudits
+from corestore.directory.deleted_items import DeletedItems
 from corestore.directory.devices import Devices
 from corestore.directory.grants import Grants
 from corestore.directory.groups import Groups
@@ -137,6 +138,10 @@ class TenantSession:
     @cached_property
     def directory_audits(self) -> DirectoryAudits:
         return DirectoryAudits(self)
+
+    @cached_property
+    def deleted_items(self) -> DeletedItems:
+        return DeletedItems(self)
 
     @cached_property
     def grants(self) -> Grants:

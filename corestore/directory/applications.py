@@ -57,6 +57,7 @@ class Applications(Repository[Application]):
     rules = {"display_name": DISPLAY_NAME}
     required = frozenset({"display_name"})
     updatable = frozenset({"display_name"})
+    recycled = True
 
     writes_beside = True  # its redirect URIs and service principal
 
@@ -216,6 +217,7 @@ class ServicePrincipals(Repository[ServicePrincipal]):
     rules = {"display_name": DISPLAY_NAME, "account_enabled": FieldRule(bool), "app_id": FieldRule(uuid.UUID)}
     required = frozenset({"app_id"})
     updatable = frozenset({"display_name", "account_enabled"})
+    recycled = True
 
     async def create(self, **values: Any) -> ServicePrincipal:
         """The principal of an application of this tenant, from its `app_id` as in Graph; its

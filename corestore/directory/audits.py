@@ -1,7 +1,7 @@
 """Directory audit records: read newest first, one statement, every condition a bound value.
 
 The records are written by the database itself, a trigger in each change's transaction
-(migration directory_0008); here they are only read.
+(migration directory_0008); here they are read, and purged by retention (`corestore.retention`).
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ MAX_PAGE = 999
 ZERO = uuid.UUID(int=0)
 FILTER_ARGS = 4  # the query functions run a condition with its values as their 4th USING parameter
 KEYSET_ARGS = 5  # and the keyset position with its values as their 5th (migration directory_0004)
+SOFT_DELETE = "SELECT corestore.soft_delete($1, $2, $3, $4)"  # migration directory_0011
 
 
 class Repository(Generic[R]):
@@ -71,6 +72,7 @@ class Repository(Generic[R]):
     required: ClassVar[frozenset[str]]
     updatable: ClassVar[frozenset[str]]
     writes_beside: ClassVar[bool] = False  # whether `_written` writes rows beside a created object
+    recycled: ClassVar[bool] = False  # whether a delete moves the object to deleted items
 
     def __init__(self, handle: TenantHandle) -> None:
         self.handle = handle
@@ -270,14 +272,21 @@ class Repository(Generic[R]):
         return values
 
     async def delete(self, object_id: str | uuid.UUID, if_version: int | None = None) -> None:
+        """Gone at once, or, for a kind Entra recycles, moved to deleted items for 30 days
+        (`corestore.directory.deleted_items`)."""
         oid = parse_id(object_id)
         table = self.table()
         query = self._statement("delete", lambda: delete(table).where(*self._match()).returning(table.c.id))
         async with self.handle.write() as conn:
-            deleted = await conn.fetchval(
-                query.sql, *query.args(tenant=self.handle.tenant_id, id=oid, version=if_version)
-            )
-            if deleted is None:
+            if self.recycled:
+                deleted = await conn.fetchval(
+                    SOFT_DELETE, self.handle.tenant_id, self.kind(), oid, if_version
+                )
+            else:
+                deleted = await conn.fetchval(
+                    query.sql, *query.args(tenant=self.handle.tenant_id, id=oid, version=if_version)
+                )
+            if not deleted:
                 await self._explain_miss(conn, oid, if_version)
 
     def _match(self) -> tuple[Any, ...]:

@@ -26,10 +26,12 @@ DELTA_KINDS = ("users", "groups")
 
 @dataclass(frozen=True)
 class Change(Generic[R]):
-    """An object as it is now, or only its id when it is gone."""
+    """An object as it is now, or only its id when it is gone; `in_bin` when it is gone to
+    deleted items (Graph's removed reason "changed") rather than for good ("deleted")."""
 
     id: uuid.UUID
     record: R | None
+    in_bin: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ async def delta_page(
     rows = await handle.fetch(call(f"{kind}_delta"), handle.tenant_id, after or ZERO, top + 1, since)
     *found, trailer = rows
     changes = tuple(
-        Change(r["object_id"], None if r["obj"] is None else repository.to_record(r["obj"]))
+        Change(r["object_id"], None if r["obj"] is None else repository.to_record(r["obj"]), r["in_bin"])
         for r in found[:top]
     )
     return DeltaPage(changes, changes[-1].id if len(found) > top else None, trailer["snapshot_xmin"])

@@ -59,6 +59,7 @@ class Groups(Repository[Group]):
     }
     required = frozenset({"display_name", "mail_nickname"})
     updatable = frozenset({"display_name", "mail_nickname", "description"})
+    recycled = True
 
     async def add_member(self, group_id: str | uuid.UUID, member_id: str | uuid.UUID) -> None:
         gid, mid = parse_id(group_id), parse_id(member_id)

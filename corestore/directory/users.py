@@ -55,6 +55,7 @@ class Users(Repository[User]):
     }
     required = frozenset({"user_principal_name", "display_name"})
     updatable = frozenset(rules)
+    recycled = True
 
     async def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
         if "password" in values:

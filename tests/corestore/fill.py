@@ -36,4 +36,12 @@ async def fill_every_table(store: CoreStore, session: TenantSession, tag: str) -
         CodeGrant(app.app_id, user.id, f"https://{tag}.example/cb", "spa", None, None, "openid")
     )
     await session.grants.record_refresh(tag, user.id, str(app.app_id), timedelta(days=1))
-    return {"user": user.id, "group": group.id, "application": app.id, "device": device.id}
+    gone = await session.users.create(user_principal_name=f"gone.{tag}@{tag}.example", display_name=tag)
+    await session.users.delete(gone.id)  # a row in deleted_items
+    return {
+        "user": user.id,
+        "group": group.id,
+        "application": app.id,
+        "device": device.id,
+        "deleted": gone.id,
+    }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from corestore.directory.audits import AuditQuery
 from corestore.errors import Conflict
+from corestore.retention import Retention, purge_tenant
 from corestore.roles import dsn
 from corestore.session import TenantSession
 from corestore.store import CoreStore
@@ -46,22 +48,22 @@ async def test_each_change_has_one_record_and_a_refused_change_none(session: Ten
     assert page.items[2].initiated_by == {"user": None, "app": None}, "the operator acts as no one"
 
 
-async def test_expired_records_go_a_bounded_batch_per_new_record(
+async def test_expired_records_go_a_bounded_batch_per_round(
     cluster: ClusterState, store: CoreStore, session: TenantSession
 ) -> None:
-    """Written as if 40 (expired) and 20 days ago (kept, under the default 30) while a longer
-    retention was set; one change then removes at most ten expired records."""
+    """Written as if 40 (expired) and 20 days ago (kept, under the default 30); one round of the
+    retention job removes at most its batch of expired records, oldest first."""
     conn = await asyncpg.connect(dsn(cluster, store.topology.scale_units["emea-1"].primary, "app"))
     try:
         async with conn.transaction():
             await conn.execute("SELECT set_config('corestore.tenant_id', $1, true)", str(session.tenant_id))
-            await conn.execute("SELECT set_config('corestore.audit_retention', '1000 days', true)")
             target = json.dumps([{"id": str(uuid.uuid4())}])
             await conn.execute(OLD, session.tenant_id, 40, target, 15)
             await conn.execute(OLD, session.tenant_id, 20, target, 1)
     finally:
         await conn.close()
     await session.devices.create(display_name="Phone", operating_system="iOS")
+    assert await purge_tenant(session, Retention(batch=10), datetime.now(UTC)) == 10
     left = await session.directory_audits.list(AuditQuery(activity="Add device"), top=100)
     ages = sorted(round((left.items[0].activity_at - a.activity_at).days) for a in left.items)
     assert len(left.items) == 1 + 1 + 5, "the new record, the kept one, and five of the fifteen expired"

@@ -181,6 +181,18 @@ async def test_read_functions_return_nothing_of_another_tenant_under_ours(
         audits.replace("NULL, NULL, NULL, 1000", "$2, NULL, NULL, 1000"), mine, str(b_ids["user"])
     )
     assert target == [], "another tenant's object is no target here"
+    assert (
+        await app_conn.fetch("SELECT * FROM corestore.deleted_item_by_id($1, $2)", mine, b_ids["deleted"])
+        == []
+    )
+    mine_deleted = await app_conn.fetch(
+        "SELECT id FROM corestore.deleted_items_query($1, 'users', 1000, NULL, NULL, $2, false)", mine, ZERO
+    )
+    assert b_ids["deleted"] not in {r["id"] for r in mine_deleted}
+    theirs = await app_conn.fetch(
+        "SELECT id FROM corestore.deleted_item_by_id($1, $2)", b.id.value, b_ids["deleted"]
+    )
+    assert len(theirs) == 1, "the function finds the item under its own tenant"
 
 
 @pytest.mark.parametrize("table", ["users", "groups", "applications", "service_principals", "devices"])
