@@ -19,6 +19,7 @@ from auth_service.routes import (
     audits,
     authorize,
     batch,
+    deleted_items,
     delta,
     directory,
     health,
@@ -65,6 +66,7 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     app.include_router(organization.router)
     app.include_router(sessions.router)
     app.include_router(audits.router)
+    app.include_router(deleted_items.router)
     app.include_router(assignments.router)
     app.include_router(batch.router)
     app.include_router(operator.router)

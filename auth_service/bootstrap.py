@@ -27,6 +27,7 @@ from auth_service.oauth.sign_in_writer import SignInWriter
 from auth_service.oauth.tenants import Tenants
 from auth_service.oauth.tokens import TokenIssuer, TokenVerifier
 from auth_service.services import Services
+from corestore.retention import RetentionJob
 from corestore.servers.monitor import ReplicaMonitor
 from corestore.servers.readiness import problems
 from corestore.session import TenantSession
@@ -97,4 +98,5 @@ def bootstrap(
         readiness=readiness,
     )
     links = None if config.url is None else FrontEndLinks.of(state, region.name, config.url)
-    return FrontEnd(services, store, monitor, sign_ins, registry, links, config.url)
+    retention = RetentionJob(store.catalog(cloud), store.operator, region.geo, config.retention)
+    return FrontEnd(services, store, monitor, sign_ins, retention, registry, links, config.url)

@@ -16,6 +16,7 @@ from auth_service.http.throttle import Limits
 from auth_service.oauth.sign_in_writer import INTERVAL_S as SIGN_IN_FLUSH_S
 from auth_service.oauth.sign_in_writer import SignInWriter
 from auth_service.services import Services
+from corestore.retention import Retention, RetentionJob
 from corestore.servers.monitor import ReplicaMonitor
 from corestore.store import CoreStore
 from scale_units.registry import FrontEndEntry, FrontEndRegistry
@@ -30,6 +31,7 @@ class FrontEndConfig:
     pool_size: int = 20
     access_token_lifetime_s: int = 3600
     sign_in_flush_s: float = SIGN_IN_FLUSH_S
+    retention: Retention = field(default_factory=Retention)  # deleted items and audit records
     url: str | None = None  # where clients reach this instance: registered, for other geos' redirects
 
 
@@ -40,6 +42,7 @@ class FrontEnd:
         store: CoreStore,
         monitor: ReplicaMonitor,
         sign_ins: SignInWriter,
+        retention: RetentionJob,
         registry: FrontEndRegistry,
         links: FrontEndLinks | None,
         url: str | None,
@@ -48,6 +51,7 @@ class FrontEnd:
         self.store = store
         self.monitor = monitor
         self.sign_ins = sign_ins
+        self.retention = retention  # purges its geo's tenants' expired deleted items and audit records
         self.registry = registry
         self.links = links  # with the WAN on, where clients of other regions reach this instance
         self.url = url
@@ -60,6 +64,7 @@ class FrontEnd:
     async def start(self) -> None:
         self.monitor.start()
         self.sign_ins.start()
+        self.retention.start()
         if self.url is not None:
             links = {} if self.links is None else await self.links.start()
             self._registration = self.registry.register(
@@ -72,6 +77,7 @@ class FrontEnd:
             self.registry.unregister(self._registration)
         if self.links is not None:
             self.links.close()
+        await self.retention.stop()
         await self.sign_ins.close()
         await self.monitor.stop()
         await self.store.close()

@@ -40,6 +40,23 @@ FINER[(READ, ASSIGNMENTS)] = {
     "AppRoleAssignment.ReadWrite.All",
 }
 FINER[(WRITE, ASSIGNMENTS)] = {"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}
+# Deleted items of a kind (`deleted_items(kind)`): read as the kind is; restored or deleted for
+# good with its write permission, and a user also with User.DeleteRestore.All, as in Graph.
+# `deleted_items()` is any kind: what a route asks before it knows the item's kind.
+DELETE_RESTORE = {"users": {"User.DeleteRestore.All"}}
+
+
+def deleted_items(kind: str = "") -> str:
+    return f"deletedItems/{kind}"
+
+
+for _kind in _READ_WRITE:
+    FINER[(READ, deleted_items(_kind))] = FINER[(READ, _kind)]
+    FINER[(WRITE, deleted_items(_kind))] = FINER[(WRITE, _kind)] | DELETE_RESTORE.get(_kind, set())
+for _permission in (READ, WRITE):
+    FINER[(_permission, deleted_items())] = set().union(
+        *(FINER[(_permission, deleted_items(k))] for k in ("users", "groups", "applications"))
+    )
 
 
 def permitted(granted: set[str], permission: str, resource: str) -> bool:

@@ -3,8 +3,8 @@
 A round without a token returns every object; its pages link on with `@odata.nextLink`
 and its last page gives `@odata.deltaLink`, whose token asks the next round for what
 changed since (corestore.directory.changes says why nothing is missed). Removed objects
-come as `{"id", "@removed": {"reason": "deleted"}}`: our deletes are permanent, which is
-Graph's "deleted" (its "changed" is a user in the recycle bin, which we do not keep).
+come as `{"id", "@removed": {"reason": ...}}`, Graph's "changed" for an object in deleted
+items (it may be restored) and "deleted" for one gone for good.
 Tokens are opaque to clients: a page's position, the round's snapshot and the tenant's
 placement epoch, base64. Transaction ids belong to one scale unit, so a token issued
 before the tenant moved (another epoch) cannot be honoured: it gets Graph's answer to
@@ -95,7 +95,7 @@ def _payload(
     value = [
         to_graph(c.record, chosen)
         if c.record is not None
-        else {"id": str(c.id), "@removed": {"reason": "deleted"}}
+        else {"id": str(c.id), "@removed": {"reason": "changed" if c.in_bin else "deleted"}}
         for c in page.changes
     ]
     payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), kind, None), "value": value}

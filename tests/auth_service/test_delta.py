@@ -61,12 +61,18 @@ def test_users_delta_pages_then_returns_only_changes(
     assert http.delete(f"{west.url}/v1.0/users/{ids[1]}", headers=admin_headers).status_code == 204
     added = _user(http, west.url, admin_headers, http_tenant, "late")
     paged[CONSISTENCY_HEADER] = admin_headers[CONSISTENCY_HEADER]
-    second, _, _ = _round(http, delta_link, paged)
+    second, delta_link, _ = _round(http, delta_link, paged)
     by_id = {u["id"]: u for u in second}
     assert by_id[ids[0]]["displayName"] == "renamed"
-    assert by_id[ids[1]] == {"id": ids[1], "@removed": {"reason": "deleted"}}
+    assert by_id[ids[1]] == {"id": ids[1], "@removed": {"reason": "changed"}}, "in deleted items"
     assert by_id[added]["displayName"] == "late"
     assert set(by_id) <= {*ids, added}  # changes only (one may come twice, nothing else)
+
+    purged = http.delete(f"{west.url}/v1.0/directory/deletedItems/{ids[1]}", headers=admin_headers)
+    assert purged.status_code == 204, purged.text
+    paged[CONSISTENCY_HEADER] = purged.headers[CONSISTENCY_HEADER]
+    third, _, _ = _round(http, delta_link, paged)
+    assert {u["id"]: u for u in third}[ids[1]] == {"id": ids[1], "@removed": {"reason": "deleted"}}
 
 
 def test_groups_delta(
@@ -137,5 +143,5 @@ async def test_a_delta_round_through_the_graph_sdk(
         assert second.value is not None
         by_id = {u.id: u for u in second.value}
         assert by_id[kept].display_name == "kept"
-        assert by_id[gone].additional_data["@removed"] == {"reason": "deleted"}
+        assert by_id[gone].additional_data["@removed"] == {"reason": "changed"}  # in deleted items
         assert second.odata_delta_link is not None

@@ -75,6 +75,18 @@ async def test_users_created_read_updated_and_deleted(
     assert gone.value.response_status_code == 404
     assert gone.value.error.code == "Request_ResourceNotFound"
 
+    deleted = await graph.directory.deleted_items.graph_user.get()
+    assert deleted is not None
+    assert deleted.value is not None
+    assert [(u.id, u.display_name) for u in deleted.value] == [(made.id, "Francis")]
+    assert deleted.value[0].deleted_date_time is not None
+    restored = await graph.directory.deleted_items.by_directory_object_id(made.id).restore.post()
+    assert restored is not None
+    assert restored.id == made.id
+    back = await graph.users.by_user_id(made.id).get()
+    assert back is not None
+    assert back.user_principal_name == http_tenant.upn("frank")
+
 
 async def test_groups_applications_principals_and_devices_round_trip(graph: GraphServiceClient) -> None:
     group = await graph.groups.post(
