@@ -1,4 +1,8 @@
-"""The ASGI application: routes, error mapping, and the front end's lifetime."""
+"""The ASGI application: routes, error mapping, and the front end's lifetime.
+
+What the server runs is our own per-request layers around `HotPaths`, which answers the
+lean routes itself and hands everything else to the FastAPI app (`create_api`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from auth_service.frontend import FrontEnd
 from auth_service.http import http_errors, openapi
 from auth_service.http.body_limit import BodyLimit
 from auth_service.http.deadline import Deadline
 from auth_service.http.geo_fence import GeoFence
+from auth_service.http.hot import HotPaths
 from auth_service.http.observe import Observe
 from auth_service.routes import (
     assignments,
@@ -32,7 +38,26 @@ from auth_service.routes import (
 )
 
 
-def create_app(frontend: FrontEnd) -> FastAPI:
+def create_app(frontend: FrontEnd) -> ASGIApp:
+    """The front end as the server calls it."""
+    api = create_api(frontend)
+    entry = around(frontend, HotPaths(api))
+    api.state.entry = entry
+    return entry
+
+
+def around(frontend: FrontEnd, inner: ASGIApp) -> ASGIApp:
+    """The layers every request passes, hot or not: outermost `Observe`, so every answer, the
+    deadline's 503 included, has its ids and is counted."""
+    services = frontend.services
+    fenced = GeoFence(inner, locate=services.tenants.locate, elsewhere=services.confinement.elsewhere)
+    return Observe(Deadline(BodyLimit(fenced)), counts=services.metrics.http)
+
+
+def create_api(frontend: FrontEnd) -> FastAPI:
+    """Every route, documented; `state.entry` (set by `create_app`) is the whole front end, for
+    `$batch`'s sub-requests."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await frontend.start()
@@ -54,11 +79,6 @@ def create_app(frontend: FrontEnd) -> FastAPI:
     )
     services = frontend.services
     app.state.services = services
-    app.add_middleware(GeoFence, locate=services.tenants.locate, elsewhere=services.confinement.elsewhere)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(Deadline)
-    # Outermost: every answer, the deadline's 503 included, has its ids and is counted.
-    app.add_middleware(Observe, counts=services.metrics.http)
     http_errors.install(app)
     openapi.install(app)
     app.include_router(delta.router)  # before directory's /users/{id}, which `delta` would match

@@ -105,7 +105,7 @@ class Runner:
         self, request: Request, items: list[BatchRequest], graph: dict[str, tuple[str, ...]]
     ) -> None:
         self.scope = request.scope
-        self.app = request.app
+        self.app = request.app.state.entry  # the whole front end: every layer, its hot paths too
         self.items = {item.id: item for item in items}
         self.graph = graph
         self.answers: dict[str, dict[str, Any]] = {}
@@ -167,7 +167,7 @@ class Runner:
         try:
             await self.app(scope, receive, send)
         except Exception:
-            # Starlette's error middleware has answered 500 and re-raises for the server's log.
+            # `Observe` has answered 500 and re-raises for the server's log.
             log.exception("batch request %s failed", item.id)
             if not any(m["type"] == "http.response.start" for m in sent):
                 return _unanswered(item.id, 500, "InternalServerError", SERVER_ERROR)
