@@ -15,9 +15,7 @@ from starlette.types import ASGIApp
 
 from auth_service.frontend import FrontEnd
 from auth_service.http import http_errors, openapi
-from auth_service.http.body_limit import BodyLimit
-from auth_service.http.deadline import Deadline
-from auth_service.http.geo_fence import GeoFence
+from auth_service.http.guard import Guard
 from auth_service.http.hot import HotPaths
 from auth_service.http.observe import Observe
 from auth_service.routes import (
@@ -50,8 +48,8 @@ def around(frontend: FrontEnd, inner: ASGIApp) -> ASGIApp:
     """The layers every request passes, hot or not: outermost `Observe`, so every answer, the
     deadline's 503 included, has its ids and is counted."""
     services = frontend.services
-    fenced = GeoFence(inner, locate=services.tenants.locate, elsewhere=services.confinement.elsewhere)
-    return Observe(Deadline(BodyLimit(fenced)), counts=services.metrics.http)
+    guarded = Guard(inner, services.tenants.locate, services.confinement.elsewhere)
+    return Observe(guarded, counts=services.metrics.http)
 
 
 def create_api(frontend: FrontEnd) -> FastAPI:

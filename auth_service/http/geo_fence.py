@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import URL
-from starlette.responses import JSONResponse, RedirectResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import Scope
 
 from auth_service.errors import BadRequest, ServedElsewhere
 from corestore.types import Placement
@@ -65,34 +65,25 @@ class Confinement:
             raise BadRequest(str(exc)) from None
 
 
-class GeoFence:
-    def __init__(self, app: ASGIApp, locate: Locate, elsewhere: Elsewhere) -> None:
-        self.app = app
-        self.locate = locate
-        self.elsewhere = elsewhere
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tenant = _path_tenant(scope)
-        placement = None if tenant is None else await self.locate(tenant)
-        target = None if placement is None else self.elsewhere(placement.geo)
-        if target is None:
-            await self.app(scope, receive, send)
-            return
-        if not target:
-            assert placement is not None
-            message = f"no front end that serves {placement.geo.value} tenants is known to this one"
-            body = {"error": "invalid_request", "error_description": message}
-            await JSONResponse(body, status_code=421)(scope, receive, send)
-            return
-        url = URL(scope=scope)
-        location = target.rstrip("/") + url.path + (f"?{url.query}" if url.query else "")
-        await RedirectResponse(location, status_code=307)(scope, receive, send)
+async def misplaced(scope: Scope, locate: Locate, elsewhere: Elsewhere) -> Response | None:
+    """The answer for a tenant-named path of another geo's tenant: 307 to where it is served, or
+    421 if no front end is known there; None when the request is this instance's to answer."""
+    tenant = _path_tenant(scope)
+    placement = None if tenant is None else await locate(tenant)
+    target = None if placement is None else elsewhere(placement.geo)
+    if target is None:
+        return None
+    if not target:
+        assert placement is not None
+        message = f"no front end that serves {placement.geo.value} tenants is known to this one"
+        return JSONResponse({"error": "invalid_request", "error_description": message}, status_code=421)
+    url = URL(scope=scope)
+    location = target.rstrip("/") + url.path + (f"?{url.query}" if url.query else "")
+    return RedirectResponse(location, status_code=307)
 
 
 def _path_tenant(scope: Scope) -> str | None:
     """`contoso.example` in `/contoso.example/oauth2/v2.0/token`, for the tenant-named paths only."""
-    if scope["type"] != "http":
-        return None
     parts = scope["path"].split("/", 3)
     if len(parts) < 3 or parts[2] not in TENANT_PATHS or not parts[1]:
         return None

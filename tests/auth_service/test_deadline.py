@@ -7,11 +7,19 @@ import asyncio
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth_service.http import http_errors
-from auth_service.http.deadline import Deadline
+from auth_service.http.guard import Guard
 from corestore.errors import CommitUncertain, Unavailable
+
+
+async def _nowhere(tenant: str) -> None:
+    return None
+
+
+def _deadline(app: ASGIApp, seconds: float) -> Guard:
+    return Guard(app, _nowhere, lambda geo: None, seconds=seconds)
 
 
 async def _stuck(scope: Scope, receive: Receive, send: Send) -> None:
@@ -23,7 +31,7 @@ async def _slow_to_fail(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def test_a_stuck_request_answers_503_at_its_deadline() -> None:
-    transport = httpx.ASGITransport(app=Deadline(_stuck, seconds=0.05))
+    transport = httpx.ASGITransport(app=_deadline(_stuck, 0.05))
     async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
         answer = await client.post("/v1.0/users", json={})
     assert answer.status_code == 503
@@ -33,7 +41,7 @@ async def test_a_stuck_request_answers_503_at_its_deadline() -> None:
 
 
 async def test_a_handlers_own_timeout_is_not_taken_for_the_deadline() -> None:
-    transport = httpx.ASGITransport(app=Deadline(_slow_to_fail, seconds=60))
+    transport = httpx.ASGITransport(app=_deadline(_slow_to_fail, 60))
     async with httpx.AsyncClient(transport=transport, base_url="http://front") as client:
         with pytest.raises(TimeoutError, match="handler's own"):
             await client.get("/v1.0/me")

@@ -10,7 +10,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from auth_service.errors import BadRequest
-from auth_service.http.geo_fence import Confinement, GeoFence
+from auth_service.http.geo_fence import Confinement
+from auth_service.http.guard import Guard
 from corestore.types import Placement
 from scale_units.model.countries import CountryTable
 from scale_units.model.geography import Cloud, Geo
@@ -39,8 +40,8 @@ async def _served(request: Request) -> PlainTextResponse:
 def client() -> httpx.AsyncClient:
     """The fence in front of an app that answers everything: in process, over ASGI."""
     app = Starlette(routes=[Route("/{path:path}", _served, methods=["GET", "POST"])])
-    app.add_middleware(GeoFence, locate=_locate, elsewhere=FENCE.elsewhere)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fe.example")
+    fenced = Guard(app, _locate, FENCE.elsewhere)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=fenced), base_url="http://fe.example")
 
 
 async def test_own_geo_and_unknown_tenants_are_served_here() -> None:
