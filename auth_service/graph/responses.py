@@ -3,6 +3,7 @@ the headers every answer of a caller carries (where it was served, its commit po
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request, Response
@@ -20,11 +21,28 @@ def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | 
     return json_response(payload, status, headers)
 
 
+def base_url(request: Request) -> str:
+    """`base_url(request)`, remembered per scheme, server, host header and root path: Starlette
+    parses a URL for it on every request (~6% of a read's CPU in the profile)."""
+    scope = request.scope
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    server = scope.get("server")
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    return _base_url(scope.get("scheme", "http"), None if server is None else tuple(server), host, root)
+
+
+@lru_cache(maxsize=256)  # bounded: the host header is the client's to choose
+def _base_url(scheme: str, server: tuple[str, int] | None, host: bytes | None, root: str) -> str:
+    headers = [] if host is None else [(b"host", host)]
+    scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root, "headers": headers}
+    return str(Request({**scope, "path": "/", "query_string": b""}).base_url)
+
+
 def entity(request: Request, record: Any, select: tuple[str, ...] | None = None) -> dict[str, Any]:
     """One object, with Graph's `@odata.context` for it."""
     collection = shape_of(record).collection
     return {
-        "@odata.context": context(str(request.base_url), collection, select, True),
+        "@odata.context": context(base_url(request), collection, select, True),
         **to_graph(record, select),
     }
 
@@ -36,7 +54,7 @@ def page_payload(
     select: tuple[str, ...] | None,
     order: str = "id",
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), collection, select)}
+    payload: dict[str, Any] = {"@odata.context": context(base_url(request), collection, select)}
     if page.total is not None:
         payload["@odata.count"] = page.total
     payload["value"] = [to_graph(o, select) for o in page.items]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.errors import BadRequest
 from auth_service.graph.odata import VERSION, context, to_graph
+from auth_service.graph.responses import base_url
 from auth_service.graph.shapes import SERVICE_PRINCIPAL
 from auth_service.http.deps import Caller, CallerFor
 from auth_service.http.gate_first import GateFirst
@@ -93,7 +94,7 @@ async def by_app_id(request: Request, app_id: uuid.UUID, who: PrincipalReader) -
             raise NotFound(f"no service principal with appId {app_id}")
         payload = to_graph(found)
     return json_response(
-        {"@odata.context": context(str(request.base_url), "servicePrincipals", None, True), **payload},
+        {"@odata.context": context(base_url(request), "servicePrincipals", None, True), **payload},
         200,
         who.headers(),
     )
@@ -104,7 +105,7 @@ async def _assign(request: Request, who: Caller, body: AssignmentBody) -> Respon
         body.principal_id, body.resource_id, body.app_role_id
     )
     payload = {
-        "@odata.context": context(str(request.base_url), "appRoleAssignments", None, True),
+        "@odata.context": context(base_url(request), "appRoleAssignments", None, True),
         **_assignment(found),
     }
     return json_response(payload, 201, who.headers())
@@ -112,7 +113,7 @@ async def _assign(request: Request, who: Caller, body: AssignmentBody) -> Respon
 
 def _listed(request: Request, who: Caller, found: list[AppRoleAssignment]) -> Response:
     payload = {
-        "@odata.context": context(str(request.base_url), "appRoleAssignments", None),
+        "@odata.context": context(base_url(request), "appRoleAssignments", None),
         "value": [_assignment(a) for a in found],
     }
     return json_response(payload, 200, who.headers())

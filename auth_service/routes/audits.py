@@ -12,7 +12,7 @@ from auth_service.errors import BadRequest
 from auth_service.graph.audit_filter import MAX_LENGTH, parse_audit_filter
 from auth_service.graph.odata import context, parse_skiptoken, skiptoken
 from auth_service.graph.query import SKIP, TOP, refuse_unknown
-from auth_service.graph.responses import respond
+from auth_service.graph.responses import base_url, respond
 from auth_service.graph.shapes import json_value
 from auth_service.http.deps import caller
 from auth_service.http.lean import QueryParam, read_route
@@ -57,7 +57,7 @@ async def list_audits(request: Request) -> Response:
         except ValueError:
             raise BadRequest("$skiptoken is not one this API returned") from None
     page = await who.session.directory_audits.list(query, top, after)
-    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), COLLECTION, None)}
+    payload: dict[str, Any] = {"@odata.context": context(base_url(request), COLLECTION, None)}
     payload["value"] = [to_graph(a) for a in page.items]
     if page.next_after is not None:
         next_token = skiptoken(NEWEST_FIRST, page.next_key, page.next_after)
@@ -71,7 +71,7 @@ async def get_audit(request: Request) -> Response:
     refuse_unknown(request, ())
     audit = await who.session.directory_audits.get(request.path_params["audit_id"])
     return respond(
-        who, {"@odata.context": context(str(request.base_url), COLLECTION, None, True), **to_graph(audit)}
+        who, {"@odata.context": context(base_url(request), COLLECTION, None, True), **to_graph(audit)}
     )
 
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest, SyncStateNotFound
 from auth_service.graph.odata import VERSION, context, to_graph
+from auth_service.graph.responses import base_url
 from auth_service.http.deps import caller
 from auth_service.http.lean import LeanRoute, QueryParam, documented, json_response
 from auth_service.oauth.permissions import READ
@@ -98,7 +99,7 @@ def _payload(
         else {"id": str(c.id), "@removed": {"reason": "changed" if c.in_bin else "deleted"}}
         for c in page.changes
     ]
-    payload: dict[str, Any] = {"@odata.context": context(str(request.base_url), kind, None), "value": value}
+    payload: dict[str, Any] = {"@odata.context": context(base_url(request), kind, None), "value": value}
     if page.next_after is not None:
         skip = SKIP_FORMAT.pack(page.next_after.bytes, NO_SINCE if since is None else since, closing, epoch)
         payload["@odata.nextLink"] = _link(request, "$skiptoken", _encode(skip))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth_service.errors import AccountLocked, InvalidClient, InvalidGrant, InvalidToken
+from auth_service.graph.responses import base_url
 from auth_service.http.deps import noted, services
 from auth_service.http.lean import LeanRoute, documented, json_response
 from auth_service.oauth.aadsts import LOCKED
@@ -167,7 +168,7 @@ async def keys(request: Request, tenant: str) -> JSONResponse:
 async def openid_configuration(request: Request, tenant: str) -> JSONResponse:
     parts = services(request)
     tenant_id = await parts.tenants.resolve(tenant)
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request).rstrip("/")
     cloud = parts.keys.cloud
     return JSONResponse(
         {

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest
 from auth_service.graph.odata import VERSION, context
-from auth_service.graph.responses import respond
+from auth_service.graph.responses import base_url, respond
 from auth_service.graph.shapes import USER
 from auth_service.http.deps import Caller, caller
 from auth_service.oauth.permissions import USER_READ, WRITE
@@ -20,9 +20,7 @@ router = APIRouter(prefix=VERSION)
 
 
 def _revoked(request: Request, who: Caller) -> Response:
-    return respond(
-        who, {"@odata.context": context(str(request.base_url), "Edm.Boolean", None), "value": True}
-    )
+    return respond(who, {"@odata.context": context(base_url(request), "Edm.Boolean", None), "value": True})
 
 
 @router.post("/users/{user_id}/revokeSignInSessions")
