@@ -33,6 +33,8 @@ FINER: dict[tuple[str, str], set[str]] = {
 # resource of their own: AppRoleAssignment.ReadWrite.All writes those, not the principals.
 ASSIGNMENTS = "appRoleAssignments"
 AUDIT_LOGS = "auditLogs"
+# A user's revokeSignInSessions: Graph grants it with User.RevokeSessions.All, which writes nothing else.
+SIGN_IN_SESSIONS = "signInSessions"
 ORGANIZATION = "organization"
 FINER[(READ, ASSIGNMENTS)] = {
     "Application.Read.All",
@@ -40,6 +42,7 @@ FINER[(READ, ASSIGNMENTS)] = {
     "AppRoleAssignment.ReadWrite.All",
 }
 FINER[(WRITE, ASSIGNMENTS)] = {"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}
+FINER[(WRITE, SIGN_IN_SESSIONS)] = {"User.ReadWrite.All", "User.RevokeSessions.All"}
 # Deleted items of a kind (`deleted_items(kind)`): read as the kind is; restored or deleted for
 # good with its write permission, and a user also with User.DeleteRestore.All, as in Graph.
 # `deleted_items()` is any kind: what a route asks before it knows the item's kind.

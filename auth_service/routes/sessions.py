@@ -1,7 +1,8 @@
 """Graph's revokeSignInSessions: a user's refresh tokens and codes stop working on every front end.
 
-An administrator revokes anyone's (`/users/{id}/revokeSignInSessions`, a directory write);
-a signed-in user their own (`/me/revokeSignInSessions`). Access tokens already issued
+An administrator revokes anyone's (`/users/{id}/revokeSignInSessions`, a directory write),
+and so does an application assigned User.RevokeSessions.All or User.ReadWrite.All, as in
+Graph; a signed-in user their own (`/me/revokeSignInSessions`). Access tokens already issued
 stay valid until they expire, as in Entra.
 """
 
@@ -14,7 +15,7 @@ from auth_service.graph.odata import VERSION, context
 from auth_service.graph.responses import base_url, respond
 from auth_service.graph.shapes import USER
 from auth_service.http.deps import Caller, caller
-from auth_service.oauth.permissions import USER_READ, WRITE
+from auth_service.oauth.permissions import SIGN_IN_SESSIONS, USER_READ, WRITE
 
 router = APIRouter(prefix=VERSION)
 
@@ -25,7 +26,7 @@ def _revoked(request: Request, who: Caller) -> Response:
 
 @router.post("/users/{user_id}/revokeSignInSessions")
 async def revoke_user_sessions(request: Request, user_id: str) -> Response:
-    who = await caller(request, WRITE, USER.collection)
+    who = await caller(request, WRITE, SIGN_IN_SESSIONS)
     await who.session.users.revoke_sign_in_sessions(user_id)
     return _revoked(request, who)
 

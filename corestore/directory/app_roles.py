@@ -51,6 +51,11 @@ GRAPH_APP_ROLES = tuple(
         ("7ab1d382-f21e-4acd-a863-ba3e13f7da61", "Directory.Read.All", "Read directory data"),
         ("19dbc75e-c2e2-444c-a770-ec69d8559fc7", "Directory.ReadWrite.All", "Read and write directory data"),
         ("b0afded3-3588-46d8-8b3d-9842eff778da", "AuditLog.Read.All", "Read all audit log data"),
+        (
+            "77f3a031-c388-4f99-b373-dc68676a979e",
+            "User.RevokeSessions.All",
+            "Revoke all sign in sessions for a user",
+        ),
     ]
 )
 BY_ID = {role.id: role for role in GRAPH_APP_ROLES}

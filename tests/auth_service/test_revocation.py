@@ -9,12 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.client import CreatedTenant, user_body
+from devtools.client import CreatedTenant, grant_app_roles, user_body
 from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, sign_in
 from tests.auth_service.graph_sdk import graph_client
-from tests.auth_service.signin_flow import RegisteredApp, authorize_url, pkce, redirected_params, submit
+from tests.auth_service.signin_flow import (
+    RegisteredApp,
+    app_token,
+    authorize_url,
+    pkce,
+    redirected_params,
+    submit,
+)
 
 USER_PASSWORD = "Us3r-passw0rd!"
 Act = Callable[[httpx.Client, str, dict[str, str], str, dict[str, Any]], httpx.Response]
@@ -119,6 +126,27 @@ def test_unknown_users_and_applications_cannot_revoke(
     ]
     as_app = http.post(f"{v1}/me/revokeSignInSessions", headers={"Authorization": f"Bearer {app_token}"})
     assert as_app.status_code in (400, 403), as_app.text
+
+
+def test_an_application_revokes_with_user_revoke_sessions_all_and_not_with_reading(
+    http: httpx.Client, west: FrontEndProcess, web_app: RegisteredApp, admin_headers: dict[str, str]
+) -> None:
+    v1, tenant = f"{west.url}/v1.0", web_app.tenant
+    upn = tenant.upn("rex")
+    user = http.post(f"{v1}/users", headers=admin_headers, json=user_body(upn, "Rex", USER_PASSWORD)).json()
+    tokens = sign_in(http, west.url, tenant.domain, upn, USER_PASSWORD)
+    revoke = f"{v1}/users/{user['id']}/revokeSignInSessions"
+    grant_app_roles(http, west.url, admin_headers, web_app.client_id, ("User.Read.All",))
+    reader = {"Authorization": f"Bearer {app_token(http, west.url, web_app, ['User.Read.All'])}"}
+    assert http.post(revoke, headers=reader).status_code == 403
+    grant_app_roles(http, west.url, admin_headers, web_app.client_id, ("User.RevokeSessions.All",))
+    roles = ["User.Read.All", "User.RevokeSessions.All"]
+    revoker = {"Authorization": f"Bearer {app_token(http, west.url, web_app, roles)}"}
+    revoked = http.post(revoke, headers=revoker)
+    assert revoked.status_code == 200, revoked.text
+    assert _refresh(http, west.url, tenant.domain, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    changed = http.patch(f"{v1}/users/{user['id']}", headers=revoker, json={"displayName": "Rexa"})
+    assert changed.status_code == 403, "it revokes sessions and writes nothing else"
 
 
 async def test_the_graph_sdk_revokes_its_users_sessions(
