@@ -9,8 +9,10 @@ import pytest
 from corestore.directory.app_roles import BY_VALUE
 from corestore.directory.audits import AuditQuery
 from corestore.errors import Conflict, InvalidRequest, NotFound
-from corestore.retention import Retention, purge_tenant
+from corestore.retention import Retention, RetentionJob, purge_tenant
 from corestore.session import TenantSession
+from corestore.store import CoreStore
+from scale_units.model.geography import Cloud, Geo
 
 UPN = "ann@x.example"
 
@@ -52,14 +54,20 @@ async def test_a_deleted_user_is_invisible_until_restored_with_its_memberships(
     assert audits.items[0].operation_type == "Restore"
 
 
-async def test_a_security_group_goes_at_once_and_a_microsoft_365_group_waits(session: TenantSession) -> None:
+async def test_a_security_group_goes_at_once_and_a_microsoft_365_group_comes_back_whole(
+    session: TenantSession,
+) -> None:
     security = await session.groups.create(display_name="Sec", mail_nickname="sec")
     unified = await session.groups.create(display_name="M365", mail_nickname="m365", kind="microsoft365")
+    member = await session.users.create(user_principal_name=UPN, display_name="Ann")
+    await session.groups.add_member(unified.id, member.id)
     await session.groups.delete(security.id)
     await session.groups.delete(unified.id)
     with pytest.raises(NotFound):
         await session.deleted_items.get(security.id)
     assert [i.record.id for i in (await session.deleted_items.list("groups")).items] == [unified.id]
+    await session.deleted_items.restore(unified.id)
+    assert [m.id for m in (await session.groups.members(unified.id)).items] == [member.id]
     with pytest.raises(InvalidRequest, match="kinds"):
         await session.deleted_items.list("devices")
 
@@ -111,3 +119,20 @@ async def test_a_permanent_delete_and_retention_leave_nothing_to_restore(session
     assert await purge_tenant(session, expired, now) == 1
     assert (await session.deleted_items.list("users")).items == ()
     assert await session.deleted_items.count("users") == 0
+
+
+async def test_the_background_job_walks_its_geos_tenants_in_bounded_rounds(
+    store: CoreStore, session: TenantSession
+) -> None:
+    """Rounds of at most 50 tenants each, wrapping round, until this tenant's expired item goes."""
+    user = await session.users.create(user_principal_name=UPN, display_name="Ann")
+    await session.users.delete(user.id)
+    expired = Retention(deleted_items=timedelta(0), tenants_per_round=50, batch=10)
+    job = RetentionJob(store.catalog(Cloud.PUBLIC), store.operator, Geo.EMEA, expired)
+    rounds = 0
+    while rounds < 40 and await session.deleted_items.count("users"):
+        rounds += 1
+        await job.round()
+    assert await session.deleted_items.count("users") == 0, f"still there after {rounds} rounds"
+    hard = await session.directory_audits.list(AuditQuery(activity="Hard Delete user"))
+    assert hard.items[0].initiated_by == {"user": None, "app": None}, "the job acts as no one"
