@@ -43,7 +43,7 @@ class CoreStore:
         self.units = UnitDiscovery(self.pools, self.router)
         self._catalogs = {cloud: Catalog(cloud, self.pools, self.router) for cloud in topology.clouds()}
         self.operator = Operator(
-            self.catalog, self._open, self.router, Mover(state, self.router, self.catalog)
+            self.catalog, self._open, self.router, Mover(self.units, self.router, self.catalog)
         )
         self.sign_in_log = SignInLog(self.pools, self.router, self._relocate)
 

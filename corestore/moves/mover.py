@@ -40,12 +40,12 @@ from corestore.moves import verify
 from corestore.moves.ledger import Ledger, PendingMove, Phase, exclusive
 from corestore.moves.tables import TableSummary, delete_rows, tenant_tables
 from corestore.roles import DIRECTORY_DB, dsn
+from corestore.servers.unit_discovery import UnitDiscovery
 from scale_units.leaders import leader, member_views
 from scale_units.model.geography import Cloud
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
-from scale_units.state import ClusterState
 
 log = logging.getLogger(__name__)
 COPY_TIMEOUT_S = 600.0
@@ -78,8 +78,9 @@ def quiet(line: str) -> None:
 class Mover:
     """Moves tenants between the scale units of one cluster (the operator context's tool)."""
 
-    def __init__(self, state: ClusterState, router: Router, catalog: Callable[[Cloud], Catalog]) -> None:
-        self._state = state
+    def __init__(self, units: UnitDiscovery, router: Router, catalog: Callable[[Cloud], Catalog]) -> None:
+        """`units`: a unit added to the cluster after this process started is found there."""
+        self._units = units
         self._router = router
         self._catalog = catalog
 
@@ -87,7 +88,7 @@ class Mover:
         self, tenant_id: uuid.UUID, unit_id: ScaleUnitId, progress: Progress = quiet
     ) -> MoveReport:
         started = time.monotonic()
-        unit = self._router.topology.scale_units.get(unit_id)
+        unit = await self._units.find(unit_id)
         if unit is None:
             raise InvalidRequest(f"no scale unit {unit_id!r} in this cluster")
         catalog = self._catalog(unit.cloud)
@@ -131,7 +132,7 @@ class Mover:
         self, book: Ledger, source: ScaleUnitId, unit: ScaleUnit, progress: Progress, started: float
     ) -> MoveReport:
         tenant_id, flipped = book.tenant_id, False
-        source_unit = self._router.topology.scale_units[source]
+        source_unit = await self._units.unit(source)
         try:
             source_primary = await self._primary(source_unit)
             target_primary = await self._primary(unit)
@@ -143,7 +144,9 @@ class Mover:
                 await src.drop_publication(s, tenant_id)
                 await delete_rows(d, tenant_id, tables)  # a copy an earlier attempt left
                 await src.publish(s, tenant_id, tables)
-                await dst.subscribe(d, tenant_id, dsn(self._state, source_primary, "superuser", DIRECTORY_DB))
+                await dst.subscribe(
+                    d, tenant_id, dsn(self._units.state, source_primary, "superuser", DIRECTORY_DB)
+                )
                 await self._copy(d, tenant_id, progress)
                 caught_up = time.monotonic()
                 await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), CATCH_UP_S)
@@ -238,8 +241,10 @@ class Mover:
 
     async def _resolve(self, book: Ledger, pending: PendingMove, progress: Progress) -> None:
         """An earlier mover died: finish its move if it flipped, else undo it."""
-        units = self._router.topology.scale_units
-        source_unit, target_unit = units[pending.source], units[pending.target]
+        source_unit, target_unit = (
+            await self._units.unit(pending.source),
+            await self._units.unit(pending.target),
+        )
         if pending.phase is not Phase.FLIPPED:
             progress(f"undo: an unfinished move to {pending.target} (it had not flipped)")
             await self._undo(book, source_unit, target_unit)
@@ -293,7 +298,7 @@ class Mover:
                     await src.lift(s, book.tenant_id)
 
     async def _primary(self, unit: ScaleUnit) -> Server:
-        views = await member_views({s.name: self._state.apis[s.name] for s in unit.servers})
+        views = await member_views({s.name: self._units.state.apis[s.name] for s in unit.servers})
         found = leader(unit, views)
         if found is None:
             raise Unavailable(f"scale unit {unit.id} has no primary now")
@@ -302,7 +307,7 @@ class Mover:
     @contextlib.asynccontextmanager
     async def _connect(self, server: Server) -> AsyncIterator[asyncpg.Connection]:
         try:
-            async with self._state.connect(server, DIRECTORY_DB) as conn:
+            async with self._units.state.connect(server, DIRECTORY_DB) as conn:
                 yield conn
         except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"{server.name} is unreachable: {exc}") from None
@@ -316,7 +321,7 @@ class Mover:
                 if server.name != primary.name:
                     with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError):
                         found.append(
-                            await stack.enter_async_context(self._state.connect(server, DIRECTORY_DB))
+                            await stack.enter_async_context(self._units.state.connect(server, DIRECTORY_DB))
                         )
             yield found
 

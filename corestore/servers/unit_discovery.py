@@ -26,16 +26,26 @@ class UnitDiscovery:
         self._router = router
         self._lock = asyncio.Lock()
 
+    @property
+    def state(self) -> ClusterState:
+        """The cluster's state as last read: it names the servers of every unit found so far."""
+        return self._pools.state
+
     async def unit(self, unit_id: ScaleUnitId) -> ScaleUnit:
         """The unit as the router knows it, after one refresh if it did not."""
+        found = await self.find(unit_id)
+        if found is None:
+            raise Unavailable(f"scale unit {unit_id} is not in this cluster's state")
+        return found
+
+    async def find(self, unit_id: ScaleUnitId) -> ScaleUnit | None:
+        """The unit, after one refresh if the router did not know it; None if the cluster has none."""
         found = self._router.topology.scale_units.get(unit_id)
         if found is None:
             async with self._lock:
                 if unit_id not in self._router.topology.scale_units:
                     await self._refresh()
             found = self._router.topology.scale_units.get(unit_id)
-        if found is None:
-            raise Unavailable(f"scale unit {unit_id} is not in this cluster's state")
         return found
 
     async def _refresh(self) -> None:

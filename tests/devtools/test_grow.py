@@ -188,6 +188,13 @@ async def test_new_tenants_land_on_the_added_unit_served_by_running_processes(
         assert read.status_code == 200
         assert read.json()["displayName"] == "B"
 
+    # The early store's mover finds the unit too: a tenant of emea-1 moves there.
+    moved = await early_store.operator.move_tenant(settled.id.value, "emea-2")
+    assert (moved.source, moved.target) == ("emea-1", "emea-2")
+    moved_session = await early_store.operator.session(settled.id)
+    await moved_session.users.create(user_principal_name="m@before.example", display_name="M")
+    assert moved_session.unit.id == "emea-2"
+
 
 def _status(directory: Path) -> dict[str, dict[str, Any]]:
     result = _cli(directory, "cluster", "status", "--json")
