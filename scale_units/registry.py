@@ -5,8 +5,11 @@ entry is a small JSON file per instance, written atomically; one whose process h
 gone is skipped (an entry without a pid, as a deployment writes it, always counts).
 A pid means something only on its own host: compose front ends, each in a container
 of its own, share the directory, so an entry from another host always counts.
-An entry naming a region the topology lacks is refused, naming the entry. A live entry is
-offered to clients only while its `/readyz` answers 200 (`scale_units.readiness_probe`).
+An entry naming a region the topology lacks is refused, naming the entry. A live process of
+this host (the local cluster's front ends) is offered to clients only while its `/readyz`
+answers 200 (`scale_units.readiness_probe`); another host's URL is its clients' address, which
+may not lead back here (a compose port published on the host), and its orchestrator's
+healthchecks watch it.
 With the WAN on, an entry also lists its links (`scale_units.wan.links`): the address a
 client of each other region reaches it by, across the WAN; a redirect names that, never
 the entry's own URL.
@@ -51,6 +54,11 @@ class FrontEndEntry:
     host: str | None = None  # where `pid` runs
     links: dict[RegionName, str] = field(default_factory=dict)  # the WAN's way in, by client region
 
+    @property
+    def local_pid(self) -> int | None:
+        """Its pid if it is a process of this host, where its pid and its URL mean something."""
+        return self.pid if self.host in (None, socket.gethostname()) else None
+
     def url_from(self, region: RegionName) -> str | None:
         """Where a client in `region` reaches this front end: its URL from its own region or
         without a WAN, else the link from `region` (None if it has none: no way there)."""
@@ -92,7 +100,7 @@ class FrontEndRegistry:
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 raise TopologyError(f"{REGISTRY_DIR}/{path.name}", "is not a front-end entry") from None
             self._check(entry, path.name)
-            if entry.pid is None or entry.host not in (None, socket.gethostname()) or _alive(entry.pid):
+            if entry.local_pid is None or _alive(entry.local_pid):
                 found.append(entry)
         return found
 
@@ -105,7 +113,7 @@ class FrontEndRegistry:
             if self.topology.regions[e.region].cloud is cloud
             and self.topology.regions[e.region].geo is geo
             and e.url_from(from_region) is not None
-            and self.ready(e.url)
+            and (e.local_pid is None or self.ready(e.url))
         ]
         return min(serving, key=lambda e: distance_ms(here, self.topology.regions[e.region]), default=None)
 

@@ -126,3 +126,13 @@ def test_a_live_front_end_that_is_not_ready_is_not_offered(tmp_path: Path) -> No
         assert found.url == ready
         registry.unregister(west)
         assert registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope") is None
+
+
+def test_another_host_s_front_end_is_offered_unprobed(tmp_path: Path) -> None:
+    """A compose front end registers its clients' URL (a port published on the host), which need
+    not lead anywhere from another container: its orchestrator's healthchecks watch it instead."""
+    registry = FrontEndRegistry(tmp_path, TOPOLOGY)
+    registry.register(FrontEndEntry("eastus", "https://127.0.0.1:1", pid=2**22 + 12345, host="container-1"))
+    found = registry.nearest(Cloud.PUBLIC, Geo.NORTH_AMERICA, "westeurope")
+    assert found is not None
+    assert found.url == "https://127.0.0.1:1"
