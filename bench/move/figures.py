@@ -10,6 +10,7 @@ before it, over the reads started in the quiet seconds before each move's comman
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -43,7 +44,8 @@ class SizeFigures:
     reads: int
     failed_reads: int
     failed_reads_retry_after: int  # of the failed reads, 503s with Retry-After
-    failed_writes: int
+    failed_writes: dict[str, int]  # per tenant and answer ("moving 503"; "0": no answer in time)
+    neighbour_fence_ms_max: float  # the neighbour's longest gap between acknowledged writes
     neighbour_p99_before_ms: float | None  # None: no read to measure
     neighbour_p99_copy_ms: float | None
 
@@ -52,6 +54,7 @@ def size_figures(run: SizeRun) -> SizeFigures:
     moves = run.moves
     calls = run.timeline.calls
     acks = sorted(t for _, t in run.timeline.journal.get("moving", []))
+    others = sorted(t for _, t in run.timeline.journal.get("neighbour", []))
     fences = [_longest_gap(acks, m) * 1000 for m in moves]
     copies = [_copy_s(m) for m in moves]
     reads = [c for c in calls if c.kind == "read"]
@@ -83,7 +86,10 @@ def size_figures(run: SizeRun) -> SizeFigures:
         reads=len(reads),
         failed_reads=len(failed),
         failed_reads_retry_after=sum(1 for c in failed if c.retry_after),
-        failed_writes=sum(1 for c in calls if c.kind == "write" and not c.ok),
+        failed_writes=dict(
+            Counter(f"{c.tenant} {c.status}" for c in calls if c.kind == "write" and not c.ok)
+        ),
+        neighbour_fence_ms_max=round(max((b - a for a, b in pairwise(others)), default=0.0) * 1000, 1),
         neighbour_p99_before_ms=_p99_ms(before),
         neighbour_p99_copy_ms=_p99_ms(during),
     )

@@ -54,10 +54,23 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="over the simulated WAN (scale_units/topologies/two_units_wan.toml)",
     )
+    p.add_argument(
+        "--sizes", type=_sizes, help="users per moving tenant, comma-separated (default 1000,10000,100000)"
+    )
     p.add_argument("--moves", type=int, help=f"moves per size, back and forth (default {MOVES})")
     p.add_argument("--dir", type=Path, help="a running cluster's state directory (default: start one)")
     p.add_argument("--out", type=Path, help="results folder (default bench/results/move-<timestamp>)")
     return p
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError("every size must be at least 1 user")
+    return sizes
 
 
 def main(argv: list[str]) -> int:
@@ -65,7 +78,7 @@ def main(argv: list[str]) -> int:
     moves = args.moves or (QUICK_MOVES if args.quick else MOVES)
     if moves < 1:
         parser().error("--moves must be at least 1")
-    sizes = QUICK_SIZES if args.quick else SIZES
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     quiet_s = QUICK_QUIET_S if args.quick else QUIET_S
     started = datetime.now(UTC)
     load_average = [round(x, 2) for x in os.getloadavg()]

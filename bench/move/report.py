@@ -37,6 +37,7 @@ COLUMNS = (
     ("failed reads", "failed_reads"),
     ("of which 503", "failed_reads_retry_after"),
     ("failed writes", "failed_writes"),
+    ("neighbour's longest write gap ms", "neighbour_fence_ms_max"),
     ("neighbour p99 ms before", "neighbour_p99_before_ms"),
     ("during copy", "neighbour_p99_copy_ms"),
 )
@@ -107,4 +108,6 @@ def write(
 def _cell(value: Any) -> str:
     if value is None:
         return "n/a"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
