@@ -24,20 +24,23 @@ MIB = 2**20
 
 @dataclass(frozen=True)
 class SizeFigures:
+    """None where no move of the size succeeded."""
+
     users: int
-    moves: int
-    rows: int
-    mib: float
-    move_s_p50: float
-    move_s_max: float
-    copy_s_p50: float
-    rows_per_s: float
-    mib_per_s: float
-    fence_ms_p50: float  # as the writers saw it
-    fence_ms_p99: float
-    fence_ms_max: float
-    mover_fence_ms_max: float  # the mover's own measure, fence to flip
-    fence_round_trips: int  # the mover's, inside the fence (the most of any move)
+    moves: int  # that succeeded
+    failed_moves: list[str]  # each failed move's reason (the mover undid it)
+    rows: int | None
+    mib: float | None
+    move_s_p50: float | None
+    move_s_max: float | None
+    copy_s_p50: float | None
+    rows_per_s: float | None
+    mib_per_s: float | None
+    fence_ms_p50: float | None  # as the writers saw it
+    fence_ms_p99: float | None
+    fence_ms_max: float | None
+    mover_fence_ms_max: float | None  # the mover's own measure, fence to flip
+    fence_round_trips: int | None  # the mover's, inside the fence (the most of any move)
     fence_round_trips_by_server: dict[str, int]  # of that move
     acknowledged_writes: int
     lost_writes: int
@@ -63,26 +66,27 @@ def size_figures(run: SizeRun) -> SizeFigures:
     before = [c for c in neighbour if any(m.launched - run.quiet_s <= c.started < m.launched for m in moves)]
     during = [c for c in neighbour if any(_in_copy(c, m) for m in moves)]
     rows = [m.report.rows for m in moves]
-    most = max((m.fence_round_trips for m in moves), key=lambda t: sum(t.values()))
     size = [m.report.bytes for m in moves]
+    most = max((m.fence_round_trips for m in moves), key=lambda t: sum(t.values()), default={})
     return SizeFigures(
         users=run.users,
         moves=len(moves),
-        rows=round(float(np.median(rows))),
-        mib=round(float(np.median(size)) / MIB, 1),
-        move_s_p50=round(float(np.median([m.report.seconds for m in moves])), 2),
-        move_s_max=round(max(m.report.seconds for m in moves), 2),
-        copy_s_p50=round(float(np.median(copies)), 2),
-        rows_per_s=round(float(np.median([r / c for r, c in zip(rows, copies, strict=True)]))),
-        mib_per_s=round(float(np.median([b / MIB / c for b, c in zip(size, copies, strict=True)])), 2),
-        fence_ms_p50=round(float(np.percentile(fences, 50)), 1),
-        fence_ms_p99=round(float(np.percentile(fences, 99)), 1),
-        fence_ms_max=round(max(fences), 1),
-        mover_fence_ms_max=round(max(m.report.fence_ms for m in moves), 1),
-        fence_round_trips=sum(most.values()),
+        failed_moves=[f.reason for f in run.failures],
+        rows=_int(_stat(rows, 50)),
+        mib=_round(_stat([b / MIB for b in size], 50), 1),
+        move_s_p50=_round(_stat([m.report.seconds for m in moves], 50), 2),
+        move_s_max=_round(_stat([m.report.seconds for m in moves], 100), 2),
+        copy_s_p50=_round(_stat(copies, 50), 2),
+        rows_per_s=_round(_stat([r / c for r, c in zip(rows, copies, strict=True)], 50), 0),
+        mib_per_s=_round(_stat([b / MIB / c for b, c in zip(size, copies, strict=True)], 50), 2),
+        fence_ms_p50=_round(_stat(fences, 50), 1),
+        fence_ms_p99=_round(_stat(fences, 99), 1),
+        fence_ms_max=_round(_stat(fences, 100), 1),
+        mover_fence_ms_max=_round(_stat([m.report.fence_ms for m in moves], 100), 1),
+        fence_round_trips=sum(most.values()) if moves else None,
         fence_round_trips_by_server=dict(sorted(most.items())),
         acknowledged_writes=len(acks),
-        lost_writes=sum(m.lost for m in moves),
+        lost_writes=sum(m.lost for m in moves) + sum(f.lost for f in run.failures),
         reads=len(reads),
         failed_reads=len(failed),
         failed_reads_retry_after=sum(1 for c in failed if c.retry_after),
@@ -93,6 +97,18 @@ def size_figures(run: SizeRun) -> SizeFigures:
         neighbour_p99_before_ms=_p99_ms(before),
         neighbour_p99_copy_ms=_p99_ms(during),
     )
+
+
+def _stat(values: list[float] | list[int], percentile: float) -> float | None:
+    return float(np.percentile(values, percentile)) if values else None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 def _longest_gap(acks: list[float], move: MoveRecord) -> float:
@@ -117,6 +133,4 @@ def _in_copy(call: Call, move: MoveRecord) -> bool:
 
 
 def _p99_ms(calls: list[Call]) -> float | None:
-    if not calls:
-        return None
-    return round(float(np.percentile([(c.ended - c.started) * 1000 for c in calls], 99)), 2)
+    return _round(_stat([(c.ended - c.started) * 1000 for c in calls], 99), 2)

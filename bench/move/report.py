@@ -20,6 +20,7 @@ LARGEST = 100_000
 COLUMNS = (
     ("users", "users"),
     ("moves", "moves"),
+    ("failed moves", "failed_moves"),
     ("rows", "rows"),
     ("MiB", "mib"),
     ("move s p50", "move_s_p50"),
@@ -67,8 +68,10 @@ def verdicts(sizes: Sequence[SizeFigures]) -> tuple[Verdict, ...]:
     return tuple(found)
 
 
-def _fixed(title: str, system: str, metric: str, op: str, target: float, value: float) -> Verdict:
-    return Verdict(Goal(title, system, metric, op, target), float(value), float(value), None)
+def _fixed(title: str, system: str, metric: str, op: str, target: float, value: float | None) -> Verdict:
+    """None: not measured (no move of the size succeeded), which never passes."""
+    shown = None if value is None else float(value)
+    return Verdict(Goal(title, system, metric, op, target), shown, shown, None)
 
 
 def write(
@@ -110,4 +113,6 @@ def _cell(value: Any) -> str:
         return "n/a"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+    if isinstance(value, list):
+        return "; ".join(value) or "none"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"

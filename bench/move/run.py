@@ -54,6 +54,21 @@ class Moved:
     fence_ms: float  # the mover's own measure, from the fence to the flip
 
 
+class MoveFailed(Exception):
+    """The move command failed (and undid the move); `reason` is its last word."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FailedMove:
+    reason: str
+    acknowledged: int
+    lost: int  # checked on the unit the tenant stayed on
+
+
 @dataclass(frozen=True)
 class MoveRecord:
     report: Moved
@@ -72,6 +87,7 @@ class SizeRun:
     quiet_s: float  # before each move, clients at work and no move: the neighbour's "before"
     started: float  # the clients' start: the timeline's zero
     moves: tuple[MoveRecord, ...]
+    failures: tuple[FailedMove, ...]
     timeline: Timeline
 
 
@@ -99,19 +115,25 @@ async def run_size(state: ClusterState, topology: Topology, plan: Plan, users: i
     clients += [read(plan.write_url, targets["neighbour"], timeline) for _ in range(READERS)]
     started = time.monotonic()
     tasks = [asyncio.create_task(c) for c in clients]
-    records = []
+    records, failures = [], []
+    tenant, unit = uuid.UUID(moving.id), ScaleUnitId(moving.scale_unit)
     try:
-        unit = ScaleUnitId(moving.scale_unit)
         for _ in range(plan.moves):
             await asyncio.sleep(plan.quiet_s)
-            record = await _move(state, topology, plan.region, uuid.UUID(moving.id), unit, timeline)
+            try:
+                record = await _move(state, topology, plan.region, tenant, unit, timeline)
+            except MoveFailed as failed:  # the mover undid it: the tenant stays on its unit
+                await asyncio.sleep(SETTLE_S)
+                acknowledged, lost = await _check(state, topology, unit, tenant, timeline)
+                failures.append(FailedMove(failed.reason, acknowledged, lost))
+                continue
             records.append(record)
             unit = record.report.target
         await asyncio.sleep(plan.quiet_s)
     finally:
         timeline.stop.set()
         await asyncio.gather(*tasks)
-    return SizeRun(users, plan.quiet_s, started, tuple(records), timeline)
+    return SizeRun(users, plan.quiet_s, started, tuple(records), tuple(failures), timeline)
 
 
 async def _move(
@@ -127,13 +149,20 @@ async def _move(
     marks = [(line.split(":")[0], at) for line, at in lines if not line.startswith(STATEMENT)]
     began, ended = marks[0][1], marks[-1][1]
     await asyncio.sleep(SETTLE_S)
-    journal = list(timeline.journal.get("moving", []))
-    primary = topology.scale_units[report.target].primary
-    async with state.connect(primary, DIRECTORY_DB) as conn:
-        present = await conn.fetchval(PRESENT, tenant, [i for i, _ in journal])
+    acknowledged, lost = await _check(state, topology, report.target, tenant, timeline)
     spans = phases(marks, began)
     trips = _fence_round_trips(state, lines, next((p for p in spans if p.name == "fence"), None))
-    return MoveRecord(report, launched, began, ended, spans, trips, len(journal), len(journal) - present)
+    return MoveRecord(report, launched, began, ended, spans, trips, acknowledged, lost)
+
+
+async def _check(
+    state: ClusterState, topology: Topology, unit: ScaleUnitId, tenant: uuid.UUID, timeline: Timeline
+) -> tuple[int, int]:
+    """The journal so far, and how many of its writes are not on `unit`, where the tenant is."""
+    journal = list(timeline.journal.get("moving", []))
+    async with state.connect(topology.scale_units[unit].primary, DIRECTORY_DB) as conn:
+        present = await conn.fetchval(PRESENT, tenant, [i for i, _ in journal])
+    return len(journal), len(journal) - present
 
 
 async def _command(
@@ -162,7 +191,8 @@ async def _command(
         asyncio.gather(follow(process.stdout), process.stderr.read()), MOVE_TIMEOUT_S
     )
     if await process.wait() != 0 or not lines:
-        raise RuntimeError(f"{shlex.join(command)} failed:\n{errors.decode()[-3000:]}")
+        said = [line for line in errors.decode().splitlines() if line.strip()]
+        raise MoveFailed(said[-1] if said else f"{shlex.join(command)} exited with {process.returncode}")
     answer = json.loads(lines[-1][0])
     moved = Moved(
         ScaleUnitId(answer["from"]),

@@ -24,7 +24,7 @@ def test_quick_move_bench_loses_nothing_and_reports(units_cluster: ClusterState,
     sizes = document["move"]["sizes"]
     assert [s["users"] for s in sizes] == list(QUICK_SIZES)
     for size in sizes:
-        assert size["moves"] == QUICK_MOVES
+        assert size["moves"] == QUICK_MOVES, size["failed_moves"]
         assert size["acknowledged_writes"] > 0, "the writers were at work"
         assert size["lost_writes"] == 0, size
         assert size["reads"] > 0
