@@ -30,6 +30,7 @@ READ_FUNCTIONS: dict[str, int] = {
     "sign_ins_page": 3,
     "app_role_assignments": 3,
     "organization": 1,
+    "tenant_epoch": 1,
     "directory_audits_query": 13,
     "deleted_items_query": 7,
     "deleted_item_by_id": 2,

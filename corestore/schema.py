@@ -61,6 +61,7 @@ class TenantRow(Base):
     country: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = _now()
     move_mark: Mapped[uuid.UUID | None]  # written by a move after its fence (migration directory_0006)
+    epoch: Mapped[int] = mapped_column(server_default="0")  # the placement's, by a move (directory_0012)
 
 
 class ObjectRow(Base):

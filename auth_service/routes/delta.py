@@ -115,15 +115,13 @@ def register(kind: str, repository: Callable[[TenantSession], Repository[Any]]) 
         who = await caller(request, READ, kind)
         since, after, closing, epoch = _position(request)
         page = await delta_page(repository(who.session), since, after, _page_size(request))
-        if epoch is not None and epoch != who.session.epoch:  # read after the page: it may have moved
+        if epoch is not None and epoch != page.epoch:  # the database's, not a cache's
             raise SyncStateNotFound(
                 "The sync state generation is not found. The delta token is expired and data must be "
                 "synchronized again (the tenant moved to another scale unit)."
             )
         return json_response(
-            _payload(
-                request, kind, page, since, page.snapshot if closing is None else closing, who.session.epoch
-            ),
+            _payload(request, kind, page, since, page.snapshot if closing is None else closing, page.epoch),
             200,
             who.headers(),
         )

@@ -39,6 +39,7 @@ class DeltaPage(Generic[R]):
     changes: tuple[Change[R], ...]
     next_after: uuid.UUID | None  # more of this round after this id
     snapshot: int  # this read's snapshot xmin: the round's token if this was its first page
+    epoch: int  # the tenant's placement epoch in the database that answered, read with the page
 
 
 async def delta_page(
@@ -52,10 +53,13 @@ async def delta_page(
     if not 1 <= top <= MAX_PAGE:
         raise InvalidRequest(f"page size must be between 1 and {MAX_PAGE}")
     handle = repository.handle
-    rows = await handle.fetch(call(f"{kind}_delta"), handle.tenant_id, after or ZERO, top + 1, since)
+    page = f"SELECT p.*, ({call('tenant_epoch')}) AS epoch FROM ({call(f'{kind}_delta')}) p"  # noqa: S608
+    rows = await handle.fetch(page, handle.tenant_id, after or ZERO, top + 1, since)
     *found, trailer = rows
     changes = tuple(
         Change(r["object_id"], None if r["obj"] is None else repository.to_record(r["obj"]), r["in_bin"])
         for r in found[:top]
     )
-    return DeltaPage(changes, changes[-1].id if len(found) > top else None, trailer["snapshot_xmin"])
+    return DeltaPage(
+        changes, changes[-1].id if len(found) > top else None, trailer["snapshot_xmin"], trailer["epoch"]
+    )

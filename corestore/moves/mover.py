@@ -210,6 +210,7 @@ class Mover:
         step("catch-up")
         summaries = await verify.fenced(s, d, tenant_id, tables, verified)
         step("verify")
+        await dst.set_epoch(d, tenant_id, epoch)
         await _replayed(target_replicas, str(await d.fetchval("SELECT pg_current_wal_lsn()::text")))
         await _replayed(source_replicas, await src.mark_moved(s, tenant_id, unit.id, epoch))
         step("replicas")

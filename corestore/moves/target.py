@@ -27,6 +27,7 @@ FROM pg_subscription s LEFT JOIN pg_subscription_rel r ON r.srsubid = s.oid
 WHERE s.subname = $1 GROUP BY s.subenabled"""
 ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
 HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
+EPOCH = "UPDATE public.tenants SET epoch = $2 WHERE tenant_id = $1"
 EXISTS = "SELECT 1 FROM pg_subscription WHERE subname = $1"
 POLL_S = 0.005
 
@@ -82,3 +83,12 @@ async def unsubscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
     except (asyncpg.PostgresError, OSError):
         await conn.execute(f"ALTER SUBSCRIPTION {name} SET (slot_name = NONE)")
         await conn.execute(f"DROP SUBSCRIPTION {name}")
+
+
+async def set_epoch(conn: asyncpg.Connection, tenant_id: uuid.UUID, epoch: int) -> None:
+    """The epoch the flip will give, in the tenant's row here: delta tokens are held to it
+    (migration directory_0012). Written on the target alone, after the verification and as a
+    replica would (no triggers); the fenced source sends nothing after it."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute(EPOCH, tenant_id, epoch)
