@@ -16,7 +16,7 @@ from corestore.moves.mover import Mover, MoveReport, Progress, quiet
 from corestore.objects import User
 from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
-from corestore.validation import DOMAIN
+from corestore.validation import DISPLAY_NAME, DOMAIN
 from scale_units.errors import NoScaleUnitAvailable, UnknownCountry
 from scale_units.model.geography import Cloud, Geo, parse_cloud
 from scale_units.model.placement import PlacementPolicy
@@ -145,8 +145,9 @@ class Operator:
 
 
 def _display_name(value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 256 or "\x00" in value:
-        raise InvalidRequest("display_name must be 1 to 256 characters")
+    limit = DISPLAY_NAME.max_length or 0
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or "\x00" in value:
+        raise InvalidRequest(f"display_name must be 1 to {limit} characters")
     return value.strip()
 
 

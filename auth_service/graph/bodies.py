@@ -27,10 +27,6 @@ NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"  # not empty, not only whitespace, no
 NULL = {"type": "null"}
 
 
-def text(max_length: int) -> dict[str, Any]:
-    return {"type": "string", "maxLength": max_length, "pattern": NOT_BLANK}
-
-
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, NULL]}
 
@@ -72,7 +68,11 @@ def required_(rule: FieldRule) -> dict[str, Any]:
 NAME = field(DISPLAY_NAME)
 BOOL = field(Users.rules["account_enabled"])
 PASSWORD_PROFILE = obj(
-    {"password": text(256), "forceChangePasswordNextSignIn": {"enum": [False, None]}}, ("password",)
+    {
+        "password": required_(Users.rules["password"]),
+        "forceChangePasswordNextSignIn": {"enum": [False, None]},
+    },
+    ("password",),
 )
 USER_PROPERTIES = {
     "displayName": NAME,

@@ -26,13 +26,15 @@ from auth_service.oauth.aadsts import LOCKED, aadsts
 from auth_service.oauth.csrf import COOKIE, CsrfGuard
 from auth_service.oauth.replies import to_client
 from auth_service.oauth.tenants import Tenants
-from corestore.directory.grants import CodeGrant
+from corestore.directory.grants import MAX_URI_CHARS, CodeGrant
+from corestore.directory.users import Users
 from corestore.errors import TenantNotFound
 from corestore.session import TenantSession
 
 router = APIRouter()
 PUBLIC_PLATFORMS = frozenset({"spa", "publicClient"})
 RESPONSE_MODES = ("query", "fragment", "form_post")
+PRINCIPAL_NAME = Users.rules["user_principal_name"]  # what login_hint and username may be, at most
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest, unpadded
 
 
@@ -40,7 +42,7 @@ class AuthorizeParams(BaseModel):
     """The authorization request (RFC 6749 4.1.1, OIDC Core 3.1.2.1, RFC 7636); others are ignored."""
 
     client_id: str = Field("", max_length=64)
-    redirect_uri: str = Field("", max_length=256)
+    redirect_uri: str = Field("", max_length=MAX_URI_CHARS)
     response_type: str = Field("", max_length=64)
     scope: str = Field("openid", max_length=1024)
     state: str = Field("", max_length=2048)
@@ -49,7 +51,7 @@ class AuthorizeParams(BaseModel):
     code_challenge_method: str = Field("", max_length=16)
     response_mode: str = Field("query", max_length=16)
     prompt: str = Field("", max_length=64)
-    login_hint: str = Field("", max_length=256)
+    login_hint: str = Field("", max_length=PRINCIPAL_NAME.max_length)
 
     def bound(self) -> dict[str, str]:
         """What the form carries back, and what its CSRF token is bound to."""
@@ -57,8 +59,8 @@ class AuthorizeParams(BaseModel):
 
 
 class SignInForm(AuthorizeParams):
-    username: str = Field("", max_length=256)
-    password: str = Field("", max_length=256)
+    username: str = Field("", max_length=PRINCIPAL_NAME.max_length)
+    password: str = Field("", max_length=Users.rules["password"].max_length)
     csrf: str = Field("", max_length=128)
 
 

@@ -16,13 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth_service.errors import BadRequest
 from auth_service.graph.bodies import BODIES, request_body
-from auth_service.graph.odata import (
-    ETAG,
-    VERSION,
-    etag,
-    parse_etag,
-    parse_skiptoken,
-)
+from auth_service.graph.odata import ETAG, VERSION, etag, parse_etag, parse_skiptoken
 from auth_service.graph.query import (
     COUNT_NEEDS_EVENTUAL,
     COUNTING,
@@ -52,6 +46,7 @@ from corestore.directory.groups import Groups
 from corestore.directory.users import Users
 from corestore.objects import Page
 from corestore.session import TenantSession
+from corestore.validation import DISPLAY_NAME
 
 router = APIRouter(prefix=VERSION, route_class=GateFirst)
 
@@ -272,7 +267,7 @@ async def remove_member(group_id: str, member_id: str, who: GroupWriter) -> Resp
 
 
 class PasswordCredential(BaseModel):
-    displayName: str | None = Field(default=None, max_length=256)
+    displayName: str | None = Field(default=None, max_length=DISPLAY_NAME.max_length)
 
 
 @router.post("/applications/{object_id}/addPassword")

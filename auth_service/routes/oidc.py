@@ -21,6 +21,7 @@ from auth_service.oauth.aadsts import aadsts
 from auth_service.oauth.csrf import COOKIE
 from auth_service.oauth.id_tokens import pairwise_subject
 from auth_service.oauth.replies import invalid_token, with_response
+from corestore.directory.grants import MAX_URI_CHARS
 from corestore.errors import NotFound, TenantNotFound
 
 router = APIRouter()
@@ -64,7 +65,7 @@ async def logout(
     request: Request,
     tenant: str,
     id_token_hint: Text = "",
-    post_logout_redirect_uri: Annotated[str, Query(max_length=256)] = "",
+    post_logout_redirect_uri: Annotated[str, Query(max_length=MAX_URI_CHARS)] = "",
     client_id: Annotated[str, Query(max_length=64)] = "",
     state: Annotated[str, Query(max_length=2048)] = "",
 ) -> Response:

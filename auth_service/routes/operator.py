@@ -11,18 +11,22 @@ from pydantic import BaseModel, Field
 from auth_service.http.deps import operator
 from auth_service.http.gate_first import GateFirst
 from auth_service.services import Services
+from corestore.directory.users import Users
+from corestore.validation import DISPLAY_NAME
 
 router = APIRouter(prefix="/operator", route_class=GateFirst)
 
 
 class Administrator(BaseModel):
-    userPrincipalName: str = Field(max_length=256)
-    displayName: str = Field(max_length=256)
-    password: str = Field(min_length=8, max_length=256)
+    """Its limits are the store's (`Users.rules`); a password of at least 8 characters is ours."""
+
+    userPrincipalName: str = Field(max_length=Users.rules["user_principal_name"].max_length)
+    displayName: str = Field(max_length=DISPLAY_NAME.max_length)
+    password: str = Field(min_length=8, max_length=Users.rules["password"].max_length)
 
 
 class NewTenant(BaseModel):
-    displayName: str = Field(max_length=256)
+    displayName: str = Field(max_length=DISPLAY_NAME.max_length)
     country: str = Field(min_length=2, max_length=2)
     domains: list[str] = Field(default_factory=list, max_length=20)
     administrator: Administrator
