@@ -3,10 +3,11 @@
 A `LeanRoute` (the reads, `/me`, the token endpoint) takes the request alone and answers a
 `Response`, so FastAPI's per-request machinery (its middleware stack and telemetry, the match
 over every included router, the exit stacks) does nothing for it but cost time. `HotPaths`
-finds the route by method, then path segments, calls the same endpoint, and answers an error
-with the app's own handler for its class, as Starlette's exception layer would; an error
-without one propagates to `Observe`, as it would from FastAPI. Every other request, and every
-path an earlier route claims, goes to FastAPI unchanged; FastAPI still documents every route.
+finds the route by method, then path (one compiled pattern per method), calls the same
+endpoint, and answers an error with the app's own handler for its class, as Starlette's
+exception layer would; an error without one propagates to `Observe`, as it would from
+FastAPI. Every other request, and every path an earlier route claims, goes to FastAPI
+unchanged; FastAPI still documents every route.
 """
 
 from __future__ import annotations
@@ -35,67 +36,56 @@ PARAM = re.compile(r"\{([^}]*)\}")
 
 @dataclass(frozen=True)
 class Candidate:
-    """A route as segments: a literal, or a pattern holding its parameters."""
+    """A route, and the groups of its method's pattern that hold its path parameters."""
 
-    segments: tuple[str | re.Pattern[str], ...]
     route: BaseRoute
     endpoint: Endpoint | None  # None: FastAPI answers it
-
-    def params(self, parts: list[str]) -> dict[str, str] | None:
-        """The path parameters if `parts` matches (a parameter is non-empty and holds no `/`)."""
-        found: dict[str, str] = {}
-        for want, part in zip(self.segments, parts, strict=True):
-            if isinstance(want, str):
-                if want != part:
-                    return None
-                continue
-            match = want.fullmatch(part)
-            if match is None:
-                return None
-            found.update(match.groupdict())
-        return found
+    params: tuple[tuple[str, str], ...]  # (group, parameter name)
 
 
-def candidate(path: str, route: BaseRoute, endpoint: Endpoint | None) -> Candidate:
-    """`path`'s segments; a parameter matches what Starlette's `[^/]+` would."""
-    segments: list[str | re.Pattern[str]] = []
-    for part in path[1:].split("/"):
-        pieces = PARAM.split(part)  # literals at even places, parameter names at odd ones
-        if any(":" in name for name in pieces[1::2]):
-            raise ValueError(f"{path}: a parameter with a convertor cannot be matched by segments")
-        if len(pieces) == 1:
-            segments.append(part)
-            continue
-        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(pieces))
-        segments.append(re.compile(regex))
-    return Candidate(tuple(segments), route, endpoint)
+def pattern(path: str, index: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """`path` as a regex whose groups are named for the route's place; a parameter matches
+    what Starlette's `[^/]+` would."""
+    pieces = PARAM.split(path)  # literals at even places, parameter names at odd ones
+    if any(":" in name for name in pieces[1::2]):
+        raise ValueError(f"{path}: a parameter with a convertor cannot be matched here")
+    groups = tuple((f"p{index}_{n}", name) for n, name in enumerate(pieces[1::2]))
+    names = iter(g for g, _ in groups)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{next(names)}>[^/]+)" for i, p in enumerate(pieces))
+    return f"(?P<r{index}>{regex})", groups
 
 
 class HotPaths:
     def __init__(self, api: FastAPI) -> None:
         self.api = api
-        # (method, segment count) -> the routes FastAPI would try, in its order
-        self.table: dict[tuple[str, int], list[Candidate]] = {}
+        # Per method, every route FastAPI would try, in its order, as one alternation: the
+        # first alternative that matches is the route FastAPI would choose.
+        candidates: dict[str, list[Candidate]] = {}
+        regexes: dict[str, list[str]] = {}
         for context in iter_route_contexts(api.routes):
             route, path = context.original_route, context.path
             if path is None:
-                raise ValueError(f"{route!r}: a route without a path cannot be matched by segments")
+                raise ValueError(f"{route!r}: a route without a path cannot be matched here")
             lean = route.endpoint if isinstance(route, LeanRoute) else None
-            found = candidate(path, route, lean)
             for method in context.methods or ():
-                self.table.setdefault((method, len(found.segments)), []).append(found)
+                found = candidates.setdefault(method, [])
+                regex, groups = pattern(path, len(found))
+                found.append(Candidate(route, lean, groups))
+                regexes.setdefault(method, []).append(regex)
+        self.candidates = candidates
+        self.patterns = {method: re.compile("|".join(r)) for method, r in regexes.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
-            parts = scope["path"][1:].split("/")
-            for option in self.table.get((scope["method"], len(parts)), ()):
-                params = option.params(parts)
-                if params is None:
-                    continue
+            method = scope["method"]
+            routes = self.patterns.get(method)
+            match = None if routes is None else routes.fullmatch(scope["path"])
+            if match is not None and match.lastgroup is not None:
+                option = self.candidates[method][int(match.lastgroup[1:])]
                 if option.endpoint is not None:
+                    params = {name: match.group(group) for group, name in option.params}
                     await self._serve(option, params, scope, receive, send)
                     return
-                break
         await self.api(scope, receive, send)
 
     async def _serve(
