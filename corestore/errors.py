@@ -17,6 +17,11 @@ class Conflict(CoreStoreError):
     """A unique key (user principal name, domain, membership, ...) is already taken."""
 
 
+class KeyTaken(Conflict):
+    """A deleted object cannot come back: another object took its unique property meanwhile
+    (Graph answers this one as a bad request, naming the property)."""
+
+
 class InvalidRequest(CoreStoreError, ValueError):
     """Input the store refuses: bad values, unknown attributes, a malformed filter."""
 

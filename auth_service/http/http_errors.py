@@ -25,6 +25,7 @@ RETRY_AFTER_S = 1  # a scale unit without a reachable primary: failover takes ab
 STATUS: dict[type[Exception], tuple[int, str]] = {
     core.NotFound: (404, "Request_ResourceNotFound"),
     core.Conflict: (409, "Request_MultipleObjectsWithSameKeyValue"),
+    core.KeyTaken: (400, "Request_BadRequest"),
     core.PreconditionFailed: (412, "Request_PreconditionFailed"),
     core.LocationImmutable: (400, "Request_BadRequest"),
     core.InvalidRequest: (400, "Request_BadRequest"),

@@ -4,7 +4,7 @@ principals, read, restored or deleted for good here (migration directory_0011).
 A repository's `delete` of those kinds moves the object here (`base.SOFT_DELETE`); the live
 tables never hold a deleted object, so every other read is unchanged. Restoring puts back
 the object and the related rows whose other side still exists; a principal name or other
-key taken meanwhile is a `Conflict`, with nothing written.
+key taken meanwhile is `KeyTaken`, with nothing written.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.base import FILTER_ARGS, MAX_PAGE, ZERO, Repository
 from corestore.directory.groups import Groups
 from corestore.directory.users import Users
-from corestore.errors import Conflict, InvalidRequest, NotFound
+from corestore.errors import Conflict, InvalidRequest, KeyTaken, NotFound
 from corestore.filters import FilterError, compile_filter, parse_filter
 from corestore.handle import TenantHandle
 from corestore.objects import DeletedItem, Page
@@ -34,6 +34,14 @@ RECYCLED: dict[str, type[Repository[Any]]] = {
     "service_principals": ServicePrincipals,
 }
 RESTORE = "SELECT corestore.restore_deleted($1, $2)"
+# a unique index a restore may run into (a violation names only it: row security hides the key)
+# -> Graph's property
+KEYS = {
+    "uq_users_upn": "userPrincipalName",
+    "uq_groups_mail_nickname": "mailNickname",
+    "uq_applications_app_id": "appId",
+    "uq_service_principals_app_id": "appId",
+}
 HARD_DELETE = "DELETE FROM deleted_items WHERE tenant_id = $1 AND id = $2"
 
 
@@ -99,7 +107,10 @@ class DeletedItems:
                 if await conn.fetchval(RESTORE, self.handle.tenant_id, oid) is None:
                     raise NotFound(f"no deleted item {oid}")
         except Conflict as exc:
-            raise Conflict(f"cannot restore {oid}: another object has its key now ({exc})") from None
+            taken = next((graph for index, graph in KEYS.items() if index in str(exc)), "a unique property")
+            raise KeyTaken(
+                f"Another object with the same value for property {taken} already exists."
+            ) from None
         return _item(rows[0])
 
     async def delete(self, item_id: str | uuid.UUID) -> None:

@@ -69,7 +69,9 @@ def test_a_deleted_user_is_refused_listed_restored_and_audited(
 
     twin = _user(http, west.url, admin, http_tenant, "gina")
     conflict = http.post(f"{base}/directory/deletedItems/{gone}/restore", headers=admin)
-    assert conflict.status_code == 409, conflict.text
+    assert conflict.status_code == 400, conflict.text
+    assert conflict.json()["error"]["code"] == "Request_BadRequest"
+    assert "property userPrincipalName already exists" in conflict.json()["error"]["message"]
     assert http.delete(f"{base}/users/{twin}", headers=admin).status_code == 204
     restored = http.post(f"{base}/directory/deletedItems/{gone}/restore", headers=admin)
     assert restored.status_code == 200, restored.text

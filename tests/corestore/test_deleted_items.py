@@ -8,7 +8,7 @@ import pytest
 
 from corestore.directory.app_roles import BY_VALUE
 from corestore.directory.audits import AuditQuery
-from corestore.errors import Conflict, InvalidRequest, NotFound
+from corestore.errors import InvalidRequest, KeyTaken, NotFound
 from corestore.retention import Retention, RetentionJob, purge_tenant
 from corestore.session import TenantSession
 from corestore.store import CoreStore
@@ -37,7 +37,7 @@ async def test_a_deleted_user_is_invisible_until_restored_with_its_memberships(
     assert (await session.deleted_items.get(ann.id)).deleted_at <= datetime.now(UTC)
 
     twin = await session.users.create(user_principal_name=UPN.upper(), display_name="Twin")
-    with pytest.raises(Conflict, match="cannot restore"):
+    with pytest.raises(KeyTaken, match="property userPrincipalName already exists"):
         await session.deleted_items.restore(ann.id)
     assert (await session.deleted_items.get(ann.id)).record.id == ann.id, "a refused restore keeps the item"
     await session.users.delete(twin.id)
