@@ -27,6 +27,14 @@ def cluster() -> Iterator[ClusterState]:
         yield state
 
 
+@pytest.fixture(scope="session")
+def spare_cluster() -> Iterator[ClusterState]:
+    """A second cluster of the default topology, started on first use: fresh for the quick bench
+    (tests/bench, as a user's first run finds one), then the failover tests' to kill servers of."""
+    with temp_cluster() as state:
+        yield state
+
+
 @pytest_asyncio.fixture(scope="session")
 async def store(cluster: ClusterState) -> AsyncIterator[CoreStore]:
     """A library user in westeurope: EMEA reads are local, North American ones cross the ocean."""

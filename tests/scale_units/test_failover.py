@@ -1,6 +1,6 @@
 """High availability through real front ends: Patroni fails over by itself, nothing acknowledged is lost.
 
-One cluster of the default topology (three servers per scale unit, one etcd) and a
+The session's spare cluster of the default topology (three servers per scale unit, one etcd) and a
 westeurope front end, shared by the tests of this module; each test finds the roles as they
 are now and sets up what it needs, so any one runs alone or in any order: a replica dies,
 the primary dies and rejoins, a planned switchover, etcd dies, no quorum member is left.
@@ -36,7 +36,6 @@ from scale_units.local.status import cluster_status
 from scale_units.model.loader import default_topology_path
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import create_tenant, sign_in
-from tests.cluster import temp_cluster
 
 SERVER = "x-corestore-server"
 PASSWORD = "Adm1n-passw0rd!"  # what tests.auth_service.conftest.create_tenant gives the administrator
@@ -46,9 +45,9 @@ EVENT_BOUND_S = 120.0
 
 
 @pytest.fixture(scope="module")
-def ha_cluster() -> Iterator[ClusterState]:
-    with temp_cluster() as state:
-        yield state
+def ha_cluster(spare_cluster: ClusterState) -> ClusterState:
+    """The session's spare cluster (the quick bench may have run there first): we kill its servers."""
+    return spare_cluster
 
 
 @pytest.fixture(scope="module")
