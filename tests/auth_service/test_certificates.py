@@ -242,6 +242,31 @@ def test_an_assertion_is_used_once_and_bad_ones_are_refused_with_entras_codes(
     assert both.json()["error"] == "invalid_request"
 
 
+def test_a_replay_is_refused_by_another_front_end_behind_the_same_name(
+    http: httpx.Client,
+    west: FrontEndProcess,
+    north: FrontEndProcess,
+    web_app: RegisteredApp,
+    admin_headers: dict[str, str],
+) -> None:
+    """Front ends behind one name (a load balancer's) see one audience: the used `jti` is the
+    tenant's, in its unit, so the second front end refuses what the first took."""
+    cert = certificate(rsa_key(), "shared")
+    register(http, west.url, admin_headers, web_app, cert).raise_for_status()
+    signed = assertion(west.url, web_app, rsa_key(), cert)
+    assert token(http, west.url, web_app, signed).status_code == 200
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": web_app.client_id,
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": signed,
+    }
+    as_west = {"Host": httpx.URL(west.url).netloc.decode()}
+    replayed = http.post(f"{north.url}/{web_app.tenant.id}/oauth2/v2.0/token", data=form, headers=as_west)
+    refused(replayed, "AADSTS50027")
+    assert "already used" in replayed.json()["error_description"]
+
+
 def test_the_code_flow_and_refresh_authenticate_a_web_client_by_its_certificate(
     cluster: ClusterState,
     http: httpx.Client,
