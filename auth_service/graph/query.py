@@ -60,10 +60,10 @@ def one_of(names: Iterable[str]) -> str:
     return "(" + "|".join(sorted(set(names))) + ")"
 
 
-def select_param(*shapes: Shape) -> QueryParam:
-    """`$select` over the properties of `shapes` (a relation lists several kinds): its pattern is
-    the check, so the document says exactly what is accepted."""
-    name = one_of(n for shape in shapes for n in shape.shows)
+def select_param(*shapes: Shape, extra: tuple[str, ...] = ()) -> QueryParam:
+    """`$select` over the properties of `shapes` (a relation lists several kinds) and `extra` ones:
+    its pattern is the check, so the document says exactly what is accepted."""
+    name = one_of([*(n for shape in shapes for n in shape.shows), *extra])
     return QueryParam("$select", max_length=1024, pattern=f"^{name}(,{name})*$")
 
 

@@ -15,7 +15,17 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service.errors import BadRequest, Forbidden
 from auth_service.graph.odata import VERSION, context, parse_skiptoken, skiptoken, to_graph
-from auth_service.graph.query import COUNT, COUNT_NEEDS_EVENTUAL, FILTER, SKIP, TOP, eventual, refuse_unknown
+from auth_service.graph.query import (
+    COUNT,
+    COUNT_NEEDS_EVENTUAL,
+    FILTER,
+    SKIP,
+    TOP,
+    eventual,
+    refuse_unknown,
+    select_param,
+    selection,
+)
 from auth_service.graph.responses import respond
 from auth_service.graph.shapes import APPLICATION, GROUP, SERVICE_PRINCIPAL, USER, json_value
 from auth_service.http.deps import Caller, caller
@@ -33,18 +43,23 @@ TYPES = {
     "microsoft.graph.application": "applications",
     "microsoft.graph.servicePrincipal": "service_principals",
 }
-# the store's kind -> the resource whose permissions it takes
-RESOURCES = {
-    "users": USER.collection,
-    "groups": GROUP.collection,
-    "applications": APPLICATION.collection,
-    "service_principals": SERVICE_PRINCIPAL.collection,
+# the store's kind -> its shape, whose collection is the resource whose permissions it takes
+SHAPES = {
+    "users": USER,
+    "groups": GROUP,
+    "applications": APPLICATION,
+    "service_principals": SERVICE_PRINCIPAL,
 }
+RESOURCES = {kind: shape.collection for kind, shape in SHAPES.items()}
+DELETED = "deletedDateTime"
+ANY_SELECT = select_param(*SHAPES.values(), extra=(DELETED,))
 
 
-def to_graph_deleted(item: DeletedItem) -> dict[str, Any]:
-    out = {**to_graph(item.record), "deletedDateTime": json_value(item.deleted_at)}
-    if isinstance(item.record, User):
+def to_graph_deleted(item: DeletedItem, select: tuple[str, ...] | None = None) -> dict[str, Any]:
+    out = to_graph(item.record, select)
+    if select is None or DELETED in select:
+        out[DELETED] = json_value(item.deleted_at)
+    if isinstance(item.record, User) and "userPrincipalName" in out:
         out["userPrincipalName"] = item.record.id.hex + item.record.user_principal_name
     return out
 
@@ -56,9 +71,13 @@ def _check_kind(who: Caller, permission: str, item: DeletedItem) -> None:
 
 
 def register(cast: str, store_kind: str) -> None:
+    select_option = select_param(SHAPES[store_kind], extra=(DELETED,))
+    options = (*LIST, select_option)
+
     async def list_deleted(request: Request) -> Response:
         who = await caller(request, READ, deleted_items(RESOURCES[store_kind]))
-        refuse_unknown(request, LIST)
+        refuse_unknown(request, options)
+        select = selection(request, select_option)
         count = COUNT.read(request) == "true"
         if count and not eventual(request):
             raise BadRequest(COUNT_NEEDS_EVENTUAL)
@@ -72,7 +91,7 @@ def register(cast: str, store_kind: str) -> None:
         }
         if page.total is not None:
             payload["@odata.count"] = page.total
-        payload["value"] = [to_graph_deleted(item) for item in page.items]
+        payload["value"] = [to_graph_deleted(item, select) for item in page.items]
         if page.next_after is not None:
             url = request.url.remove_query_params("$skiptoken")
             payload["@odata.nextLink"] = str(
@@ -81,7 +100,7 @@ def register(cast: str, store_kind: str) -> None:
         return respond(who, payload)
 
     name = f"list_deleted_{store_kind}{'' if cast.startswith('microsoft.') else '_short'}"
-    read_route(f"/{COLLECTION}/{cast}", list_deleted, name, *LIST, on=router)
+    read_route(f"/{COLLECTION}/{cast}", list_deleted, name, *options, on=router)
 
 
 for _cast, _kind in TYPES.items():
@@ -91,14 +110,15 @@ for _cast, _kind in TYPES.items():
 
 async def get_deleted(request: Request) -> Response:
     who = await caller(request, READ, deleted_items())
-    refuse_unknown(request, ())
+    refuse_unknown(request, (ANY_SELECT,))
+    select = selection(request, ANY_SELECT)
     item = await who.session.deleted_items.get(request.path_params["object_id"])
     _check_kind(who, READ, item)
-    payload = {"@odata.context": context(str(request.base_url), COLLECTION, None, True)}
-    return respond(who, {**payload, **to_graph_deleted(item)})
+    payload = {"@odata.context": context(str(request.base_url), COLLECTION, select, True)}
+    return respond(who, {**payload, **to_graph_deleted(item, select)})
 
 
-read_route(f"/{COLLECTION}/{{object_id}}", get_deleted, "get_deleted_item", on=router)
+read_route(f"/{COLLECTION}/{{object_id}}", get_deleted, "get_deleted_item", ANY_SELECT, on=router)
 
 
 @router.post(f"/{COLLECTION}/{{object_id}}/restore")

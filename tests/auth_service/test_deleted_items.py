@@ -63,7 +63,9 @@ def test_a_deleted_user_is_refused_listed_restored_and_audited(
         f"{base}/directory/deletedItems/graph.user", params={"$count": "true"}, headers=admin
     )
     assert no_header.status_code == 400
-    assert http.get(f"{base}/directory/deletedItems/{gone}", headers=admin).json()["id"] == gone
+    one = http.get(f"{base}/directory/deletedItems/{gone}", params={"$select": "displayName"}, headers=admin)
+    assert one.json()["id"] == gone
+    assert (one.json()["displayName"], "deletedDateTime" in one.json()) == ("Gina", False)
 
     assert http.post(f"{base}/directory/deletedItems/{gone}/restore", headers=plain).status_code == 403
 
