@@ -58,8 +58,12 @@ async def _apply(session: TenantSession, model: Model, op: tuple[Any, ...], doma
             user = await session.users.create(user_principal_name=f"{op[1]}@{domain}", display_name=op[1])
             model.users[user.id] = op[1]
     elif kind == "group":
-        group = await session.groups.create(display_name=op[1], mail_nickname=op[1])
-        model.groups[group.id] = op[1]
+        if op[1] in model.groups.values():  # mailNickname is unique in a tenant, as in Entra
+            with pytest.raises(Conflict):
+                await session.groups.create(display_name=op[1], mail_nickname=op[1])
+        else:
+            group = await session.groups.create(display_name=op[1], mail_nickname=op[1])
+            model.groups[group.id] = op[1]
     elif kind == "delete" and (target := model.any_object(op[1])) is not None:
         repo = session.users if target in model.users else session.groups
         await repo.delete(target)
@@ -110,6 +114,7 @@ async def _attack(session: TenantSession, own: Model, other: Model, op: tuple[An
         (1, ("group", "b")),
         (0, ("user", "c")),
         (0, ("group", "d")),
+        (0, ("group", "d")),  # a taken mailNickname: a Conflict, nothing written
         (0, ("foreign member", 0, 0, 0)),
         (0, ("foreign rename", 0, 0)),
         (0, ("foreign delete", 0, 0)),
