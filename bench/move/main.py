@@ -27,6 +27,7 @@ from bench.move import report
 from bench.move.figures import size_figures
 from bench.move.plot import timeline_plot
 from bench.move.run import Plan, SizeRun, run_size
+from bench.seed import delete_tenants
 from devtools.process import front_ends
 from scale_units.model.loader import default_topology_path
 from scale_units.model.topology import Topology
@@ -88,7 +89,7 @@ def main(argv: list[str]) -> int:
         regions = _regions(c.topology)
         with front_ends(c.state.directory, regions, UNTHROTTLED, tls=False) as (near, far):
             plan = Plan(near.url, far.url, regions[0], moves, quiet_s)
-            runs = asyncio.run(_measure(c.state, c.topology, plan, sizes))
+            runs = asyncio.run(_measure(c.state, c.topology, plan, sizes, keep=c.owned))
         machine = machine_facts(c.state, c.topology)
         wan = wan_cluster.stats(c.state)
         latency_ms = wan_cluster.round_trips(c.topology) if c.topology.wan.enabled else None
@@ -129,6 +130,13 @@ def _regions(topology: Topology) -> list[str]:
 
 
 async def _measure(
-    state: ClusterState, topology: Topology, plan: Plan, sizes: tuple[int, ...]
+    state: ClusterState, topology: Topology, plan: Plan, sizes: tuple[int, ...], keep: bool
 ) -> list[SizeRun]:
-    return [await run_size(state, topology, plan, users) for users in sizes]
+    """Each size in turn; on a cluster of --dir, its two tenants are deleted after it (ours
+    is purged anyway)."""
+    runs = []
+    for users in sizes:
+        runs.append(await run_size(state, topology, plan, users))
+        if not keep:
+            await delete_tenants(state, topology, list(runs[-1].tenants))
+    return runs

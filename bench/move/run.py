@@ -84,6 +84,7 @@ class MoveRecord:
 @dataclass(frozen=True)
 class SizeRun:
     users: int
+    tenants: tuple[uuid.UUID, uuid.UUID]  # the moving one and the neighbour
     quiet_s: float  # before each move, clients at work and no move: the neighbour's "before"
     started: float  # the clients' start: the timeline's zero
     moves: tuple[MoveRecord, ...]
@@ -133,7 +134,15 @@ async def run_size(state: ClusterState, topology: Topology, plan: Plan, users: i
     finally:
         timeline.stop.set()
         await asyncio.gather(*tasks)
-    return SizeRun(users, plan.quiet_s, started, tuple(records), tuple(failures), timeline)
+    return SizeRun(
+        users,
+        (tenant, uuid.UUID(neighbour.id)),
+        plan.quiet_s,
+        started,
+        tuple(records),
+        tuple(failures),
+        timeline,
+    )
 
 
 async def _move(
