@@ -2,7 +2,7 @@
 
 Rates are per BIN_S bin, as calls per second: the moving tenant's acknowledged writes and
 good reads, the neighbour's good reads, and every call that failed (any tenant); the move's
-steps are shaded spans (copy, catch-up, fence to flip, clean).
+steps are shaded spans (copy, catch-up, the checkpoint's verification, fence to flip, clean).
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from bench.move.run import SizeRun
 
 BIN_S = 0.25
 NAME = "move-timeline.png"
-SHADES = {"copy": "tab:blue", "catch-up": "tab:green", "fence": "tab:red", "clean": "tab:gray"}
+SHADES = {
+    "copy": "tab:blue",
+    "catch-up": "tab:green",
+    "verify": "tab:olive",
+    "fence": "tab:red",
+    "clean": "tab:gray",
+}
 SERIES: tuple[tuple[str, Callable[[Call], bool]], ...] = (
     ("moving writes", lambda c: c.tenant == "moving" and c.kind == "write" and c.ok),
     ("moving reads", lambda c: c.tenant == "moving" and c.kind == "read" and c.ok),

@@ -37,7 +37,7 @@ PRESENT = "SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2::uuid
 
 @dataclass(frozen=True)
 class Phase:
-    name: str  # copy, catch-up, fence, clean: as the mover's progress names them
+    name: str  # one of STEPS
     started: float
     ended: float
 
@@ -230,19 +230,22 @@ def _fence_round_trips(
     return trips
 
 
+STEPS = ("copy", "catch-up", "verify", "fence", "clean")  # as the mover's progress names them
+
+
 def phases(marks: list[tuple[str, float]], began: float) -> tuple[Phase, ...]:
-    """Spans from the mover's progress lines: each step's line comes when the step is done,
-    except the fence's, which comes once the fence holds (the fence then lasts to the flip)."""
+    """Spans from the mover's progress lines: each step's line comes when the step is done
+    (`verify`: the checkpoint's, before the fence), except the fence's, which comes once the
+    fence holds; the fence lasts from the step before it to the flip's line."""
     last = {name: at for name, at in marks}  # the last line of each step
-    spans = []
-    copy_done = last.get("copy", began)
-    spans.append(Phase("copy", began, copy_done))
-    if "catch-up" in last:
-        spans.append(Phase("catch-up", copy_done, last["catch-up"]))
-        if "flip" in last:
-            spans.append(Phase("fence", last["catch-up"], last["flip"]))
-            if "clean" in last:
-                spans.append(Phase("clean", last["flip"], last["clean"]))
+    ends = {**last, "fence": last.get("flip")}
+    spans, start = [], began
+    for name in STEPS:
+        end = ends.get(name)
+        if end is None:
+            continue
+        spans.append(Phase(name, start, end))
+        start = end
     return tuple(spans)
 
 
