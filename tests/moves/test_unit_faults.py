@@ -1,0 +1,138 @@
+"""A scale unit failing mid-move (the target unreachable, the source's primary killed): the
+tenant stays served by exactly one unit, no acknowledged write is lost, and running the same
+move again finishes it with nothing left behind. Every server stopped here is started again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from corestore.moves.source import move_name
+from corestore.roles import DIRECTORY_DB
+from corestore.session import TenantSession
+from corestore.store import CoreStore
+from corestore.types import Tenant
+from scale_units.leaders import leader, member_views_now
+from scale_units.local import launcher
+from scale_units.model.geography import Cloud
+from scale_units.model.topology import Server
+from scale_units.state import ClusterState
+from tests.moves.conftest import UNITS, other_unit, with_users
+
+LEFTOVERS = """SELECT (SELECT count(*) FROM pg_publication WHERE pubname = $1)
+  + (SELECT count(*) FROM pg_subscription WHERE subname = $1)
+  + (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)"""
+
+
+class Journal:
+    """A writer of the moving tenant: the users whose creation was acknowledged."""
+
+    def __init__(self, session: TenantSession, name: str) -> None:
+        self.session, self.name = session, name
+        self.acked: list[str] = []
+        self.done = asyncio.Event()
+
+    async def run(self) -> None:
+        n = 0
+        while not self.done.is_set():  # bounded: the test sets it once the fault is over
+            n += 1
+            upn = f"w{n}@{self.name}.example"
+            try:
+                await self.session.users.create(user_principal_name=upn, display_name="w")
+            except Exception:  # a refused write (the fault) wrote nothing; the next one may pass
+                await asyncio.sleep(0.05)
+                continue
+            self.acked.append(upn)
+            await asyncio.sleep(0.01)
+
+
+async def _move_with_fault(
+    store: CoreStore, tenant: Tenant, target: str, fault: Callable[[], None]
+) -> BaseException | None:
+    """The move, with `fault` run (once) as the copy starts: its error."""
+    faulted = False
+
+    def progress(line: str) -> None:
+        nonlocal faulted
+        if line.startswith("copy: ") and not faulted:
+            faulted = True
+            fault()
+
+    try:
+        await store.operator.move_tenant(tenant.id, target, progress)
+    except Exception as exc:
+        return exc
+    finally:
+        assert faulted, "the move never reached its copy"
+    return None
+
+
+async def _check_one_home(
+    cluster: ClusterState, store: CoreStore, tenant: Tenant, journal: Journal, home: str
+) -> None:
+    """Served by `home` alone with every acknowledged write; the other unit holds no row and
+    no publication, subscription or slot of the move on any server."""
+    tid = tenant.id.value
+    await _check_served(cluster, store, tenant, journal, home)
+    for unit in UNITS:
+        async with cluster.connect(_leader(cluster, unit), DIRECTORY_DB) as conn:
+            rows = await conn.fetchval("SELECT count(*) FROM users WHERE tenant_id = $1", tid)
+        assert (rows > 0) == (unit == home), f"{unit} holds {rows} users of the tenant"
+        for server in store.topology.scale_units[unit].servers:
+            async with cluster.connect(server, DIRECTORY_DB) as conn:
+                assert await conn.fetchval(LEFTOVERS, move_name(tid)) == 0, f"leftovers on {server.name}"
+
+
+async def _check_served(
+    cluster: ClusterState, store: CoreStore, tenant: Tenant, journal: Journal, home: str
+) -> None:
+    """The catalog names `home`, the tenant's reads are answered, and `home`'s primary holds
+    every acknowledged write."""
+    store.catalog(Cloud.PUBLIC).forget(tenant.id.value)
+    assert (await store.placement(tenant.id.value, Cloud.PUBLIC)).scale_unit == home
+    assert (await journal.session.users.list(top=1)).items
+    async with cluster.connect(_leader(cluster, home), DIRECTORY_DB) as conn:
+        rows = await conn.fetch("SELECT user_principal_name FROM users WHERE tenant_id = $1", tenant.id.value)
+    lost = sorted(set(journal.acked) - {r["user_principal_name"] for r in rows})
+    assert not lost, f"acknowledged writes missing on {home}: {lost} of {len(journal.acked)}"
+
+
+def _leader(cluster: ClusterState, unit: str) -> Server:
+    """The unit's primary now (a failover may have moved it off the planned one)."""
+    scale_unit = cluster.planned_topology.scale_units[unit]
+    found = leader(scale_unit, member_views_now(cluster.apis))
+    assert found is not None, f"{unit} has no leader"
+    return next(s for s in scale_unit.servers if s.name == found.name)
+
+
+def _restart(cluster: ClusterState, unit: str) -> None:
+    """Start the unit's stopped servers and wait until it leads and streams again."""
+    scale_unit = cluster.planned_topology.scale_units[unit]
+    for server in scale_unit.servers:
+        launcher.process(cluster, server.name).start()
+    launcher.wait_streaming(cluster, [scale_unit])
+
+
+async def test_target_unreachable_during_the_copy_then_a_rerun_moves_it(
+    units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
+) -> None:
+    source = moving.placement.scale_unit
+    target = other_unit(source)
+    journal = Journal(await with_users(units_store, moving, random_name, 20), random_name)
+    servers = units_cluster.planned_topology.scale_units[target].servers
+
+    def unreachable() -> None:
+        for server in servers:
+            launcher.process(units_cluster, server.name).stop()
+
+    writer = asyncio.create_task(journal.run())
+    try:
+        failed = await _move_with_fault(units_store, moving, target, unreachable)
+        assert failed is not None, "the move passed with its target stopped"
+        await _check_served(units_cluster, units_store, moving, journal, source)
+    finally:
+        await asyncio.to_thread(_restart, units_cluster, target)
+    await units_store.operator.move_tenant(moving.id, target)  # the same command again
+    journal.done.set()
+    await writer
+    await _check_one_home(units_cluster, units_store, moving, journal, target)
