@@ -148,6 +148,7 @@ class Mover:
                     d, tenant_id, dsn(self._units.state, source_primary, "superuser", DIRECTORY_DB)
                 )
                 await self._copy(d, tenant_id, progress)
+                await dst.analyze(d, tables)
                 caught_up = time.monotonic()
                 await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), CATCH_UP_S)
                 progress(
