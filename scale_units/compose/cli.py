@@ -8,20 +8,21 @@ from typing import Annotated
 
 import typer
 
-from scale_units.cli import DEFAULT_TOPOLOGY, DirOption, cli_errors
+from scale_units.cli import DirOption, cli_errors
 from scale_units.compose.member import run_member
 from scale_units.compose.project import render, topology_mount
 from scale_units.compose.state import ready, write_state
-from scale_units.model.loader import load_topology
+from scale_units.model.loader import default_topology_path, load_topology
 from scale_units.state import ClusterState
 
 compose_app = typer.Typer(help="The cluster as a compose file (Docker, or podman).")
 TopologyOption = Annotated[Path, typer.Option(help="Topology TOML file.")]
+COMPOSE_TOPOLOGY = default_topology_path("compose")  # the default's, and a second EMEA unit to move to
 
 
 @compose_app.callback(invoke_without_command=True)
-def compose_command(ctx: typer.Context, topology: TopologyOption = DEFAULT_TOPOLOGY) -> None:
-    """Print the compose file of TOPOLOGY's cluster (docker-compose.yml is the default's)."""
+def compose_command(ctx: typer.Context, topology: TopologyOption = COMPOSE_TOPOLOGY) -> None:
+    """Print the compose file of TOPOLOGY's cluster (docker-compose.yml is the compose topology's)."""
     if ctx.invoked_subcommand is not None:
         return
     with cli_errors():

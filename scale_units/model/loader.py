@@ -30,7 +30,7 @@ DEFAULT_CAPACITY = 10_000  # tenants of a scale unit whose table names none
 
 
 def default_topology_path(name: str = "default") -> Path:
-    """A topology shipped with the package: `default`, `sovereign` or `large`."""
+    """A topology shipped with the package: `default`, `sovereign`, `large`, `compose`, ..."""
     return Path(str(resources.files("scale_units").joinpath(f"topologies/{name}.toml")))
 
 

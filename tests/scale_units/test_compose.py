@@ -1,6 +1,6 @@
 """The compose file is generated from the topology, and it runs.
 
-docker-compose.yml must be `corestore compose`'s output for the default topology; other
+docker-compose.yml must be `corestore compose`'s output for the compose topology; other
 topologies give a file with every server (a Patroni member), one etcd per cloud and one
 front end per region; a compose environment without its secrets stops at start-up with
 the variables named; and scripts/compose-smoke brings the whole file up under podman
@@ -36,14 +36,14 @@ def _compose(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     return result.output
 
 
-def test_checked_in_compose_file_is_the_default_topologys_output(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checked_in_compose_file_is_the_compose_topologys_output(monkeypatch: pytest.MonkeyPatch) -> None:
     generated = _compose(monkeypatch)
     assert (REPO / "docker-compose.yml").read_text() == generated, (
         "docker-compose.yml is stale: run `corestore compose > docker-compose.yml`"
     )
 
 
-@pytest.mark.parametrize("name", ["default", "sovereign", "large"])
+@pytest.mark.parametrize("name", ["default", "compose", "sovereign", "large"])
 def test_every_member_one_etcd_per_cloud_one_front_end_per_region(
     monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
@@ -102,7 +102,7 @@ def test_a_member_reaches_only_its_own_clouds_etcd_and_advertises_its_service_na
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_compose_smoke_runs_the_checked_in_file_under_podman() -> None:
-    """Build, up, demo, a replica stopped while reads go on, down: see containers/smoke.py."""
+    """Build, up, demo, a tenant moved, a replica stopped while reads go on, down: see containers/smoke.py."""
     done = subprocess.run([str(REPO / "scripts" / "compose-smoke")], capture_output=True, text=True)
     if done.returncode == SMOKE_SKIPPED:
         pytest.skip(done.stdout.strip())
