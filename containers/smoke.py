@@ -3,8 +3,10 @@
 It builds a Debian base image (debootstrap, `podman import`) and both images from the
 wheelhouse, brings the default topology up with podman-compose (each server a Patroni
 member, one etcd per cloud), waits for health, runs the demo through the compose front
-ends, scrapes every front end's /metrics and checks /readyz, stops a replica's container
-and shows reads carry on from another server and writes still commit, then runs `down -v`.
+ends, scrapes every front end's /metrics and checks /readyz, moves a tenant between the two
+EMEA units (`corestore tenant move` in a front end's container) and reads all of it back from
+the other unit through the front ends, stops a replica's container and shows reads carry on from
+another server and writes still commit, then runs `down -v`.
 Everything it made (containers, network, volumes, image tags, the root file system) is
 removed on the way out, failure or not.  Exit status 77 means skipped: the tools are
 missing and we are not root.
@@ -15,6 +17,7 @@ must see everything it made.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -43,6 +46,8 @@ TOOLS = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"}  # co
 SUITE = "bookworm"  # its python3 is the 3.11 that scripts/wheelhouse builds for
 HEALTH_TIMEOUT_S = 240.0
 FAILOVER_READ_TIMEOUT_S = 30.0
+MOVE_TIMEOUT_S = 120.0
+MOVED_USERS = 5  # beside the administrator: all of them must be read back from the target unit
 PASSWORD = "smoke-Passw0rd!"
 # No systemd here, and raising limits is refused: runc, and small limits for every container.
 CONTAINERS_CONF = """\
@@ -122,11 +127,15 @@ class Smoke:
         return f"{self.project}_{service}_1"
 
     def podman(self, *args: str, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess[str]:
-        """`podman ARGS`; its errors are shown only when `check` finds it failed."""
+        """`podman ARGS`; unless `quiet` its output is shown (`podman logs` writes a container's
+        stderr to its own), else its errors only when `check` finds it failed."""
         out = subprocess.DEVNULL if quiet else None
-        done = subprocess.run(["podman", *args], env=self.env, text=True, stdout=out, stderr=subprocess.PIPE)
+        err = subprocess.PIPE if quiet else None
+        done = subprocess.run(["podman", *args], env=self.env, text=True, stdout=out, stderr=err)
         if check and done.returncode != 0:
-            raise RuntimeError(f"podman {args[0]} exited with {done.returncode}: {done.stderr[-2000:]}")
+            raise RuntimeError(
+                f"podman {args[0]} exited with {done.returncode}: {(done.stderr or '')[-2000:]}"
+            )
         return done
 
     def compose_command(self, *args: str) -> None:
@@ -144,6 +153,7 @@ class Smoke:
         timed("wait for migrations and health", self.wait_healthy)
         timed("demo through the compose front ends", self.demo)
         timed("every front end ready, its /metrics counting the demo", self.scrape)
+        timed("move a tenant to the other EMEA unit: nothing lost", self.a_tenant_moves)
         timed("stop a replica: reads and writes carry on", self.a_replica_stops)
         timed("compose down -v", lambda: self.compose_command("down", "-v"))
 
@@ -242,6 +252,69 @@ class Smoke:
                 if not answered or ready.status_code != 200:
                     raise RuntimeError(f"{region}: no requests counted or not ready: {ready.text}")
 
+    def a_tenant_moves(self) -> None:
+        """The move runs in a front end's container, where the servers' names resolve (the target
+        subscribes to the source by the name the state holds); the tenant's users are then served by
+        the other unit through both front ends, every one of them, and a write commits there."""
+        west, north = self.url("westeurope"), self.url("northeurope")
+        operator = self.secrets[SECRET_VARIABLES["operator"]]
+        with connect(self.state) as http:
+            tenant = create_tenant(http, west, operator, PASSWORD, country="FR")
+            target = "emea-2" if tenant.scale_unit == "emea-1" else "emea-1"  # wherever placement put it
+            tokens = sign_in(http, west, tenant.domain, tenant.admin, PASSWORD)
+            auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+            for number in range(MOVED_USERS):
+                made = http.post(
+                    f"{west}/v1.0/users", headers=auth, json=user_body(tenant.upn(f"u{number}"), "U")
+                )
+                made.raise_for_status()
+            before = _user_ids(http, west, auth)
+            moved = subprocess.run(
+                [
+                    "podman",
+                    "exec",
+                    self.container("frontend-westeurope"),
+                    "corestore",
+                    "tenant",
+                    "move",
+                    tenant.id,
+                    "--to",
+                    target,
+                    "--json",
+                    "--dir",
+                    "/var/lib/corestore",
+                ],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=MOVE_TIMEOUT_S,
+                check=False,
+            )
+            if moved.returncode != 0:
+                output = moved.stdout[-2000:] + moved.stderr[-2000:]
+                raise RuntimeError(f"tenant move exited with {moved.returncode}: {output}")
+            report = json.loads(moved.stdout.strip().splitlines()[-1])
+            rows, seconds, fence = report["rows"], report["seconds"], report["fence_ms"]
+            print(
+                f"  moved {rows} rows, {report['from']} to {report['to']}, in {seconds} s; fence {fence} ms"
+            )
+            for url in (north, west):
+                after = http.get(f"{url}/v1.0/users", headers=auth)
+                served = after.headers.get(SERVER_HEADER, "")
+                if after.status_code != 200 or not served.startswith(f"{target}-"):
+                    raise RuntimeError(f"after the move, {url} answered {after.status_code} from {served!r}")
+                if _user_ids(http, url, auth) != before:
+                    raise RuntimeError(f"after the move, {url} lists other users than before it")
+                print(f"  GET /v1.0/users: all {len(before)} users, served by {served}")
+            created = http.post(
+                f"{west}/v1.0/users", headers=auth, json=user_body(tenant.upn("late"), "Late")
+            )
+            if created.status_code != 201 or not created.headers[SERVER_HEADER].startswith(f"{target}-"):
+                raise RuntimeError(
+                    f"a write after the move: {created.status_code} from {created.headers.get(SERVER_HEADER)}"
+                )
+            print(f"  POST /v1.0/users: 201, served by {created.headers[SERVER_HEADER]}")
+
     def a_replica_stops(self) -> None:
         west, north = self.url("westeurope"), self.url("northeurope")
         operator = self.secrets[SECRET_VARIABLES["operator"]]
@@ -304,6 +377,13 @@ class Smoke:
 
 def _me(http: httpx.Client, url: str, auth: Mapping[str, str]) -> httpx.Response:
     return http.get(f"{url}/v1.0/me", headers=auth)
+
+
+def _user_ids(http: httpx.Client, url: str, auth: Mapping[str, str]) -> set[str]:
+    """Every user of the caller's tenant (one page: a smoke tenant has a handful)."""
+    listed = http.get(f"{url}/v1.0/users", headers=auth)
+    listed.raise_for_status()
+    return {user["id"] for user in listed.json()["value"]}
 
 
 if __name__ == "__main__":
