@@ -5,6 +5,7 @@ move again finishes it with nothing left behind. Every server stopped here is st
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from corestore.moves.source import move_name
@@ -22,6 +23,7 @@ from tests.moves.conftest import UNITS, other_unit, with_users
 LEFTOVERS = """SELECT (SELECT count(*) FROM pg_publication WHERE pubname = $1)
   + (SELECT count(*) FROM pg_subscription WHERE subname = $1)
   + (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)"""
+FAILOVER_BOUND_S = 120.0  # a bound on waiting for Patroni's failover, never the assertion
 
 
 class Journal:
@@ -99,17 +101,22 @@ async def _check_served(
 
 def _leader(cluster: ClusterState, unit: str) -> Server:
     """The unit's primary now (a failover may have moved it off the planned one)."""
-    scale_unit = cluster.planned_topology.scale_units[unit]
-    found = leader(scale_unit, member_views_now(cluster.apis))
-    assert found is not None, f"{unit} has no leader"
-    return next(s for s in scale_unit.servers if s.name == found.name)
+    name = _leader_name(cluster, unit)
+    assert name is not None, f"{unit} has no leader"
+    return next(s for s in cluster.planned_topology.scale_units[unit].servers if s.name == name)
+
+
+def _leader_name(cluster: ClusterState, unit: str) -> str | None:
+    found = leader(cluster.planned_topology.scale_units[unit], member_views_now(cluster.apis))
+    return None if found is None else found.name
 
 
 def _restart(cluster: ClusterState, unit: str) -> None:
     """Start the unit's stopped servers and wait until it leads and streams again."""
     scale_unit = cluster.planned_topology.scale_units[unit]
     for server in scale_unit.servers:
-        launcher.process(cluster, server.name).start()
+        if launcher.process(cluster, server.name).patroni.pid() is None:
+            launcher.process(cluster, server.name).start()
     launcher.wait_streaming(cluster, [scale_unit])
 
 
@@ -136,3 +143,37 @@ async def test_target_unreachable_during_the_copy_then_a_rerun_moves_it(
     journal.done.set()
     await writer
     await _check_one_home(units_cluster, units_store, moving, journal, target)
+
+
+async def test_source_primary_killed_during_the_copy_then_a_rerun_moves_it(
+    units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
+) -> None:
+    source = moving.placement.scale_unit
+    target = other_unit(source)
+    journal = Journal(await with_users(units_store, moving, random_name, 20), random_name)
+    victim = _leader(units_cluster, source).name
+
+    writer = asyncio.create_task(journal.run())
+    try:
+        failed = await _move_with_fault(
+            units_store, moving, target, launcher.process(units_cluster, victim).kill
+        )
+        assert failed is not None, "the move passed with its source's primary killed"
+        await asyncio.to_thread(_failed_over, units_cluster, source, victim)
+        # A library store runs no monitor: it learns the new primary as a caller would, by discovery.
+        units_store.router.use_topology(await asyncio.to_thread(units_cluster.discover))
+        await _check_served(units_cluster, units_store, moving, journal, source)
+    finally:
+        await asyncio.to_thread(_restart, units_cluster, source)
+    await units_store.operator.move_tenant(moving.id, target)  # the same command again
+    journal.done.set()
+    await writer
+    await _check_one_home(units_cluster, units_store, moving, journal, target)
+
+
+def _failed_over(cluster: ClusterState, unit: str, old: str) -> None:
+    """Until Patroni names another leader than `old` (bounded)."""
+    deadline = time.monotonic() + FAILOVER_BOUND_S
+    while _leader_name(cluster, unit) in (None, old):
+        assert time.monotonic() < deadline, f"{unit} did not fail over within {FAILOVER_BOUND_S:.0f} s"
+        time.sleep(0.2)
