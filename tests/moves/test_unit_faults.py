@@ -123,52 +123,63 @@ def _restart(cluster: ClusterState, unit: str) -> None:
 async def test_target_unreachable_during_the_copy_then_a_rerun_moves_it(
     units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
 ) -> None:
-    source = moving.placement.scale_unit
-    target = other_unit(source)
-    journal = Journal(await with_users(units_store, moving, random_name, 20), random_name)
+    target = other_unit(moving.placement.scale_unit)
     servers = units_cluster.planned_topology.scale_units[target].servers
 
     def unreachable() -> None:
         for server in servers:
             launcher.process(units_cluster, server.name).stop()
 
-    writer = asyncio.create_task(journal.run())
-    try:
-        failed = await _move_with_fault(units_store, moving, target, unreachable)
-        assert failed is not None, "the move passed with its target stopped"
-        await _check_served(units_cluster, units_store, moving, journal, source)
-    finally:
-        await asyncio.to_thread(_restart, units_cluster, target)
-    await units_store.operator.move_tenant(moving.id, target)  # the same command again
-    journal.done.set()
-    await writer
-    await _check_one_home(units_cluster, units_store, moving, journal, target)
+    await _fault_then_rerun(units_cluster, units_store, moving, random_name, unreachable, target)
 
 
 async def test_source_primary_killed_during_the_copy_then_a_rerun_moves_it(
     units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
 ) -> None:
     source = moving.placement.scale_unit
-    target = other_unit(source)
-    journal = Journal(await with_users(units_store, moving, random_name, 20), random_name)
     victim = _leader(units_cluster, source).name
+    await _fault_then_rerun(
+        units_cluster,
+        units_store,
+        moving,
+        random_name,
+        launcher.process(units_cluster, victim).kill,
+        source,
+        lambda: _failed_over(units_cluster, source, victim),
+    )
 
+
+async def _fault_then_rerun(
+    cluster: ClusterState,
+    store: CoreStore,
+    tenant: Tenant,
+    name: str,
+    fault: Callable[[], None],
+    broken: str,
+    settle: Callable[[], None] = lambda: None,
+) -> None:
+    """A move that `fault` (on unit `broken`) fails, while a writer keeps a journal; the
+    tenant still on its source; `broken` restored; the same move again, to the end."""
+    source = tenant.placement.scale_unit
+    target = other_unit(source)
+    journal = Journal(await with_users(store, tenant, name, 20), name)
     writer = asyncio.create_task(journal.run())
     try:
-        failed = await _move_with_fault(
-            units_store, moving, target, launcher.process(units_cluster, victim).kill
-        )
-        assert failed is not None, "the move passed with its source's primary killed"
-        await asyncio.to_thread(_failed_over, units_cluster, source, victim)
-        # A library store runs no monitor: it learns the new primary as a caller would, by discovery.
-        units_store.router.use_topology(await asyncio.to_thread(units_cluster.discover))
-        await _check_served(units_cluster, units_store, moving, journal, source)
+        try:
+            failed = await _move_with_fault(store, tenant, target, fault)
+            assert failed is not None, "the move passed through the fault"
+            await asyncio.to_thread(settle)
+            # A library store runs no monitor: it learns a new primary as a caller would, by discovery.
+            store.router.use_topology(await asyncio.to_thread(cluster.discover))
+            await _check_served(cluster, store, tenant, journal, source)
+        finally:
+            await asyncio.to_thread(_restart, cluster, broken)
+            store.router.use_topology(await asyncio.to_thread(cluster.discover))  # for later tests
+        await store.operator.move_tenant(tenant.id, target)  # the same command again
     finally:
-        await asyncio.to_thread(_restart, units_cluster, source)
-    await units_store.operator.move_tenant(moving.id, target)  # the same command again
-    journal.done.set()
-    await writer
-    await _check_one_home(units_cluster, units_store, moving, journal, target)
+        journal.done.set()
+        await writer
+    await _check_one_home(cluster, store, tenant, journal, target)
 
 
 def _failed_over(cluster: ClusterState, unit: str, old: str) -> None:
