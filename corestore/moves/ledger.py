@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
+
+import asyncpg
 
 from corestore.catalog import Catalog
 from corestore.errors import InvalidRequest, MoveInProgress
@@ -99,5 +101,8 @@ async def exclusive(catalog: Catalog, tenant_id: uuid.UUID) -> AsyncIterator[Led
         try:
             yield Ledger(conn, tenant_id)
         finally:
-            if not conn.is_closed():
-                await conn.fetchval(UNLOCK, tenant_id)
+            # A catalog connection that died took its session's lock along (and its pool
+            # took the connection back): nothing to unlock, and the mover's own error stands.
+            with suppress(asyncpg.InterfaceError):
+                if not conn.is_closed():
+                    await conn.fetchval(UNLOCK, tenant_id)

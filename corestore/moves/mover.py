@@ -313,6 +313,8 @@ class Mover:
                 yield conn
         except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"{server.name} is unreachable: {exc}") from None
+        except asyncpg.InterfaceError as exc:  # "connection is closed": the server died mid-move
+            raise Unavailable(f"{server.name} went away during the move: {exc}") from None
 
     @contextlib.asynccontextmanager
     async def _replicas(self, unit: ScaleUnit, primary: Server) -> AsyncIterator[list[asyncpg.Connection]]:

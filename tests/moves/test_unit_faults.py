@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from corestore.errors import Unavailable
 from corestore.moves.source import move_name
 from corestore.roles import DIRECTORY_DB
 from corestore.session import TenantSession
@@ -167,7 +168,7 @@ async def _fault_then_rerun(
     try:
         try:
             failed = await _move_with_fault(store, tenant, target, fault)
-            assert failed is not None, "the move passed through the fault"
+            assert isinstance(failed, Unavailable), f"the move ended with {failed!r}"
             await asyncio.to_thread(settle)
             # A library store runs no monitor: it learns a new primary as a caller would, by discovery.
             store.router.use_topology(await asyncio.to_thread(cluster.discover))
