@@ -18,15 +18,13 @@ delta change (directory_0005) again, and the delta functions say whether a remov
 is in the bin (Graph's reason "changed") or gone ("deleted").
 
 Audit retention moves from a per-insert trigger (directory_0009) to the same bounded
-background job that empties the bin (`corestore.directory.retention`).
+background job that empties the bin (`corestore.retention`).
 
 Revision ID: directory_0011
 """
 
-import importlib.util
+import importlib
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
@@ -47,19 +45,8 @@ RELATED = """(VALUES ('users', 'memberships', 'member_user_id'), ('groups', 'mem
   ('service_principals', 'app_role_assignments', 'principal_id')) AS l(kind, child, col)"""
 
 
-def _sibling(filename: str) -> ModuleType:
-    """directory_0010, whose loader and amended audit trigger this revision builds on."""
-    spec = importlib.util.spec_from_file_location(
-        f"corestore_{filename[:-3]}", Path(__file__).with_name(filename)
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-KEYS = _sibling("0010_key_credentials.py")
+# directory_0010, whose loader and amended audit trigger this revision builds on.
+KEYS = importlib.import_module("corestore.migrations.directory.0010_key_credentials")
 CHANGES = KEYS._revision("0005_changes.py")
 RETENTION = KEYS._revision("0009_audit_retention.py")
 
