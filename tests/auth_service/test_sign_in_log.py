@@ -19,6 +19,7 @@ from corestore.sign_in_log import SignInRecord
 from corestore.store import CoreStore
 from devtools.client import connect
 from devtools.process import FrontEndProcess
+from scale_units.model.topology import Server
 from scale_units.ports import free_port
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
@@ -70,6 +71,8 @@ async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
     try:
         upn = tenant.admin
         await conn.execute("UPDATE users SET password_hash = $1 WHERE user_principal_name = $2", weaker, upn)
+        # The sign-in reads a replica: one that still had the strong hash would rehash nothing.
+        await _replayed(cluster, unit.replicas, await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
         sign_in(http, west.url, tenant.id, upn, PASSWORD)
         stored = await conn.fetchval("SELECT password_hash FROM users WHERE user_principal_name = $1", upn)
     finally:
@@ -77,6 +80,19 @@ async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
     assert stored != weaker
     assert not needs_rehash(stored), "stored again with today's parameters"
     sign_in(http, west.url, tenant.id, upn, PASSWORD)
+
+
+async def _replayed(cluster: ClusterState, replicas: tuple[Server, ...], lsn: str) -> None:
+    """Until every one of `replicas` has replayed the primary's WAL up to `lsn` (bounded)."""
+    for replica in replicas:
+        conn = await asyncpg.connect(dsn(cluster, replica, "superuser"))
+        try:
+            deadline = time.monotonic() + 30
+            while not await conn.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
+                assert time.monotonic() < deadline, f"{replica.name} never replayed {lsn}"
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
 
 
 async def test_one_flush_writes_each_tenants_rows_into_that_tenant_only(
