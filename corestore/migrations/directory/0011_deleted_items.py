@@ -20,6 +20,9 @@ is in the bin (Graph's reason "changed") or gone ("deleted").
 Audit retention moves from a per-insert trigger (directory_0009) to the same bounded
 background job that empties the bin (`corestore.retention`).
 
+One revision over 300 lines on purpose: the bin, its functions and what the audit trigger
+and the delta functions learn of it are one upgrade, applied and undone together.
+
 Revision ID: directory_0011
 """
 
