@@ -37,6 +37,8 @@ SEARCH_NEEDS_EVENTUAL = (
 
 def refuse_unknown(request: Request, allowed: tuple[QueryParam, ...]) -> None:
     """A 400 for any query option the route does not serve (`$expand`, `$skip`, `$format`, ...)."""
+    if not request.scope["query_string"]:
+        return
     names = {q.name for q in allowed}
     for name in request.query_params:
         if name not in names:

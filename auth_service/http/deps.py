@@ -7,7 +7,6 @@ place a front end opens one: before a token exists, for the tenant in its path).
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from auth_service.http.geo_fence import Confinement
 from auth_service.http.request_ids import trail_of
 from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted
-from auth_service.oauth.tokens import TokenVerifier, VerifiedToken
+from auth_service.oauth.tokens import TokenVerifier, VerifiedToken, guid
 from corestore.session import TenantSession
 from corestore.types import Actor, CommitPosition
 
@@ -64,15 +63,16 @@ def services(request: Request) -> Services:
     return found
 
 
-def noted(request: Request, tenant_id: uuid.UUID, client_app_id: str | None) -> None:
+def noted(request: Request, tenant_id: uuid.UUID, app_id: uuid.UUID | None) -> None:
     """Who the request acts for, for its log line, once it is known to be of this geo. A client
-    id is logged only as the GUID an app id is: a form's text could be anything, a secret too."""
+    id is logged only as the GUID an app id is (`tokens.guid`): a form's text could be anything,
+    a secret too."""
     trail = trail_of(request.scope)
     if trail is None:
         return
     trail.tenant_id = str(tenant_id)
-    with contextlib.suppress(ValueError, TypeError):
-        trail.client_app_id = str(uuid.UUID(client_app_id))
+    if app_id is not None:
+        trail.client_app_id = str(app_id)
 
 
 def bearer(request: Request) -> str:
@@ -97,18 +97,10 @@ def _actor(token: VerifiedToken, request: Request) -> Actor:
     """Who the request's writes are audited as: the signed-in user (a token with scopes), else the
     application (its appId and service principal); the correlation id is the request's id."""
     trail = trail_of(request.scope)
-    correlation = _guid(trail.request_id if trail is not None else None)
+    correlation = guid(trail.request_id if trail is not None else None)  # the actor setting holds ids only
     if token.scopes:
         return Actor(user_id=token.object_id, correlation_id=correlation)
-    return Actor(app_id=_guid(token.client_id), principal_id=token.object_id, correlation_id=correlation)
-
-
-def _guid(text: str | None) -> uuid.UUID | None:
-    """A GUID, or None for anything else: the actor setting holds ids only."""
-    try:
-        return None if text is None else uuid.UUID(text)
-    except ValueError:
-        return None
+    return Actor(app_id=token.app_id, principal_id=token.object_id, correlation_id=correlation)
 
 
 class Gate:
@@ -132,12 +124,12 @@ class Gate:
     async def caller(self, request: Request, permission: str, resource: str) -> Caller:
         """The caller, if it holds `permission` on `resource` (the one its route declares)."""
         token = self.verifier.verify_access(bearer(request))
-        if not permitted(set(token.scopes) | set(token.roles), permission, resource):
+        if not permitted(token.granted, permission, resource):
             raise Forbidden(f"this operation needs {permission}")
         session = await self.sessions(token, _consistency(request))
         session.actor = _actor(token, request)
         self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
-        noted(request, token.tenant_id, token.client_id)
+        noted(request, token.tenant_id, token.app_id)
         self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
         return Caller(token, session, self.region)
 

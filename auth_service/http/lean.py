@@ -40,7 +40,8 @@ class QueryParam:
     choices: tuple[str, ...] | None = None
 
     def read(self, request: Request) -> Any:
-        raw = request.query_params.get(self.name)
+        # Most reads have no query: Starlette would still parse one per request.
+        raw = request.query_params.get(self.name) if request.scope["query_string"] else None
         if raw is None:
             return self.default
         if self.minimum is None:

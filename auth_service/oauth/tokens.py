@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, TypeVar
 
 import jwt
@@ -93,6 +93,25 @@ class VerifiedToken:
     expires_at: datetime
     cloud: Cloud
     token_id: str
+
+    # Worked out once per token, not per request: the verifier remembers a verified token.
+    @cached_property
+    def granted(self) -> set[str]:
+        """Its scopes and app roles: what `permissions.permitted` checks."""
+        return set(self.scopes) | set(self.roles)
+
+    @cached_property
+    def app_id(self) -> uuid.UUID | None:
+        """Its client id as the GUID an app id is, else None."""
+        return guid(self.client_id)
+
+
+def guid(text: str | None) -> uuid.UUID | None:
+    """A GUID, or None for anything else."""
+    try:
+        return None if text is None else uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def _same_cloud(ring: KeyRing, cloud: Cloud) -> None:

@@ -65,8 +65,7 @@ def to_graph_deleted(item: DeletedItem, select: tuple[str, ...] | None = None) -
 
 
 def _check_kind(who: Caller, permission: str, item: DeletedItem) -> None:
-    granted = set(who.token.scopes) | set(who.token.roles)
-    if not permitted(granted, permission, deleted_items(RESOURCES[item.kind])):
+    if not permitted(who.token.granted, permission, deleted_items(RESOURCES[item.kind])):
         raise Forbidden(f"this operation needs {permission} on {RESOURCES[item.kind]}")
 
 

@@ -20,7 +20,7 @@ from auth_service.oauth.assertions import JWT_BEARER
 from auth_service.oauth.discovery import algorithms, oidc_metadata
 from auth_service.oauth.grants import TokenRequest, basic_credentials
 from auth_service.oauth.replies import oauth_error
-from auth_service.oauth.tokens import issuer_for
+from auth_service.oauth.tokens import guid, issuer_for
 from corestore.errors import TenantNotFound
 
 router = APIRouter()
@@ -65,7 +65,7 @@ async def token(request: Request) -> Response:
     if assertion is not None and client_secret is not None:
         return oauth_error("invalid_request", "authenticate the client one way: a secret or an assertion")
     session = await parts.tenants.session(tenant_id)
-    noted(request, tenant_id, client_id)
+    noted(request, tenant_id, guid(client_id))
     client = request.client.host if request.client else None
     base = str(request.base_url).rstrip("/")
     endpoints = tuple(
