@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from corestore.deadlines import Deadline
 from corestore.directory.applications import Applications, ServicePrincipals
 from corestore.directory.assertions import ClientAssertions
 from corestore.directory.assignments import AppRoleAssignments
@@ -216,13 +217,14 @@ class TenantSession:
     ) -> list[asyncpg.Record] | None:
         """The rows, or None if this replica has not replayed our last write in time.
 
-        One deadline covers taking a connection and the read: one timer per read, not one
-        per step (timers cost more than the statement's own Python on this path)."""
+        One deadline covers taking a connection and the read, a `Deadline`, not a timer:
+        timers cost more than the statement's own Python on this path."""
         pool = await self._pools.get(server.name)
-        async with asyncio.timeout(READ_TIMEOUT_S), pool.acquire() as conn:
-            if not is_primary and not await self._caught_up(conn):
-                return None
-            return await conn.fetch(sql, *args)
+        with Deadline(READ_TIMEOUT_S):
+            async with pool.acquire() as conn:
+                if not is_primary and not await self._caught_up(conn):
+                    return None
+                return await conn.fetch(sql, *args)
 
     async def _caught_up(self, conn: Connection) -> bool:
         """Whether this replica has replayed our last write (waiting a bounded while)."""

@@ -1,6 +1,7 @@
-"""Every request's guards in one pure-ASGI layer: one timer and one wrapper of `send` per request.
+"""Every request's guards in one pure-ASGI layer: one deadline and one wrapper of `send` per request.
 
-- The deadline: past it the client gets 503 with Retry-After, never a hang. The store bounds
+- The deadline (a `Deadline`: no timer per request; it fires up to a tenth of a second
+  late): past it the client gets 503 with Retry-After, never a hang. The store bounds
   its own waits (a write's statements, its commit, each read); this is the backstop for
   everything else. A request cut off here may have written, so the answer says so.
 - The body limit: a body over the size is refused (413) before it is buffered, whether its
@@ -11,14 +12,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_service.http.geo_fence import Elsewhere, Locate, misplaced
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
 from auth_service.http.request_ids import trail_of
+from corestore.deadlines import Deadline
 
 REQUEST_DEADLINE_S = 15.0
 MAX_BODY_BYTES = 1024 * 1024
@@ -68,15 +68,16 @@ class Guard:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        deadline = Deadline(self.seconds)
         try:
-            async with asyncio.timeout(self.seconds) as deadline:
+            with deadline:
                 try:
                     await self._guarded(scope, counted, tracking)
                 except BodyTooLarge:
                     if not started:
                         await self._refuse(scope, receive, tracking)
         except TimeoutError:
-            if not deadline.expired() or started:
+            if not deadline.expired or started:
                 raise
             await self._late(scope, receive, send)
 
