@@ -39,17 +39,29 @@ class RequestLog:
         self.json = log_format is LogFormat.JSON
         self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
         self._flushed = time.monotonic()
+        self._millisecond = 0
+        self._stamp = ""
 
     def write(self, fields: dict[str, Any], idle: bool) -> None:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = self._now()
         if self.json:
             line = ENCODER.encode({"time": now, "level": "info", "logger": "corestore.access", **fields})
             self._file.write(line.decode() + "\n")
         else:
             head = f"{now} INFO corestore.access {fields['method']} {fields['route']} {fields['status']}"
-            self._file.write(head + "".join(f" {k}={v}" for k, v in fields.items() if v is not None) + "\n")
+            tail = [f" {k}={v}" for k, v in fields.items() if v is not None]
+            self._file.write(head + "".join(tail) + "\n")
         if idle or time.monotonic() - self._flushed > FLUSH_S:
             self.flush()
+
+    def _now(self) -> str:
+        """The time in milliseconds, formatted once per millisecond (several requests share one)."""
+        now = time.time()
+        millisecond = int(now * 1000)
+        if millisecond != self._millisecond:
+            self._millisecond = millisecond
+            self._stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        return self._stamp
 
     def flush(self) -> None:
         self._file.flush()
