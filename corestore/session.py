@@ -220,15 +220,16 @@ class TenantSession:
         One deadline covers taking a connection and the read, a `Deadline`, not a timer:
         timers cost more than the statement's own Python on this path."""
         pool = await self._pools.get(server.name)
+        position = None if is_primary else self.consistency
         with Deadline(READ_TIMEOUT_S):
             async with pool.acquire() as conn:
-                if not is_primary and not await self._caught_up(conn):
+                if position is not None and not await self._caught_up(conn, position):
                     return None
                 return await conn.fetch(sql, *args)
 
-    async def _caught_up(self, conn: Connection) -> bool:
-        """Whether this replica has replayed our last write (waiting a bounded while)."""
-        if self.consistency is None or await conn.fetchval(CAUGHT_UP_SQL, self.consistency.lsn):
+    async def _caught_up(self, conn: Connection, position: CommitPosition) -> bool:
+        """Whether this replica has replayed `position`, our last write (waiting a bounded while)."""
+        if await conn.fetchval(CAUGHT_UP_SQL, position.lsn):
             return True
         started = time.monotonic()
         deadline = started + CONSISTENCY_WAIT_S
@@ -237,7 +238,7 @@ class TenantSession:
             while time.monotonic() + delay <= deadline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
-                if await conn.fetchval(CAUGHT_UP_SQL, self.consistency.lsn):
+                if await conn.fetchval(CAUGHT_UP_SQL, position.lsn):
                     return True
             return False
         finally:
