@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from corestore.catalog import Catalog, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, NoCapacity, NotFound, TenantNotFound
 from corestore.moves.drain import drain
-from corestore.moves.mover import Mover, MoveReport, Progress, quiet
+from corestore.moves.mover import DEFAULT_COPY_MIB_S, Mover, MoveReport, Progress, quiet
 from corestore.objects import User
 from corestore.session import TenantSession
 from corestore.types import Placement, Tenant, TenantId
@@ -121,12 +121,17 @@ class Operator:
         await self._catalog(scale_unit.cloud).set_accepts_tenants(unit, not draining)
 
     async def move_tenant(
-        self, tenant_id: TenantId | uuid.UUID, unit_id: ScaleUnitId, progress: Progress = quiet
+        self,
+        tenant_id: TenantId | uuid.UUID,
+        unit_id: ScaleUnitId,
+        progress: Progress = quiet,
+        copy_mib_s: float | None = DEFAULT_COPY_MIB_S,
     ) -> MoveReport:
-        """Move the tenant, online, to another scale unit of its geo and cloud (`corestore.moves`);
-        after a failure, calling again undoes or finishes the interrupted move."""
+        """Move the tenant, online, to another scale unit of its geo and cloud (`corestore.moves`),
+        its rows copied at `copy_mib_s` (None: unpaced); after a failure, calling again undoes or
+        finishes the interrupted move."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
-        return await self._mover.move(tid, unit_id, progress)
+        return await self._mover.move(tid, unit_id, progress, copy_mib_s)
 
     async def drain_unit(self, unit: ScaleUnitId, progress: Progress = quiet) -> list[MoveReport]:
         """Retire a unit: it takes no new tenants, and each of its tenants moves to the unit of

@@ -17,7 +17,7 @@ import typer
 
 from corestore.cli import with_store
 from corestore.errors import TenantNotFound
-from corestore.moves.mover import MoveReport
+from corestore.moves.mover import DEFAULT_COPY_MIB_S, MoveReport
 from corestore.store import CoreStore
 from scale_units.cli import DEFAULT_DIR, DirOption
 from scale_units.progress import Progress
@@ -54,6 +54,12 @@ async def _tenant_id(store: CoreStore, tenant: str) -> uuid.UUID:
 def move_command(
     tenant: Annotated[str, typer.Argument(help="The tenant's id or one of its verified domains.")],
     to: Annotated[str, typer.Option("--to", help="The scale unit to move it to (same geo and cloud).")],
+    copy_rate: Annotated[
+        float,
+        typer.Option(
+            "--copy-rate", help="The copy's pace in MiB/s, to spare the units' other tenants; 0: unpaced."
+        ),
+    ] = DEFAULT_COPY_MIB_S,
     as_json: JsonOption = False,
     directory: DirOption = DEFAULT_DIR,
 ) -> None:
@@ -61,7 +67,8 @@ def move_command(
     or finish the interrupted move."""
 
     async def work(store: CoreStore) -> MoveReport:
-        return await store.operator.move_tenant(await _tenant_id(store, tenant), to, progress)
+        rate = None if copy_rate == 0 else copy_rate
+        return await store.operator.move_tenant(await _tenant_id(store, tenant), to, progress, rate)
 
     with closing(Progress(file=sys.stdout)) as progress:
         report = with_store(directory, work)

@@ -1,10 +1,10 @@
 """A tenant's move to another scale unit of its geo, online, in the manner of Citus's
 shard moves.
 
-copy     a publication of the tenant's rows on the source (a row filter on tenant_id)
-         and a subscription on the target: a consistent copy of each table, then the
-         source's changes in commit order; a mark written on the source and seen on the
-         target says it caught up.
+copy     a publication of the tenant's rows on the source (a row filter on tenant_id), a
+         slot at a snapshot, the rows at that snapshot copied at a bounded rate (`copy`),
+         then a subscription on the target from the slot: the source's changes since, in
+         commit order; a mark written on the source and seen on the target says it caught up.
 fence    the source refuses the tenant's writes, in its database (`source.fence`); a
          second mark, seen on the target, says it has every acknowledged write.
 verify   per table, row count and checksum on both primaries: in full at a checkpoint
@@ -34,9 +34,9 @@ import asyncpg
 
 from corestore.catalog import Catalog, CatalogEntry, TenantState
 from corestore.errors import InvalidRequest, LocationImmutable, TenantNotFound, Unavailable
+from corestore.moves import copy, verify
 from corestore.moves import source as src
 from corestore.moves import target as dst
-from corestore.moves import verify
 from corestore.moves.ledger import Ledger, PendingMove, Phase, exclusive
 from corestore.moves.tables import TableSummary, delete_rows, tenant_tables
 from corestore.roles import DIRECTORY_DB, dsn
@@ -48,12 +48,11 @@ from scale_units.model.types import ScaleUnitId
 from scale_units.routing import Router
 
 log = logging.getLogger(__name__)
-COPY_TIMEOUT_S = 600.0
+COPY_TIMEOUT_S = 3600.0  # a copy slower than that is stuck, not paced
+DEFAULT_COPY_MIB_S = 4.0  # see corestore.moves.copy; None: unpaced
 CATCH_UP_S = 60.0  # before the fence: the changes made during the copy
 FENCED_CATCH_UP_S = 10.0  # inside the fence: the last few transactions
 REPLAY_WAIT_S = 5.0
-PROGRESS_EVERY_S = 1.0
-PROGRESS_POLL_S = 0.1
 REPLAYED_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
 Progress = Callable[[str], None]
 
@@ -85,8 +84,15 @@ class Mover:
         self._catalog = catalog
 
     async def move(
-        self, tenant_id: uuid.UUID, unit_id: ScaleUnitId, progress: Progress = quiet
+        self,
+        tenant_id: uuid.UUID,
+        unit_id: ScaleUnitId,
+        progress: Progress = quiet,
+        copy_mib_s: float | None = DEFAULT_COPY_MIB_S,
     ) -> MoveReport:
+        """`copy_mib_s`: the copy's rate (None: as fast as the primaries go)."""
+        if copy_mib_s is not None and copy_mib_s <= 0:
+            raise InvalidRequest(f"a copy rate must be positive (MiB/s), not {copy_mib_s}")
         started = time.monotonic()
         unit = await self._units.find(unit_id)
         if unit is None:
@@ -105,7 +111,7 @@ class Mover:
             await book.check_target(unit_id)
             source = entry.placement.scale_unit
             await book.begin(source, unit_id)
-            return await self._run(book, source, unit, progress, started)
+            return await self._run(book, source, unit, copy.Pace(copy_mib_s), progress, started)
 
     async def _entry(self, tenant_id: uuid.UUID, unit: ScaleUnit) -> CatalogEntry:
         """The tenant, fresh from the catalog; a unit of another geo or cloud is refused
@@ -129,7 +135,13 @@ class Mover:
         raise TenantNotFound(f"no tenant {tenant_id} in this cluster")
 
     async def _run(
-        self, book: Ledger, source: ScaleUnitId, unit: ScaleUnit, progress: Progress, started: float
+        self,
+        book: Ledger,
+        source: ScaleUnitId,
+        unit: ScaleUnit,
+        pace: copy.Pace,
+        progress: Progress,
+        started: float,
     ) -> MoveReport:
         tenant_id, flipped = book.tenant_id, False
         source_unit = await self._units.unit(source)
@@ -144,10 +156,10 @@ class Mover:
                 await src.drop_publication(s, tenant_id)
                 await delete_rows(d, tenant_id, tables)  # a copy an earlier attempt left
                 await src.publish(s, tenant_id, tables)
-                await dst.subscribe(
-                    d, tenant_id, dsn(self._units.state, source_primary, "superuser", DIRECTORY_DB)
-                )
-                await self._copy(d, tenant_id, progress)
+                source_dsn = dsn(self._units.state, source_primary, "superuser", DIRECTORY_DB)
+                await copy.export_slot(source_dsn, tenant_id, s)
+                await self._copy(s, d, tenant_id, tables, pace, progress)
+                await dst.subscribe(d, tenant_id, source_dsn)
                 await dst.analyze(d, tables)
                 caught_up = time.monotonic()
                 await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), CATCH_UP_S)
@@ -227,19 +239,20 @@ class Mover:
         )
         return epoch, summaries, fence_ms
 
-    async def _copy(self, d: asyncpg.Connection, tenant_id: uuid.UUID, progress: Progress) -> None:
-        deadline = time.monotonic() + COPY_TIMEOUT_S
-        said = 0.0
-        while not (state := await dst.progress(d, tenant_id)).done:
-            if time.monotonic() > deadline:
-                raise Unavailable(f"the copy did not finish within {COPY_TIMEOUT_S:.0f} s")
-            if time.monotonic() - said >= PROGRESS_EVERY_S:
-                progress(
-                    f"copy: {state.ready}/{state.tables} tables copied, {state.rows_in_flight} rows in flight"
-                )
-                said = time.monotonic()
-            await asyncio.sleep(PROGRESS_POLL_S)
-        progress(f"copy: {state.tables}/{state.tables} tables copied")
+    async def _copy(
+        self,
+        s: asyncpg.Connection,
+        d: asyncpg.Connection,
+        tenant_id: uuid.UUID,
+        tables: tuple[str, ...],
+        pace: copy.Pace,
+        progress: Progress,
+    ) -> None:
+        try:
+            async with asyncio.timeout(COPY_TIMEOUT_S):
+                await copy.copy_tables(s, d, tenant_id, tables, pace, progress)
+        except TimeoutError:
+            raise Unavailable(f"the copy did not finish within {COPY_TIMEOUT_S:.0f} s") from None
 
     async def _resolve(self, book: Ledger, pending: PendingMove, progress: Progress) -> None:
         """An earlier mover died: finish its move if it flipped, else undo it."""

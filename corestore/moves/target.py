@@ -1,5 +1,5 @@
-"""The target unit's side of a move: a subscription that copies the tenant's rows
-(a consistent snapshot per table) and then applies the source's changes in commit order.
+"""The target unit's side of a move: a subscription that applies the source's changes in
+commit order from the move's slot on, the rows before it copied already (`corestore.moves.copy`).
 
 The apply worker runs as a replica would (no triggers, no foreign key checks) and as
 the superuser (`run_as_owner`: no row-level security), so rows arrive as the source has them.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 
 import asyncpg
 
@@ -18,13 +17,9 @@ from corestore.errors import Unavailable
 from corestore.moves.source import move_name
 
 SUBSCRIPTION = """CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION {name}
-WITH (copy_data = true, streaming = off, synchronous_commit = 'on', disable_on_error = true,
-      run_as_owner = true)"""
-PROGRESS = """SELECT s.subenabled AS enabled,
-  count(*) FILTER (WHERE r.srsubstate = 'r') AS ready, count(r.srrelid) AS tables,
-  (SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy) AS copying
-FROM pg_subscription s LEFT JOIN pg_subscription_rel r ON r.srsubid = s.oid
-WHERE s.subname = $1 GROUP BY s.subenabled"""
+WITH (copy_data = false, create_slot = false, streaming = off, synchronous_commit = 'on',
+      disable_on_error = true, run_as_owner = true)"""
+ENABLED = "SELECT subenabled FROM pg_subscription WHERE subname = $1"
 ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
 HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
 EPOCH = "UPDATE public.tenants SET epoch = $2 WHERE tenant_id = $1"
@@ -32,31 +27,20 @@ EXISTS = "SELECT 1 FROM pg_subscription WHERE subname = $1"
 POLL_S = 0.005
 
 
-@dataclass(frozen=True)
-class CopyProgress:
-    ready: int
-    tables: int
-    rows_in_flight: int
-
-    @property
-    def done(self) -> bool:
-        return self.tables > 0 and self.ready == self.tables
-
-
 async def subscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID, source_dsn: str) -> None:
     conninfo = source_dsn.replace("'", "''")
     await conn.execute(SUBSCRIPTION.format(name=move_name(tenant_id), conninfo=conninfo))
 
 
-async def progress(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> CopyProgress:
+async def check(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    """The subscription still runs (it stops itself on an error)."""
     name = move_name(tenant_id)
-    row = await conn.fetchrow(PROGRESS, name)
-    if row is None:
+    enabled = await conn.fetchval(ENABLED, name)
+    if enabled is None:
         raise Unavailable(f"subscription {name} is gone")
-    if not row["enabled"]:
+    if not enabled:
         errors = await conn.fetchval(ERRORS, name)
         raise Unavailable(f"subscription {name} stopped on an error ({errors} so far); see the target's log")
-    return CopyProgress(row["ready"], row["tables"], int(row["copying"]))
 
 
 async def wait_for_mark(
@@ -67,7 +51,7 @@ async def wait_for_mark(
     while not await conn.fetchval(HAS_MARK, tenant_id, mark):
         if time.monotonic() > deadline:
             raise Unavailable(f"the target did not catch up within {timeout_s:.0f} s")
-        await progress(conn, tenant_id)  # a stopped subscription fails now, not at the deadline
+        await check(conn, tenant_id)  # a stopped subscription fails now, not at the deadline
         await asyncio.sleep(POLL_S)
 
 

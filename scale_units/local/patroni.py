@@ -33,15 +33,8 @@ NAMESPACE = "/corestore/"  # each unit's keys in its cloud's etcd: NAMESPACE + u
 POSTGRES_PARAMETERS: Mapping[str, str] = {
     "unix_socket_directories": "",
     "wal_level": "logical",  # a tenant's move streams its rows by logical replication
-    # A move's copy (corestore.moves.target) takes one table at a time, to spare its neighbours
-    # the CPU. Measured on this 2-core machine: a library reader of another tenant during a 210k-row
-    # copy, shared machine: p99 1.13-1.27x its p99 before with 6 workers, 0.98-1.22x with 1;
-    # `python -m bench move` (HTTP readers of a neighbour, quiet machine, one run each), the
-    # neighbour's p99 at 1k/10k/100k users 1.66/2.80/4.62x with 6 workers, 1.57/2.19/3.02x with 1,
-    # while a 100k-user move took 8.9 s (p50) against 8.0 s.
     "max_worker_processes": "16",
     "max_logical_replication_workers": "8",
-    "max_sync_workers_per_subscription": "1",
     "max_wal_senders": "16",
     "max_replication_slots": "16",
     "hot_standby_feedback": "on",

@@ -34,6 +34,8 @@ async def test_unknown_tenant_unknown_unit_and_the_same_unit_are_refused(
         await units_store.operator.move_tenant(moving.id, "emea-9")
     with pytest.raises(InvalidRequest, match=f"already on {here}"):
         await units_store.operator.move_tenant(moving.id, here)
+    with pytest.raises(InvalidRequest, match="a copy rate must be positive"):
+        await units_store.operator.move_tenant(moving.id, other_unit(here), copy_mib_s=-1.0)
     assert await _placement(units_store, moving) == here
 
 
