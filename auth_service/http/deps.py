@@ -17,6 +17,7 @@ from fastapi import Request
 
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.http.geo_fence import Confinement
+from auth_service.http.lean import header
 from auth_service.http.request_ids import trail_of
 from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted
@@ -33,6 +34,8 @@ REGION_HEADER = "x-corestore-region"
 # Said while the tenant's unit has no replica confirming commits: its topology's no_quorum
 # policy, `degrade` (commits go on asynchronously) or `wait` (commits wait for a replica).
 QUORUM_HEADER = "x-corestore-quorum-lost"
+CONSISTENCY_KEY = CONSISTENCY_HEADER.encode()
+AUTHORIZATION = b"authorization"
 
 
 @dataclass
@@ -76,19 +79,19 @@ def noted(request: Request, tenant_id: uuid.UUID, app_id: uuid.UUID | None) -> N
 
 
 def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    found = header(request.scope, AUTHORIZATION)
+    scheme, _, value = ("" if found is None else found.decode("latin-1")).partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise InvalidToken("a bearer token is required")
     return value.strip()
 
 
 def _consistency(request: Request) -> CommitPosition | None:
-    value = request.headers.get(CONSISTENCY_HEADER)
+    value = header(request.scope, CONSISTENCY_KEY)
     if value is None:
         return None
     try:
-        return CommitPosition.parse(value)
+        return CommitPosition.parse(value.decode("latin-1"))
     except ValueError:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 

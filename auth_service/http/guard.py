@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_service.http.geo_fence import Elsewhere, Locate, misplaced
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
+from auth_service.http.lean import header
 from auth_service.http.request_ids import trail_of
 from corestore.deadlines import Deadline
 
@@ -82,7 +83,7 @@ class Guard:
             await self._late(scope, receive, send)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = next((v for k, v in scope["headers"] if k == CONTENT_LENGTH), None)
+        declared = header(scope, CONTENT_LENGTH)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             raise BodyTooLarge(self.max_bytes)
         elsewhere = await misplaced(scope, self.locate, self.elsewhere)

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import Scope
 
 from corestore.errors import InvalidRequest
 
@@ -86,6 +87,16 @@ class LeanRoute(APIRoute):
     def get_route_handler(self) -> Endpoint:
         endpoint: Endpoint = self.endpoint
         return endpoint
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case, as ASGI gives names), read off the scope:
+    building Starlette's `Headers` and asking it for an absent one cost ~1.5 us a request."""
+    for key, value in scope["headers"]:
+        if key == name:
+            found: bytes = value
+            return found
+    return None
 
 
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

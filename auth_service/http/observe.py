@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth_service.http import access_log
 from auth_service.http.deps import SERVER_HEADER
 from auth_service.http.http_errors import graph_error
+from auth_service.http.lean import header
 from auth_service.http.request_ids import CLIENT_REQUEST_ID, SCOPE_KEY, Trail, client_request_id
 from auth_service.metrics.http import UNMATCHED, HttpCounts
 
@@ -52,7 +53,7 @@ class Observe:
             )
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
-        raw = next((v for k, v in scope["headers"] if k == CLIENT_REQUEST_ID_KEY), None)
+        raw = header(scope, CLIENT_REQUEST_ID_KEY)
         try:
             trail = Trail.new(client_request_id(raw))
         except ValueError as exc:
