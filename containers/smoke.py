@@ -208,6 +208,11 @@ class Smoke:
             capture_output=True,
         ).stdout.strip()
         if code != "0":
+            # Twice in CI no unit elected a leader in time: the servers' own logs say why.
+            for service in self.compose["services"]:
+                if service != "migrate":
+                    print(f"--- {service} (last lines)", flush=True)
+                    self.podman("logs", "--tail", "40", self.container(service), quiet=False, check=False)
             self.podman("logs", self.container("migrate"), quiet=False, check=False)
             raise RuntimeError(f"the migrate service exited with {code}")
         checked = [s for s, spec in self.compose["services"].items() if "healthcheck" in spec]
