@@ -28,9 +28,17 @@ BEGIN = "INSERT INTO moves (tenant_id, source, target, phase) VALUES ($1, $2, $3
 PHASE = "UPDATE moves SET phase = $2 WHERE tenant_id = $1"
 END = "DELETE FROM moves WHERE tenant_id = $1"
 EPOCH = "SELECT epoch FROM tenants WHERE tenant_id = $1"
-FLIP = """UPDATE tenants SET scale_unit = $3, epoch = epoch + 1
-WHERE tenant_id = $1 AND scale_unit = $2 RETURNING epoch"""
-COUNT = "UPDATE scale_units SET tenant_count = tenant_count + $2 WHERE id = $1"
+# One statement (one round trip inside the fence): the placement, both units' counts, the phase.
+FLIP = """WITH flipped AS (
+  UPDATE tenants SET scale_unit = $3, epoch = epoch + 1
+  WHERE tenant_id = $1 AND scale_unit = $2 RETURNING epoch
+), counted AS (
+  UPDATE scale_units SET tenant_count = tenant_count + CASE WHEN id = $3 THEN 1 ELSE -1 END
+  WHERE id IN ($2, $3) AND EXISTS (SELECT FROM flipped)
+), phased AS (
+  UPDATE moves SET phase = 'flipped' WHERE tenant_id = $1 AND EXISTS (SELECT FROM flipped)
+)
+SELECT epoch FROM flipped"""
 ROOM = "SELECT capacity - tenant_count AS room, accepts_tenants FROM scale_units WHERE id = $1"
 
 
@@ -79,13 +87,9 @@ class Ledger:
 
     async def flip(self, source: ScaleUnitId, target: ScaleUnitId) -> int:
         """Name the new unit; the new epoch."""
-        async with self._conn.transaction():
-            epoch = await self._conn.fetchval(FLIP, self.tenant_id, source, target)
-            if epoch is None:
-                raise MoveInProgress(f"tenant {self.tenant_id} is no longer on {source}")
-            await self._conn.execute(COUNT, source, -1)
-            await self._conn.execute(COUNT, target, 1)
-            await self._conn.execute(PHASE, self.tenant_id, Phase.FLIPPED.value)
+        epoch = await self._conn.fetchval(FLIP, self.tenant_id, source, target)
+        if epoch is None:
+            raise MoveInProgress(f"tenant {self.tenant_id} is no longer on {source}")
         return int(epoch)
 
     async def end(self) -> None:

@@ -216,18 +216,16 @@ class Mover:
             nonlocal lap
             steps[name], lap = (time.monotonic() - lap) * 1000, time.monotonic()
 
-        await src.fence(s, tenant_id, unit.id, epoch)
+        mark = await src.fence(s, tenant_id, unit.id, epoch)
         step("fence")
         progress("fence: the source refuses the tenant's writes; the last changes follow")
-        await dst.wait_for_mark(d, tenant_id, await src.mark(s, tenant_id), FENCED_CATCH_UP_S)
+        await dst.wait_for_mark(d, tenant_id, mark, FENCED_CATCH_UP_S)
         step("catch-up")
         summaries = await verify.fenced(s, d, tenant_id, tables, verified)
         step("verify")
-        await dst.set_epoch(d, tenant_id, epoch)
-        await _replayed(target_replicas, str(await d.fetchval("SELECT pg_current_wal_lsn()::text")))
+        await _replayed(target_replicas, await dst.take_over(d, tenant_id, epoch))
         await _replayed(source_replicas, await src.mark_moved(s, tenant_id, unit.id, epoch))
         step("replicas")
-        await src.lift(d, tenant_id)  # a fence an earlier move off the target left
         epoch = await book.flip(source_unit.id, unit.id)
         step("flip")
         fence_ms = (time.monotonic() - fenced) * 1000

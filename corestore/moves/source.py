@@ -17,15 +17,23 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from corestore.errors import Unavailable
+from corestore.moves import scripts
+from corestore.moves.scripts import literal
 from scale_units.model.types import ScaleUnitId
 
 FENCE_LOCK_TIMEOUT = "5s"  # writes in flight are bounded by the store's write deadline
-FENCE = """INSERT INTO corestore.tenant_fences (tenant_id, state, moved_to, epoch)
-VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE
-SET state = excluded.state, moved_to = excluded.moved_to, epoch = excluded.epoch, fenced_at = now()"""
 LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 LIFT = "DELETE FROM corestore.tenant_fences WHERE tenant_id = $1"
-MARK = "UPDATE public.tenants SET move_mark = $2 WHERE tenant_id = $1"
+# Scripts (`corestore.moves.scripts`): values as literals, one round trip each.
+FENCE_ROW = """INSERT INTO corestore.tenant_fences (tenant_id, state, moved_to, epoch)
+VALUES ({tenant}, {state}, {target}, {epoch}) ON CONFLICT (tenant_id) DO UPDATE
+SET state = excluded.state, moved_to = excluded.moved_to, epoch = excluded.epoch, fenced_at = now()"""
+# No audit record of a mark: it is the mover's, not a change of the tenant.
+MARK = """SET LOCAL session_replication_role = replica;
+UPDATE public.tenants SET move_mark = {mark} WHERE tenant_id = {tenant}"""
+FENCE = """BEGIN; SET LOCAL lock_timeout = {timeout};
+SELECT pg_advisory_xact_lock(hashtextextended({tenant}, 0));
+{row}; {mark}; COMMIT"""
 SLOT_WAIT_S = 10.0
 SLOT_ACTIVE = "SELECT active FROM pg_replication_slots WHERE slot_name = $1"
 DROP_SLOT = """SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
@@ -78,15 +86,24 @@ async def paused(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncIterato
         yield
 
 
-async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> None:
-    """Refuse the tenant's writes here from now on (waits for those in flight)."""
-    async with paused(conn, tenant_id):
-        await conn.execute(FENCE, tenant_id, "fenced", target, epoch)
+async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> uuid.UUID:
+    """Refuse the tenant's writes here from now on (waits for those in flight), with a mark (see
+    `mark`) in the same transaction: one round trip. The mark."""
+    value, tenant = uuid.uuid4(), literal(str(tenant_id))
+    row = FENCE_ROW.format(tenant=tenant, state="'fenced'", target=literal(target), epoch=int(epoch))
+    mark = MARK.format(mark=literal(str(value)), tenant=tenant)
+    await scripts.run(
+        conn, FENCE.format(timeout=literal(FENCE_LOCK_TIMEOUT), tenant=tenant, row=row, mark=mark)
+    )
+    return value
 
 
 async def mark_moved(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> str:
     """Refuse reads too (the tenant lives on `target` now); the WAL position of the change."""
-    await conn.execute(FENCE, tenant_id, "moved", target, epoch)
+    tenant = literal(str(tenant_id))
+    await conn.execute(
+        FENCE_ROW.format(tenant=tenant, state="'moved'", target=literal(target), epoch=int(epoch))
+    )
     return str(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
 
 
@@ -98,7 +115,7 @@ async def mark(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> uuid.UUID:
     """A change of the tenant's own row, committed after everything before it: once the
     target shows it, the target has every earlier write (a subscription applies in commit order)."""
     value = uuid.uuid4()
-    async with conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")  # no audit record of it
-        await conn.execute(MARK, tenant_id, value)
+    await scripts.run(
+        conn, f"BEGIN; {MARK.format(mark=literal(str(value)), tenant=literal(str(tenant_id)))}; COMMIT"
+    )
     return value

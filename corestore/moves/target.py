@@ -14,6 +14,8 @@ import uuid
 import asyncpg
 
 from corestore.errors import Unavailable
+from corestore.moves import scripts
+from corestore.moves.scripts import literal
 from corestore.moves.source import move_name
 
 SUBSCRIPTION = """CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION {name}
@@ -22,7 +24,9 @@ WITH (copy_data = false, create_slot = false, streaming = off, synchronous_commi
 ENABLED = "SELECT subenabled FROM pg_subscription WHERE subname = $1"
 ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
 HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
-EPOCH = "UPDATE public.tenants SET epoch = $2 WHERE tenant_id = $1"
+TAKE_OVER = """BEGIN; SET LOCAL session_replication_role = replica;
+UPDATE public.tenants SET epoch = {epoch} WHERE tenant_id = {tenant};
+DELETE FROM corestore.tenant_fences WHERE tenant_id = {tenant}; COMMIT"""
 EXISTS = "SELECT 1 FROM pg_subscription WHERE subname = $1"
 POLL_S = 0.005
 
@@ -76,10 +80,11 @@ async def unsubscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
         await conn.execute(f"DROP SUBSCRIPTION {name}")
 
 
-async def set_epoch(conn: asyncpg.Connection, tenant_id: uuid.UUID, epoch: int) -> None:
+async def take_over(conn: asyncpg.Connection, tenant_id: uuid.UUID, epoch: int) -> str:
     """The epoch the flip will give, in the tenant's row here: delta tokens are held to it
     (migration directory_0012). Written on the target alone, after the verification and as a
-    replica would (no triggers); the fenced source sends nothing after it."""
-    async with conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")
-        await conn.execute(EPOCH, tenant_id, epoch)
+    replica would (no triggers); the fenced source sends nothing after it. A fence an earlier
+    move off this unit left is lifted with it, in one script (one round trip). The WAL
+    position after both."""
+    await scripts.run(conn, TAKE_OVER.format(tenant=literal(str(tenant_id)), epoch=int(epoch)))
+    return str(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
