@@ -34,8 +34,9 @@ def test_sql_looking_values_are_just_data(
     assert created.status_code == 201
     assert created.json()["displayName"] == text
     quoted = text.replace("'", "''")
+    own_write = {**admin_headers, "x-corestore-consistency": created.headers["x-corestore-consistency"]}
     found = http.get(
-        f"{west.url}/v1.0/users", headers=admin_headers, params={"$filter": f"displayName eq '{quoted}'"}
+        f"{west.url}/v1.0/users", headers=own_write, params={"$filter": f"displayName eq '{quoted}'"}
     )
     assert [u["displayName"] for u in found.json()["value"]] == [text]
     raw = http.get(

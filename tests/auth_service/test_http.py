@@ -105,29 +105,34 @@ def test_user_crud_etag_conflict_and_paging(
         json={"displayName": "Robert"},
     )
     assert fresh.status_code == 204
+    # Reads go to replicas: each carries the last write's commit position, as a client that
+    # must read its own writes does (without it a replica may not have replayed them yet).
+    last = fresh
     for i in range(4):
-        http.post(
+        last = http.post(
             users,
-            headers=admin_headers,
+            headers={**admin_headers, CONSISTENCY: last.headers[CONSISTENCY]},
             json=user_body(http_tenant.upn(f"u{i}"), f"U{i}"),
         )
+    after_writes = {**admin_headers, CONSISTENCY: last.headers[CONSISTENCY]}
     seen: list[str] = []
     url: str | None = f"{users}?$top=2&$select=displayName"
     while url:
-        page = http.get(url, headers=admin_headers).json()
+        page = http.get(url, headers=after_writes).json()
         seen += [u["id"] for u in page["value"]]
         assert all(set(u) <= {"@odata.type", "id", "displayName"} for u in page["value"])
         url = page.get("@odata.nextLink")
     assert len(seen) == len(set(seen)) == 6
     filtered = http.get(
-        users, headers=admin_headers, params={"$filter": "startswith(displayName, 'Rob')"}
+        users, headers=after_writes, params={"$filter": "startswith(displayName, 'Rob')"}
     ).json()
     assert [u["displayName"] for u in filtered["value"]] == ["Robert"]
-    assert http.delete(f"{users}/{bob['id']}", headers=admin_headers).status_code == 204
-    assert (
-        graph_error(http.get(f"{users}/{bob['id']}", headers=admin_headers), 404)
-        == "Request_ResourceNotFound"
+    deleted = http.delete(f"{users}/{bob['id']}", headers=after_writes)
+    assert deleted.status_code == 204
+    gone = http.get(
+        f"{users}/{bob['id']}", headers={**admin_headers, CONSISTENCY: deleted.headers[CONSISTENCY]}
     )
+    assert graph_error(gone, 404) == "Request_ResourceNotFound"
 
 
 def test_read_your_writes_through_another_region(
