@@ -1,7 +1,7 @@
 """The ASGI application: routes, error mapping, and the front end's lifetime.
 
-What the server runs is our own per-request layers around `HotPaths`, which answers the
-lean routes itself and hands everything else to the FastAPI app (`create_api`).
+What the server runs is our own per-request layer (`Guard`) around `HotPaths`, which answers
+the lean routes itself and hands everything else to the FastAPI app (`create_api`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from auth_service.frontend import FrontEnd
 from auth_service.http import http_errors, openapi
 from auth_service.http.guard import Guard
 from auth_service.http.hot import HotPaths
-from auth_service.http.observe import Observe
 from auth_service.routes import (
     assignments,
     audits,
@@ -45,11 +44,10 @@ def create_app(frontend: FrontEnd) -> ASGIApp:
 
 
 def around(frontend: FrontEnd, inner: ASGIApp) -> ASGIApp:
-    """The layers every request passes, hot or not: outermost `Observe`, so every answer, the
-    deadline's 503 included, has its ids and is counted."""
+    """The one layer every request passes, hot or not: every answer, the deadline's 503
+    included, has its ids and is counted."""
     services = frontend.services
-    guarded = Guard(inner, services.tenants.locate, services.confinement.elsewhere)
-    return Observe(guarded, counts=services.metrics.http)
+    return Guard(inner, services.tenants.locate, services.confinement.elsewhere, counts=services.metrics.http)
 
 
 def create_api(frontend: FrontEnd) -> FastAPI:

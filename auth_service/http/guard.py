@@ -1,29 +1,45 @@
-"""Every request's guards in one pure-ASGI layer: one deadline and one wrapper of `send` per request.
+"""Every request's one pure-ASGI layer: it observes and guards the request in one frame, with one
+deadline and one wrapper of `send` (each nested layer and wrapper cost every request an await).
 
-- The deadline (a `Deadline`: no timer per request; it fires up to a tenth of a second
+What it observes:
+- the request's `Trail` (request ids), stamped on every answer; an unexpected crash is
+  answered in Graph's shape with them (so even a 500 can be found in the log);
+- the answer, counted by route template, method and status with its duration, and the
+  request's one log line (`access_log`).
+
+What it guards:
+- the deadline (a `Deadline`: no timer per request; it fires up to a tenth of a second
   late): past it the client gets 503 with Retry-After, never a hang. The store bounds
   its own waits (a write's statements, its commit, each read); this is the backstop for
   everything else. A request cut off here may have written, so the answer says so.
-- The body limit: a body over the size is refused (413) before it is buffered, whether its
+- the body limit: a body over the size is refused (413) before it is buffered, whether its
   length is declared or it streams.
-- The geo fence (`geo_fence.misplaced`): a tenant of another geo named in the path is sent
+- the geo fence (`geo_fence.misplaced`): a tenant of another geo named in the path is sent
   where it belongs before anything else runs.
 """
 
 from __future__ import annotations
 
+import time
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth_service.http import access_log
+from auth_service.http.deps import SERVER_HEADER
 from auth_service.http.geo_fence import Elsewhere, Locate, misplaced
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
 from auth_service.http.lean import header
-from auth_service.http.request_ids import trail_of
+from auth_service.http.request_ids import CLIENT_REQUEST_ID, SCOPE_KEY, Trail, client_request_id
+from auth_service.metrics.http import UNMATCHED, HttpCounts
 from corestore.deadlines import Deadline
 
 REQUEST_DEADLINE_S = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 CONTENT_LENGTH = b"content-length"
+CLIENT_REQUEST_ID_KEY = CLIENT_REQUEST_ID.encode()
+SERVER_KEY = SERVER_HEADER.encode()
+START = "http.response.start"
 
 
 class BodyTooLarge(HTTPException):
@@ -40,12 +56,14 @@ class Guard:
         locate: Locate,
         elsewhere: Elsewhere,
         *,
+        counts: HttpCounts | None = None,
         seconds: float = REQUEST_DEADLINE_S,
         max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.locate = locate
         self.elsewhere = elsewhere
+        self.counts = HttpCounts() if counts is None else counts
         self.seconds = seconds
         self.max_bytes = max_bytes
 
@@ -53,34 +71,78 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        began = time.perf_counter()
+        answered = Answered()
+        counts = self.counts
+        counts.in_flight += 1
+        try:
+            await self._answer(scope, receive, send, answered)
+        finally:
+            counts.in_flight -= 1
+            seconds = time.perf_counter() - began
+            template = getattr(scope.get("route"), "path", UNMATCHED)
+            method = scope["method"]
+            counts.answered(template, method, answered.status, seconds)
+            trail: Trail | None = scope.get(SCOPE_KEY)
+            if trail is not None and trail.deadline_passed:
+                counts.deadline_exceeded += 1
+            access_log.request_done(
+                trail, method, template, answered.status, seconds, answered.server, idle=not counts.in_flight
+            )
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
+        try:
+            trail = Trail.new(client_request_id(header(scope, CLIENT_REQUEST_ID_KEY)))
+        except ValueError as exc:
+            scope[SCOPE_KEY] = Trail.new()
+            answered.status = 400
+            await graph_error(400, "Request_BadRequest", str(exc), scope=scope)(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = trail
+        stamp = trail.headers()
+        max_bytes = self.max_bytes
         seen = 0
 
         async def counted() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge(self.max_bytes)
+            if seen > max_bytes:
+                raise BodyTooLarge(max_bytes)
             return message
 
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def stamped(message: Message) -> None:
+            if message["type"] == START:
+                answered.status = message["status"]
+                headers = message.get("headers", ())
+                for key, value in headers:
+                    if key == SERVER_KEY:
+                        answered.server = value.decode()
+                        break
+                message = {**message, "headers": [*headers, *stamp]}
             await send(message)
 
         deadline = Deadline(self.seconds)
         try:
-            with deadline:
-                try:
-                    await self._guarded(scope, counted, tracking)
-                except BodyTooLarge:
-                    if not started:
-                        await self._refuse(scope, receive, tracking)
-        except TimeoutError:
-            if not deadline.expired or started:
-                raise
-            await self._late(scope, receive, send)
+            try:
+                with deadline:
+                    try:
+                        await self._guarded(scope, counted, stamped)
+                    except BodyTooLarge:
+                        if not answered.status:
+                            await self._refuse(scope, receive, stamped)
+            except TimeoutError:
+                if not deadline.expired or answered.status:
+                    raise
+                await self._late(trail, scope, receive, stamped)
+        except Exception:
+            # Starlette's own error layer would answer a bare 500 without our ids; it re-raises
+            # for the server's log either way.
+            if not answered.status:
+                await graph_error(500, "InternalServerError", "unexpected error", scope=scope)(
+                    scope, receive, stamped
+                )
+            raise
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = header(scope, CONTENT_LENGTH)
@@ -93,10 +155,18 @@ class Guard:
         message = f"request body over {self.max_bytes} bytes"
         await graph_error(413, "Request_EntityTooLarge", message, scope=scope)(scope, receive, send)
 
-    async def _late(self, scope: Scope, receive: Receive, send: Send) -> None:
-        trail = trail_of(scope)
-        if trail is not None:
-            trail.deadline_passed = True
+    async def _late(self, trail: Trail, scope: Scope, receive: Receive, send: Send) -> None:
+        trail.deadline_passed = True
         message = f"no answer within {self.seconds:g}s; if this was a write, it may have taken effect"
         headers = {"Retry-After": str(RETRY_AFTER_S)}
         await graph_error(503, "ServiceUnavailable", message, headers, scope=scope)(scope, receive, send)
+
+
+class Answered:
+    """What the answer said, as far as the log line and the metrics need it."""
+
+    __slots__ = ("server", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.server: str | None = None

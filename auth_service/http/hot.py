@@ -5,7 +5,7 @@ A `LeanRoute` (the reads, `/me`, the token endpoint) takes the request alone and
 over every included router, the exit stacks) does nothing for it but cost time. `HotPaths`
 finds the route by method, then path (one compiled pattern per method), calls the same
 endpoint, and answers an error with the app's own handler for its class, as Starlette's
-exception layer would; an error without one propagates to `Observe`, as it would from
+exception layer would; an error without one propagates to `Guard`, as it would from
 FastAPI. Every other request, and every path an earlier route claims, goes to FastAPI
 unchanged; FastAPI still documents every route.
 """

@@ -95,7 +95,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _answer(status, code))
     app.add_exception_handler(core.CoreStoreError, _unexpected)
     # Any other crash: Starlette's server-error layer answers with this and re-raises for the
-    # log (its own answer would be a bare text 500, which `Observe`, outside the app, passes on).
+    # log (its own answer would be a bare text 500, which `Guard`, outside the app, passes on).
     app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -167,7 +167,7 @@ class Runner:
         try:
             await self.app(scope, receive, send)
         except Exception:
-            # `Observe` has answered 500 and re-raises for the server's log.
+            # `Guard` has answered 500 and re-raises for the server's log.
             log.exception("batch request %s failed", item.id)
             if not any(m["type"] == "http.response.start" for m in sent):
                 return _unanswered(item.id, 500, "InternalServerError", SERVER_ERROR)
