@@ -27,9 +27,10 @@ from corestore.moves.source import move_name
 SUBSCRIPTION = """CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION {name}
 WITH (copy_data = false, create_slot = false, streaming = off, synchronous_commit = 'off',
       disable_on_error = true, run_as_owner = true)"""
-ENABLED = "SELECT subenabled FROM pg_subscription WHERE subname = $1"
+# One round trip per poll: whether the mark arrived, and whether the subscription still runs.
+MARK_SEEN = """SELECT (SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1) AS seen,
+(SELECT subenabled FROM pg_subscription WHERE subname = $3) AS enabled"""
 ERRORS = "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats WHERE subname = $1"
-HAS_MARK = "SELECT move_mark = $2 FROM public.tenants WHERE tenant_id = $1"
 TAKE_OVER = """BEGIN; SET LOCAL session_replication_role = replica;
 UPDATE public.tenants SET epoch = {epoch} WHERE tenant_id = {tenant};
 DELETE FROM corestore.tenant_fences WHERE tenant_id = {tenant}; COMMIT"""
@@ -42,26 +43,27 @@ async def subscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID, source_dsn: 
     await conn.execute(SUBSCRIPTION.format(name=move_name(tenant_id), conninfo=conninfo))
 
 
-async def check(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
-    """The subscription still runs (it stops itself on an error)."""
-    name = move_name(tenant_id)
-    enabled = await conn.fetchval(ENABLED, name)
-    if enabled is None:
-        raise Unavailable(f"subscription {name} is gone")
-    if not enabled:
-        errors = await conn.fetchval(ERRORS, name)
-        raise Unavailable(f"subscription {name} stopped on an error ({errors} so far); see the target's log")
-
-
 async def wait_for_mark(
     conn: asyncpg.Connection, tenant_id: uuid.UUID, mark: uuid.UUID, timeout_s: float
 ) -> None:
-    """Until the target shows the source's mark (every earlier write applied), bounded."""
+    """Until the target shows the source's mark (every earlier write applied), bounded; a
+    stopped subscription fails now, not at the deadline."""
+    name = move_name(tenant_id)
     deadline = time.monotonic() + timeout_s
-    while not await conn.fetchval(HAS_MARK, tenant_id, mark):
+    while True:
+        row = await conn.fetchrow(MARK_SEEN, tenant_id, mark, name)
+        assert row is not None  # two scalar subqueries: always one row
+        if row["seen"]:
+            return
+        if row["enabled"] is None:
+            raise Unavailable(f"subscription {name} is gone")
+        if not row["enabled"]:
+            errors = await conn.fetchval(ERRORS, name)
+            raise Unavailable(
+                f"subscription {name} stopped on an error ({errors} so far); see the target's log"
+            )
         if time.monotonic() > deadline:
             raise Unavailable(f"the target did not catch up within {timeout_s:.0f} s")
-        await check(conn, tenant_id)  # a stopped subscription fails now, not at the deadline
         await asyncio.sleep(POLL_S)
 
 
