@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from corestore.moves.tables import summarize, tenant_tables
 from corestore.roles import DIRECTORY_DB
 from corestore.schema import Base
@@ -9,8 +11,9 @@ from corestore.store import CoreStore
 from corestore.types import Tenant
 from scale_units.state import ClusterState
 from tests.corestore.fill import fill_every_table
-from tests.moves.conftest import other_unit
+from tests.moves.conftest import other_unit, with_users
 
+UPNS = "SELECT user_principal_name FROM users WHERE tenant_id = $1"
 TENANT_TABLES = tuple(sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.columns))
 
 
@@ -56,3 +59,44 @@ async def test_every_tenant_table_moves_and_every_function_is_fenced(
             "AND p.prosrc LIKE '%corestore.tenant_id%'"
         )
     assert [r["proname"] for r in plain] == [], "these set the tenant past the move's fence"
+
+
+async def test_writes_made_while_the_paced_copy_runs_arrive_once(
+    units_cluster: ClusterState, units_store: CoreStore, moving: Tenant, random_name: str
+) -> None:
+    """The copy reads one snapshot (the slot's) and the subscription starts at that slot: a
+    write committed during the copy is on the target exactly once (a second copy of a row
+    would stop the subscription, a missing one the verification)."""
+    session = await with_users(units_store, moving, random_name, 60)
+    target = other_unit(moving.placement.scale_unit)
+    copying = asyncio.Event()
+    acknowledged_while_copying: list[str] = []
+    acknowledged: list[str] = []
+
+    def progress(line: str) -> None:
+        if line.startswith("copy: 0/"):
+            copying.set()
+        elif line.startswith("catch-up"):
+            copying.clear()
+
+    async def write() -> None:
+        for n in range(2_000):  # bounded; the move ends it first
+            upn = f"w{n}@{random_name}.example"
+            await session.users.create(user_principal_name=upn, display_name="w")
+            (acknowledged_while_copying if copying.is_set() else acknowledged).append(upn)
+            if done.is_set():
+                return
+
+    done = asyncio.Event()
+    writer = asyncio.create_task(write())
+    try:
+        # Slow enough that the copy of ~60 users' rows takes a few seconds.
+        await units_store.operator.move_tenant(moving.id, target, progress, copy_mib_s=0.02)
+    finally:
+        done.set()
+        await writer
+    assert acknowledged_while_copying, "no write landed during the copy: the test proves nothing"
+    async with units_cluster.connect(units_store.topology.scale_units[target].primary, DIRECTORY_DB) as conn:
+        names = [r["user_principal_name"] for r in await conn.fetch(UPNS, moving.id.value)]
+    assert len(names) == len(set(names))
+    assert set(acknowledged_while_copying + acknowledged) <= set(names)
