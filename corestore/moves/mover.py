@@ -173,7 +173,7 @@ class Mover:
                 progress(
                     f"verify: {sum(t.rows for t in verified.summaries.values())} rows equal on both sides "
                     f"at a checkpoint in {(time.monotonic() - checked) * 1000:.0f} ms "
-                    f"(writes waited {verified.paused_ms:.0f} ms)"
+                    f"(writes waited {verified.paused_ms:.0f} ms, {verified.attempts} attempt(s))"
                 )
                 async with (
                     self._replicas(source_unit, source_primary) as source_replicas,

@@ -46,15 +46,23 @@ async def subscribe(conn: asyncpg.Connection, tenant_id: uuid.UUID, source_dsn: 
 async def wait_for_mark(
     conn: asyncpg.Connection, tenant_id: uuid.UUID, mark: uuid.UUID, timeout_s: float
 ) -> None:
-    """Until the target shows the source's mark (every earlier write applied), bounded; a
-    stopped subscription fails now, not at the deadline."""
+    """Until the target shows the source's mark (every earlier write applied), bounded."""
+    if not await shows_mark(conn, tenant_id, mark, timeout_s):
+        raise Unavailable(f"the target did not catch up within {timeout_s:.0f} s")
+
+
+async def shows_mark(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, mark: uuid.UUID, timeout_s: float
+) -> bool:
+    """Whether the target shows the source's mark within `timeout_s`; a stopped subscription
+    fails now, not at the deadline."""
     name = move_name(tenant_id)
     deadline = time.monotonic() + timeout_s
     while True:
         row = await conn.fetchrow(MARK_SEEN, tenant_id, mark, name)
         assert row is not None  # two scalar subqueries: always one row
         if row["seen"]:
-            return
+            return True
         if row["enabled"] is None:
             raise Unavailable(f"subscription {name} is gone")
         if not row["enabled"]:
@@ -63,7 +71,7 @@ async def wait_for_mark(
                 f"subscription {name} stopped on an error ({errors} so far); see the target's log"
             )
         if time.monotonic() > deadline:
-            raise Unavailable(f"the target did not catch up within {timeout_s:.0f} s")
+            return False
         await asyncio.sleep(POLL_S)
 
 

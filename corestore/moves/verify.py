@@ -4,7 +4,8 @@ checkpoint  before the fence, the tenant's writes wait a moment (the fence's adv
             taken and released: nothing is refused) while the source writes a mark and takes a
             snapshot, and the target, once it shows the mark, takes its own: two snapshots of
             one state of the tenant. Every row of both is counted and checksummed with the
-            writers at work again.
+            writers at work again. The pause is bounded (`PAUSE_S`): a target further behind
+            lets the writers go, catches up, and the checkpoint is tried again.
 fenced      inside the fence, per table, every row is counted but only the row versions
             written after the checkpoint (a transaction id at or past its snapshot's xmax) are
             hashed, on both sides.
@@ -29,7 +30,11 @@ from corestore.moves import source as src
 from corestore.moves import target as dst
 from corestore.moves.tables import TableSummary, summarize
 
-CHECKPOINT_CATCH_UP_S = 10.0  # the target is a few transactions behind: the copy caught up
+# The pause is bounded: if the target is further behind than the copy's catch-up left it (a
+# busy machine), the writers go on, the target catches up, and the checkpoint is tried again.
+PAUSE_S = 0.5
+CATCH_UP_S = 30.0
+ATTEMPTS = 5
 NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
 
 
@@ -38,7 +43,8 @@ class Checkpoint:
     source_xid: int  # the first transaction id past the source's snapshot
     target_xid: int
     summaries: dict[str, TableSummary]
-    paused_ms: float  # how long the tenant's writes waited
+    paused_ms: float  # how long the tenant's writes waited, over every attempt
+    attempts: int
 
 
 async def checkpoint(
@@ -50,19 +56,28 @@ async def checkpoint(
 ) -> Checkpoint:
     """Both sides at one state of the tenant, verified in full outside the fence; `lock` is a
     third connection to the source (it holds the pause)."""
-    paused = time.monotonic()
-    async with src.paused(lock, tenant_id):
-        mark = await src.mark(s, tenant_id)
-        source_xid = await _snapshot(s)
-        await dst.wait_for_mark(d, tenant_id, mark, CHECKPOINT_CATCH_UP_S)
-        target_xid = await _snapshot(d)
-    paused_ms = (time.monotonic() - paused) * 1000
+    paused_ms = 0.0
+    for attempt in range(1, ATTEMPTS + 1):
+        paused = time.monotonic()
+        async with src.paused(lock, tenant_id):
+            mark = await src.mark(s, tenant_id)
+            source_xid = await _snapshot(s)
+            caught_up = await dst.shows_mark(d, tenant_id, mark, PAUSE_S)
+            if caught_up:
+                target_xid = await _snapshot(d)
+        paused_ms += (time.monotonic() - paused) * 1000
+        if caught_up:
+            break
+        await s.execute("ROLLBACK")
+        await dst.wait_for_mark(d, tenant_id, mark, CATCH_UP_S)
+    else:
+        raise Unavailable(f"the target fell behind at each of {ATTEMPTS} checkpoints; try the move later")
     try:
         ours, theirs = await asyncio.gather(summarize(s, tenant_id, tables), summarize(d, tenant_id, tables))
     finally:
         await asyncio.gather(s.execute("ROLLBACK"), d.execute("ROLLBACK"))
     _compare(ours, theirs, tables, "at the checkpoint")
-    return Checkpoint(source_xid, target_xid, ours, paused_ms)
+    return Checkpoint(source_xid, target_xid, ours, paused_ms, attempt)
 
 
 async def fenced(
