@@ -63,21 +63,26 @@ async def checkpoint(
             mark = await src.mark(s, tenant_id)
             source_xid = await _snapshot(s)
             caught_up = await dst.shows_mark(d, tenant_id, mark, PAUSE_S)
-            if caught_up:
-                target_xid = await _snapshot(d)
+            target_xid = await _snapshot(d) if caught_up else None
         paused_ms += (time.monotonic() - paused) * 1000
-        if caught_up:
-            break
+        if target_xid is not None:
+            summaries = await _compared_in_full(s, d, tenant_id, tables)
+            return Checkpoint(source_xid, target_xid, summaries, paused_ms, attempt)
         await s.execute("ROLLBACK")
         await dst.wait_for_mark(d, tenant_id, mark, CATCH_UP_S)
-    else:
-        raise Unavailable(f"the target fell behind at each of {ATTEMPTS} checkpoints; try the move later")
+    raise Unavailable(f"the target fell behind at each of {ATTEMPTS} checkpoints; try the move later")
+
+
+async def _compared_in_full(
+    s: asyncpg.Connection, d: asyncpg.Connection, tenant_id: uuid.UUID, tables: tuple[str, ...]
+) -> dict[str, TableSummary]:
+    """Every row of both open snapshots, counted and checksummed (which ends them)."""
     try:
         ours, theirs = await asyncio.gather(summarize(s, tenant_id, tables), summarize(d, tenant_id, tables))
     finally:
         await asyncio.gather(s.execute("ROLLBACK"), d.execute("ROLLBACK"))
     _compare(ours, theirs, tables, "at the checkpoint")
-    return Checkpoint(source_xid, target_xid, ours, paused_ms, attempt)
+    return ours
 
 
 async def fenced(
