@@ -19,8 +19,9 @@ def shape_of(record: object) -> Shape:
 
 
 def to_graph(record: object, select: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """A record in Graph's shape; `select` holds Graph names, checked by the caller (`id` always
-    comes along, and a name of another kind in a mixed list is simply absent)."""
+    """A record in Graph's shape, for the JSON encoder (msgspec); `select` holds Graph names,
+    checked by the caller (`id` always comes along, and a name of another kind in a mixed list
+    is simply absent)."""
     shape = shape_of(record)
     out: dict[str, Any] = {"@odata.type": shape.odata_type}
     for key, show in shape.shows.items():

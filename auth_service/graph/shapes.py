@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from auth_service.errors import BadRequest
@@ -45,7 +46,9 @@ def annotation(key: str) -> bool:
 
 
 def attr(name: str) -> Show:
-    return lambda record: json_value(getattr(record, name))
+    """The attribute as the record holds it: the answer's encoder (msgspec) writes a UUID and a
+    datetime exactly as `json_value` would, at a fraction of the cost of converting each here."""
+    return attrgetter(name)
 
 
 def to(name: str) -> Take:
