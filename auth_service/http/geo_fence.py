@@ -65,11 +65,10 @@ class Confinement:
             raise BadRequest(str(exc)) from None
 
 
-async def misplaced(scope: Scope, locate: Locate, elsewhere: Elsewhere) -> Response | None:
-    """The answer for a tenant-named path of another geo's tenant: 307 to where it is served, or
-    421 if no front end is known there; None when the request is this instance's to answer."""
-    tenant = _path_tenant(scope)
-    placement = None if tenant is None else await locate(tenant)
+async def misplaced(tenant: str, scope: Scope, locate: Locate, elsewhere: Elsewhere) -> Response | None:
+    """The answer for a path naming `tenant` (`path_tenant`) when it is another geo's: 307 to
+    where it is served, or 421 if no front end is known there; None when it is this instance's."""
+    placement = await locate(tenant)
     target = None if placement is None else elsewhere(placement.geo)
     if target is None:
         return None
@@ -82,7 +81,7 @@ async def misplaced(scope: Scope, locate: Locate, elsewhere: Elsewhere) -> Respo
     return RedirectResponse(location, status_code=307)
 
 
-def _path_tenant(scope: Scope) -> str | None:
+def path_tenant(scope: Scope) -> str | None:
     """`contoso.example` in `/contoso.example/oauth2/v2.0/token`, for the tenant-named paths only."""
     parts = scope["path"].split("/", 3)
     if len(parts) < 3 or parts[2] not in TENANT_PATHS or not parts[1]:

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_service.http import access_log
 from auth_service.http.deps import SERVER_HEADER
-from auth_service.http.geo_fence import Elsewhere, Locate, misplaced
+from auth_service.http.geo_fence import Elsewhere, Locate, misplaced, path_tenant
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
 from auth_service.http.lean import header
 from auth_service.http.request_ids import CLIENT_REQUEST_ID, SCOPE_KEY, Trail, client_request_id
@@ -61,8 +61,7 @@ class Guard:
         max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.app = app
-        self.locate = locate
-        self.elsewhere = elsewhere
+        self.fence = (locate, elsewhere)
         self.counts = HttpCounts() if counts is None else counts
         self.seconds = seconds
         self.max_bytes = max_bytes
@@ -127,7 +126,12 @@ class Guard:
             try:
                 with deadline:
                     try:
-                        await self._guarded(scope, counted, stamped)
+                        declared = header(scope, CONTENT_LENGTH)
+                        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                            raise BodyTooLarge(max_bytes)
+                        tenant = path_tenant(scope)
+                        elsewhere = None if tenant is None else await misplaced(tenant, scope, *self.fence)
+                        await (self.app if elsewhere is None else elsewhere)(scope, counted, stamped)
                     except BodyTooLarge:
                         if not answered.status:
                             await self._refuse(scope, receive, stamped)
@@ -143,13 +147,6 @@ class Guard:
                     scope, receive, stamped
                 )
             raise
-
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = header(scope, CONTENT_LENGTH)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            raise BodyTooLarge(self.max_bytes)
-        elsewhere = await misplaced(scope, self.locate, self.elsewhere)
-        await (self.app if elsewhere is None else elsewhere)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self.max_bytes} bytes"

@@ -82,30 +82,25 @@ class HotPaths:
             match = None if routes is None else routes.fullmatch(scope["path"])
             if match is not None and match.lastgroup is not None:
                 option = self.candidates[method][int(match.lastgroup[1:])]
-                if option.endpoint is not None:
-                    params = {name: match.group(group) for group, name in option.params}
-                    await self._serve(option, params, scope, receive, send)
+                endpoint = option.endpoint
+                if endpoint is not None:
+                    # Served here, in this frame: each nested call costs every hot request an await.
+                    scope["app"] = self.api
+                    scope["route"] = option.route
+                    scope["endpoint"] = endpoint
+                    scope["path_params"] = {name: match.group(group) for group, name in option.params}
+                    request = Request(scope, receive, send)
+                    try:
+                        response = await endpoint(request)
+                    except Exception as exc:
+                        handler = self._handler(exc)
+                        if handler is None:
+                            raise
+                        answer = handler(request, exc)
+                        response = await answer if isawaitable(answer) else answer
+                    await response(scope, receive, send)
                     return
         await self.api(scope, receive, send)
-
-    async def _serve(
-        self, option: Candidate, params: dict[str, str], scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        assert option.endpoint is not None
-        scope["app"] = self.api
-        scope["route"] = option.route
-        scope["endpoint"] = option.endpoint
-        scope["path_params"] = params
-        request = Request(scope, receive, send)
-        try:
-            response = await option.endpoint(request)
-        except Exception as exc:
-            handler = self._handler(exc)
-            if handler is None:
-                raise
-            answer = handler(request, exc)
-            response = await answer if isawaitable(answer) else answer
-        await response(scope, receive, send)
 
     def _handler(self, exc: Exception) -> Handler | None:
         """The app's handler for `exc`, looked up as Starlette's exception layer looks it up."""
