@@ -24,6 +24,7 @@ from corestore.errors import InvalidRequest
 
 ENCODER = msgspec.json.Encoder()
 JSON = "application/json"
+CONTENT_TYPE = (b"content-type", JSON.encode())
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -99,8 +100,26 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+class JsonAnswer(Response):
+    """JSON encoded once, with its headers as Starlette's `Response` would make them, minus its
+    generic work per answer (rendering the content, searching the headers for content ones)."""
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = [*headers, (b"content-length", str(len(body)).encode()), CONTENT_TYPE]
+
+
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(ENCODER.encode(payload), status, headers, JSON)
+    raw = (
+        []
+        if headers is None
+        else [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    )
+    return JsonAnswer(ENCODER.encode(payload), status, raw)
 
 
 PLAIN_COUNT = {
