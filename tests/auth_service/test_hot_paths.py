@@ -23,6 +23,7 @@ PASSWORD = "Hot-path-passw0rd!"
 BURST = 60  # requests of (application, tenant) before 429: the clock stands still, nothing refills
 VARYING = re.compile(rb'"(date|request-id)":"[^"]*"')
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
+CONSISTENCY = "x-corestore-consistency"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ async def paths(cluster: ClusterState, random_name: str) -> AsyncIterator[Paths]
         me = await plain.get("/v1.0/me", headers=bearer)
         for n in range(2):
             body = user_body(f"u{n}@{name}.example", f"User {n}")
-            assert (await plain.post("/v1.0/users", headers=bearer, json=body)).status_code == 201
+            created = await plain.post("/v1.0/users", headers=bearer, json=body)
+            assert created.status_code == 201
+        # Every later read waits for these writes: a replica behind them would answer one
+        # path before they arrive and the other after.
+        bearer[CONSISTENCY] = created.headers[CONSISTENCY]
         yield Paths(hot, plain, f"{name}.example", me.json()["id"], bearer)
 
 
