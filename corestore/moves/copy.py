@@ -8,7 +8,8 @@ so every change after the snapshot arrives once and none before it twice.
 Why not the subscription's own copy: PostgreSQL copies as fast as both primaries go, and on a
 shared machine the neighbours paid for it. `python -m bench move` measured a neighbour's read
 p99 during the copy at 1.57x / 2.19x / 3.02x its p99 before (1k / 10k / 100k users), with one
-table copied at a time. Here the rate is ours to bound (`MoveOptions.copy_mib_s`).
+table copied at a time. Here the rate is the operator's to bound (`corestore tenant move
+--copy-rate`, `move_tenant(..., copy_mib_s=...)`).
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ async def _table(
 ) -> int:
     """One table through a small queue: the source's COPY waits while the queue is full."""
     columns = [r["attname"] for r in await s.fetch(COLUMNS, table)]
-    select = f"SELECT {', '.join(columns)} FROM public.{table} WHERE tenant_id = $1"  # noqa: S608 - from pg_class
+    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    select = f"SELECT {quoted} FROM public.{table} WHERE tenant_id = $1"  # noqa: S608 - from pg_class
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
 
     async def sink(chunk: bytes) -> None:
