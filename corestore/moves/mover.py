@@ -111,7 +111,7 @@ class Mover:
             await book.check_target(unit_id)
             source = entry.placement.scale_unit
             await book.begin(source, unit_id)
-            return await self._run(book, source, unit, copy.Pace(copy_mib_s), progress, started)
+            return await self._run(book, source, unit, copy_mib_s, progress, started)
 
     async def _entry(self, tenant_id: uuid.UUID, unit: ScaleUnit) -> CatalogEntry:
         """The tenant, fresh from the catalog; a unit of another geo or cloud is refused
@@ -139,7 +139,7 @@ class Mover:
         book: Ledger,
         source: ScaleUnitId,
         unit: ScaleUnit,
-        pace: copy.Pace,
+        copy_mib_s: float | None,
         progress: Progress,
         started: float,
     ) -> MoveReport:
@@ -158,7 +158,7 @@ class Mover:
                 await src.publish(s, tenant_id, tables)
                 source_dsn = dsn(self._units.state, source_primary, "superuser", DIRECTORY_DB)
                 await copy.export_slot(source_dsn, tenant_id, s)
-                await self._copy(s, d, tenant_id, tables, pace, progress)
+                await self._copy(s, d, tenant_id, tables, copy_mib_s, progress)
                 await dst.subscribe(d, tenant_id, source_dsn)
                 await dst.analyze(d, tables)
                 caught_up = time.monotonic()
@@ -243,12 +243,12 @@ class Mover:
         d: asyncpg.Connection,
         tenant_id: uuid.UUID,
         tables: tuple[str, ...],
-        pace: copy.Pace,
+        copy_mib_s: float | None,
         progress: Progress,
     ) -> None:
         try:
             async with asyncio.timeout(COPY_TIMEOUT_S):
-                await copy.copy_tables(s, d, tenant_id, tables, pace, progress)
+                await copy.copy_tables(s, d, tenant_id, tables, copy.Pace(copy_mib_s), progress)
         except TimeoutError:
             raise Unavailable(f"the copy did not finish within {COPY_TIMEOUT_S:.0f} s") from None
 
