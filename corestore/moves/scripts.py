@@ -18,8 +18,9 @@ def literal(value: str) -> str:
 
 
 async def run(conn: asyncpg.Connection, script: str) -> None:
-    """`script` (its own BEGIN and COMMIT); on an error the transaction it opened is rolled back
-    (PostgreSQL stops a script at its first error, inside the transaction)."""
+    """`script` (its own BEGIN, and its COMMIT unless the caller ends the transaction); on an
+    error the transaction it opened is rolled back (PostgreSQL stops a script at its first
+    error, inside the transaction)."""
     try:
         await conn.execute(script)
     except BaseException:

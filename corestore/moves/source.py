@@ -22,7 +22,6 @@ from corestore.moves.scripts import literal
 from scale_units.model.types import ScaleUnitId
 
 FENCE_LOCK_TIMEOUT = "5s"  # writes in flight are bounded by the store's write deadline
-LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 LIFT = "DELETE FROM corestore.tenant_fences WHERE tenant_id = $1"
 # Scripts (`corestore.moves.scripts`): values as literals, one round trip each.
 FENCE_ROW = """INSERT INTO corestore.tenant_fences (tenant_id, state, moved_to, epoch)
@@ -31,9 +30,11 @@ SET state = excluded.state, moved_to = excluded.moved_to, epoch = excluded.epoch
 # No audit record of a mark: it is the mover's, not a change of the tenant.
 MARK = """SET LOCAL session_replication_role = replica;
 UPDATE public.tenants SET move_mark = {mark} WHERE tenant_id = {tenant}"""
-FENCE = """BEGIN; SET LOCAL lock_timeout = {timeout};
-SELECT pg_advisory_xact_lock(hashtextextended({tenant}, 0));
-{row}; {mark}; COMMIT"""
+# The tenant's lock taken exclusively (each write holds it shared, migration directory_0006), in a
+# transaction left open: the pause, and the start of the fence.
+PAUSE = """BEGIN; SET LOCAL lock_timeout = {timeout};
+SELECT pg_advisory_xact_lock(hashtextextended({tenant}, 0))"""
+FENCE = PAUSE + "; {row}; {mark}; COMMIT"
 SLOT_WAIT_S = 10.0
 SLOT_ACTIVE = "SELECT active FROM pg_replication_slots WHERE slot_name = $1"
 DROP_SLOT = """SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
@@ -80,10 +81,14 @@ async def drop_publication(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> No
 async def paused(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncIterator[None]:
     """The tenant's writes wait (none is refused) while this is held; those in flight have
     committed when it is entered."""
-    async with conn.transaction():
-        await conn.execute(f"SET LOCAL lock_timeout = '{FENCE_LOCK_TIMEOUT}'")
-        await conn.execute(LOCK, str(tenant_id))
+    await scripts.run(conn, PAUSE.format(timeout=literal(FENCE_LOCK_TIMEOUT), tenant=literal(str(tenant_id))))
+    try:
         yield
+    except BaseException:
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 async def fence(conn: asyncpg.Connection, tenant_id: uuid.UUID, target: ScaleUnitId, epoch: int) -> uuid.UUID:
