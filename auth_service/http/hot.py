@@ -6,8 +6,9 @@ over every included router, the exit stacks) does nothing for it but cost time. 
 finds the route by method, then path (one compiled pattern per method), calls the same
 endpoint, and answers an error with the app's own handler for its class, as Starlette's
 exception layer would; an error without one propagates to `Guard`, as it would from
-FastAPI. Every other request, and every path an earlier route claims, goes to FastAPI
-unchanged; FastAPI still documents every route.
+FastAPI. `Guard` asks `find` and `answer` itself and sends the answer in its own frame, so
+a hot request nests no ASGI call but the endpoint's. Every other request, and every path an
+earlier route claims, goes to FastAPI unchanged; FastAPI still documents every route.
 """
 
 from __future__ import annotations
@@ -76,31 +77,44 @@ class HotPaths:
         self.patterns = {method: re.compile("|".join(r)) for method, r in regexes.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
-            method = scope["method"]
-            routes = self.patterns.get(method)
-            match = None if routes is None else routes.fullmatch(scope["path"])
-            if match is not None and match.lastgroup is not None:
-                option = self.candidates[method][int(match.lastgroup[1:])]
-                endpoint = option.endpoint
-                if endpoint is not None:
-                    # Served here, in this frame: each nested call costs every hot request an await.
-                    scope["app"] = self.api
-                    scope["route"] = option.route
-                    scope["endpoint"] = endpoint
-                    scope["path_params"] = {name: match.group(group) for group, name in option.params}
-                    request = Request(scope, receive, send)
-                    try:
-                        response = await endpoint(request)
-                    except Exception as exc:
-                        handler = self._handler(exc)
-                        if handler is None:
-                            raise
-                        answer = handler(request, exc)
-                        response = await answer if isawaitable(answer) else answer
-                    await response(scope, receive, send)
-                    return
-        await self.api(scope, receive, send)
+        endpoint = self.find(scope)
+        if endpoint is None:
+            await self.api(scope, receive, send)
+            return
+        response = await self.answer(endpoint, scope, receive, send)
+        await response(scope, receive, send)
+
+    def find(self, scope: Scope) -> Endpoint | None:
+        """The lean endpoint that answers this request, with the scope made ready for it as
+        FastAPI's router would; None: FastAPI answers it."""
+        if scope["type"] != "http" or scope.get("root_path"):
+            return None
+        method = scope["method"]
+        routes = self.patterns.get(method)
+        match = None if routes is None else routes.fullmatch(scope["path"])
+        if match is None or match.lastgroup is None:
+            return None
+        option = self.candidates[method][int(match.lastgroup[1:])]
+        endpoint = option.endpoint
+        if endpoint is not None:
+            scope["app"] = self.api
+            scope["route"] = option.route
+            scope["endpoint"] = endpoint
+            scope["path_params"] = {name: match.group(group) for group, name in option.params}
+        return endpoint
+
+    async def answer(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> Response:
+        """The endpoint's answer, or its error's as the app's handler for it makes it; not sent
+        (`Guard` sends it in its own frame)."""
+        request = Request(scope, receive, send)
+        try:
+            return await endpoint(request)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            return await answer if isawaitable(answer) else answer
 
     def _handler(self, exc: Exception) -> Handler | None:
         """The app's handler for `exc`, looked up as Starlette's exception layer looks it up."""
