@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,93 +82,87 @@ class Guard:
         counts = self.counts
         counts.in_flight += 1
         try:
-            await self._answer(scope, receive, send, answered)
+            # One frame from here to the endpoint: a hot request's every await passes each frame.
+            try:
+                trail = Trail.new(client_request_id(header(scope, CLIENT_REQUEST_ID_KEY)))
+            except ValueError as exc:
+                scope[SCOPE_KEY] = Trail.new()
+                answered.status = 400
+                await graph_error(400, "Request_BadRequest", str(exc), scope=scope)(scope, receive, send)
+                return
+            scope[SCOPE_KEY] = trail
+            stamp = trail.headers()
+            max_bytes = self.max_bytes
+            seen = 0
+
+            async def counted() -> Message:
+                nonlocal seen
+                message = await receive()
+                seen += len(message.get("body", b""))
+                if seen > max_bytes:
+                    raise BodyTooLarge(max_bytes)
+                return message
+
+            async def stamped(message: Message) -> None:
+                if message["type"] == START:
+                    headers = message.get("headers", ())
+                    answered.saw(message["status"], headers)
+                    message = {**message, "headers": [*headers, *stamp]}
+                await send(message)
+
+            deadline = Deadline(self.seconds)
+            try:
+                try:
+                    with deadline:
+                        try:
+                            declared = header(scope, CONTENT_LENGTH)
+                            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                                raise BodyTooLarge(max_bytes)
+                            tenant = path_tenant(scope)
+                            elsewhere = (
+                                None if tenant is None else await misplaced(tenant, scope, *self.fence)
+                            )
+                            hot = self.hot
+                            if elsewhere is not None:
+                                await elsewhere(scope, counted, stamped)
+                            elif hot is None:
+                                await self.app(scope, counted, stamped)
+                            elif (endpoint := hot.find(scope)) is None:
+                                await hot.api(scope, counted, stamped)
+                            else:
+                                request = Request(scope, counted, stamped)
+                                try:
+                                    response = await endpoint(request)
+                                except Exception as exc:
+                                    response = await hot.recover(request, exc)
+                                await _sent(response, scope, counted, send, stamped, stamp, answered)
+                        except BodyTooLarge:
+                            if not answered.status:
+                                await self._refuse(scope, receive, stamped)
+                except TimeoutError:
+                    if not deadline.expired or answered.status:
+                        raise
+                    await self._late(trail, scope, receive, stamped)
+            except Exception:
+                # Starlette's own error layer would answer a bare 500 without our ids; it re-raises
+                # for the server's log either way.
+                if not answered.status:
+                    await graph_error(500, "InternalServerError", "unexpected error", scope=scope)(
+                        scope, receive, stamped
+                    )
+                raise
         finally:
             counts.in_flight -= 1
             seconds = time.perf_counter() - began
             template = getattr(scope.get("route"), "path", UNMATCHED)
             method = scope["method"]
             counts.answered(template, method, answered.status, seconds)
-            trail: Trail | None = scope.get(SCOPE_KEY)
-            if trail is not None and trail.deadline_passed:
+            found: Trail | None = scope.get(SCOPE_KEY)
+            if found is not None and found.deadline_passed:
                 counts.deadline_exceeded += 1
             access_log.request_done(
-                trail, method, template, answered.status, seconds, answered.server, idle=not counts.in_flight
+                found, method, template, answered.status, seconds, answered.server, idle=not counts.in_flight
             )
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, answered: Answered) -> None:
-        try:
-            trail = Trail.new(client_request_id(header(scope, CLIENT_REQUEST_ID_KEY)))
-        except ValueError as exc:
-            scope[SCOPE_KEY] = Trail.new()
-            answered.status = 400
-            await graph_error(400, "Request_BadRequest", str(exc), scope=scope)(scope, receive, send)
-            return
-        scope[SCOPE_KEY] = trail
-        stamp = trail.headers()
-        max_bytes = self.max_bytes
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > max_bytes:
-                raise BodyTooLarge(max_bytes)
-            return message
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == START:
-                headers = message.get("headers", ())
-                answered.saw(message["status"], headers)
-                message = {**message, "headers": [*headers, *stamp]}
-            await send(message)
-
-        deadline = Deadline(self.seconds)
-        try:
-            try:
-                with deadline:
-                    try:
-                        declared = header(scope, CONTENT_LENGTH)
-                        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                            raise BodyTooLarge(max_bytes)
-                        tenant = path_tenant(scope)
-                        elsewhere = None if tenant is None else await misplaced(tenant, scope, *self.fence)
-                        hot = self.hot
-                        if elsewhere is not None:
-                            await elsewhere(scope, counted, stamped)
-                        elif hot is None:
-                            await self.app(scope, counted, stamped)
-                        elif (endpoint := hot.find(scope)) is None:
-                            await hot.api(scope, counted, stamped)
-                        else:
-                            response = await hot.answer(endpoint, scope, counted, stamped)
-                            if response.background is None and type(response).__call__ is Response.__call__:
-                                # Sent here, as `Response` would send it: one frame and one wrapper
-                                # fewer on the hot path.
-                                answered.saw(response.status_code, response.raw_headers)
-                                headers = [*response.raw_headers, *stamp]
-                                await send(
-                                    {"type": START, "status": response.status_code, "headers": headers}
-                                )
-                                await send({"type": BODY, "body": response.body})
-                            else:
-                                await response(scope, counted, stamped)
-                    except BodyTooLarge:
-                        if not answered.status:
-                            await self._refuse(scope, receive, stamped)
-            except TimeoutError:
-                if not deadline.expired or answered.status:
-                    raise
-                await self._late(trail, scope, receive, stamped)
-        except Exception:
-            # Starlette's own error layer would answer a bare 500 without our ids; it re-raises
-            # for the server's log either way.
-            if not answered.status:
-                await graph_error(500, "InternalServerError", "unexpected error", scope=scope)(
-                    scope, receive, stamped
-                )
-            raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self.max_bytes} bytes"
@@ -178,6 +173,27 @@ class Guard:
         message = f"no answer within {self.seconds:g}s; if this was a write, it may have taken effect"
         headers = {"Retry-After": str(RETRY_AFTER_S)}
         await graph_error(503, "ServiceUnavailable", message, headers, scope=scope)(scope, receive, send)
+
+
+async def _sent(
+    response: Response,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    stamped: Send,
+    stamp: list[tuple[bytes, bytes]],
+    answered: Answered,
+) -> None:
+    """A hot route's answer, sent as `Response` would send it but with the ids added in place
+    (no wrapper per message); anything else `Response` might do (a background task, a body of
+    its own making) goes through the stamping wrapper."""
+    if response.background is not None or type(response).__call__ is not Response.__call__:
+        await response(scope, receive, stamped)
+        return
+    status, headers = response.status_code, response.raw_headers
+    answered.saw(status, headers)
+    await send({"type": START, "status": status, "headers": [*headers, *stamp]})
+    await send({"type": BODY, "body": response.body})
 
 
 class Answered:

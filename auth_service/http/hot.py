@@ -6,9 +6,10 @@ over every included router, the exit stacks) does nothing for it but cost time. 
 finds the route by method, then path (one compiled pattern per method), calls the same
 endpoint, and answers an error with the app's own handler for its class, as Starlette's
 exception layer would; an error without one propagates to `Guard`, as it would from
-FastAPI. `Guard` asks `find` and `answer` itself and sends the answer in its own frame, so
-a hot request nests no ASGI call but the endpoint's. Every other request, and every path an
-earlier route claims, goes to FastAPI unchanged; FastAPI still documents every route.
+FastAPI. `Guard` asks `find`, calls the endpoint and sends its answer in its own frame, so
+a hot request nests no call between the server's and the endpoint's but `Guard`. Every other
+request, and every path an earlier route claims, goes to FastAPI unchanged; FastAPI still
+documents every route.
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ class HotPaths:
         if endpoint is None:
             await self.api(scope, receive, send)
             return
-        response = await self.answer(endpoint, scope, receive, send)
+        request = Request(scope, receive, send)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:
+            response = await self.recover(request, exc)
         await response(scope, receive, send)
 
     def find(self, scope: Scope) -> Endpoint | None:
@@ -103,18 +108,14 @@ class HotPaths:
             scope["path_params"] = {name: match.group(group) for group, name in option.params}
         return endpoint
 
-    async def answer(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> Response:
-        """The endpoint's answer, or its error's as the app's handler for it makes it; not sent
-        (`Guard` sends it in its own frame)."""
-        request = Request(scope, receive, send)
-        try:
-            return await endpoint(request)
-        except Exception as exc:
-            handler = self._handler(exc)
-            if handler is None:
-                raise
-            answer = handler(request, exc)
-            return await answer if isawaitable(answer) else answer
+    async def recover(self, request: Request, exc: Exception) -> Response:
+        """An endpoint's error answered by the app's handler for it; `exc` again if it has none.
+        Called from the `except` that caught it."""
+        handler = self._handler(exc)
+        if handler is None:
+            raise exc
+        answer = handler(request, exc)
+        return await answer if isawaitable(answer) else answer
 
     def _handler(self, exc: Exception) -> Handler | None:
         """The app's handler for `exc`, looked up as Starlette's exception layer looks it up."""
