@@ -174,7 +174,7 @@ class Catalog:
     async def connect(self) -> AsyncIterator[Connection]:
         """A connection to the catalog on the primary of the cloud's catalog unit."""
         primary = self._router.write_target(self._router.topology.catalog_unit(self.cloud))
-        pool = await self._pools.get(primary.name, CATALOG_DB)
+        pool = self._pools.get(primary.name, CATALOG_DB)
         async with pool.acquire(timeout=CATALOG_ACQUIRE_TIMEOUT_S) as conn:
             yield conn
 

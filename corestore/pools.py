@@ -1,35 +1,32 @@
-"""One asyncpg pool per server (and database), the app role's: the store's only database stack.
+"""One pool per server (and database), the app role's: the store's only database stack.
 
-SQLAlchemy Core builds and compiles statements (`corestore.sql`); asyncpg runs them.
-A pooled connection is released without asyncpg's reset query (RESET ALL and
-friends, one round trip per request): nothing session-level is ever set on these
-connections, the tenant only with `set_config(..., true)` inside a transaction,
-and asyncpg itself rolls back a connection handed back inside a transaction.
+SQLAlchemy Core builds and compiles statements (`corestore.sql`); asyncpg runs them, on
+connections of a `ServerPool`. A connection goes back without a reset query (RESET ALL
+and friends, one round trip per request): nothing session-level is ever set on these
+connections, the tenant only with `set_config(..., true)` inside a transaction, and a
+connection given back inside a transaction is terminated, never reused.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
 
 from corestore.roles import DIRECTORY_DB, dsn
+from corestore.servers.pool import ServerPool
 from scale_units.model.types import RegionName, ServerName
 from scale_units.state import ClusterState
 from scale_units.wan.proxy import application_name
 
 POOL_CONNECT_TIMEOUT_S = 2.0  # a new pooled connection
 if TYPE_CHECKING:
-    Connection: TypeAlias = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record]
 else:
-    Connection = asyncpg.pool.PoolConnectionProxy
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """On release, nothing: see the module's docstring (a test holds us to it)."""
+    Connection = asyncpg.Connection
 
 
 def _decode_jsonb(data: bytes) -> Any:
@@ -41,16 +38,22 @@ def _decode_jsonb(data: bytes) -> Any:
         return json.loads(data[1:])
 
 
-async def _init(conn: asyncpg.Connection) -> None:
-    """jsonb as Python values, set once per connection; binary (version byte 1, then the
+async def connect(dsn: str, settings: dict[str, str]) -> Connection:
+    """A pooled connection, jsonb as Python values on it: binary (version byte 1, then the
     text), since asyncpg decodes a composite (a row a function returns) only in binary."""
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=lambda value: b"\x01" + json.dumps(value).encode(),
-        decoder=_decode_jsonb,
-        schema="pg_catalog",
-        format="binary",
-    )
+    conn: Connection = await asyncpg.connect(dsn, server_settings=settings, timeout=POOL_CONNECT_TIMEOUT_S)
+    try:
+        await conn.set_type_codec(
+            "jsonb",
+            encoder=lambda value: b"\x01" + json.dumps(value).encode(),
+            decoder=_decode_jsonb,
+            schema="pg_catalog",
+            format="binary",
+        )
+    except BaseException:
+        conn.terminate()
+        raise
+    return conn
 
 
 class Pools:
@@ -61,35 +64,20 @@ class Pools:
         self.size = size
         # Names the caller's region to the servers, and to a WAN proxy that delays by link.
         self._settings = {"application_name": application_name(region or "unknown")}
-        self._pools: dict[tuple[ServerName, str], asyncpg.Pool] = {}
-        self._lock = asyncio.Lock()
+        self._pools: dict[tuple[ServerName, str], ServerPool] = {}
 
-    async def get(self, server: ServerName, database: str = DIRECTORY_DB) -> asyncpg.Pool:
+    def get(self, server: ServerName, database: str = DIRECTORY_DB) -> ServerPool:
         """The app role's pool on `server` (connections are made when first needed)."""
         key = (server, database)
         pool = self._pools.get(key)
         if pool is None:
-            async with self._lock:
-                pool = self._pools.get(key)
-                if pool is None:
-                    pool = await asyncpg.create_pool(
-                        dsn(self.state, server, "app", database),
-                        min_size=0,
-                        max_size=self.size,
-                        reset=_no_reset,
-                        init=_init,
-                        server_settings=self._settings,
-                        timeout=POOL_CONNECT_TIMEOUT_S,
-                    )
-                    self._pools[key] = pool
+            opener = partial(connect, dsn(self.state, server, "app", database), self._settings)
+            pool = self._pools[key] = ServerPool(opener, self.size)
         return pool
 
     def usage(self) -> list[tuple[ServerName, str, int, int]]:
         """Per pool made so far: server, database, connections open, connections in use."""
-        return [
-            (server, database, pool.get_size(), pool.get_size() - pool.get_idle_size())
-            for (server, database), pool in self._pools.items()
-        ]
+        return [(server, db, pool.open, pool.in_use) for (server, db), pool in self._pools.items()]
 
     def use_state(self, state: ClusterState) -> None:
         """The cluster's state after it grew (`corestore.servers.unit_discovery`): the same servers at the

@@ -37,6 +37,7 @@ from corestore.directory.users import Users
 from corestore.errors import CommitUncertain, Conflict, InvalidRequest, TenantMoved, Unavailable
 from corestore.pools import Connection, Pools
 from corestore.rls import begin_for_tenant
+from corestore.servers.pool import ServerPool
 from corestore.servers.stats import StoreStats
 from corestore.types import Actor, CommitPosition, Placement
 from scale_units.model.geography import Cloud
@@ -219,13 +220,17 @@ class TenantSession:
 
         One deadline covers taking a connection and the read, a `Deadline`, not a timer:
         timers cost more than the statement's own Python on this path."""
-        pool = await self._pools.get(server.name)
+        pool = self._pools.get(server.name)
         position = None if is_primary else self.consistency
         with Deadline(READ_TIMEOUT_S):
-            async with pool.acquire() as conn:
+            conn = await pool.take()
+            try:
                 if position is not None and not await self._caught_up(conn, position):
                     return None
-                return await conn.fetch(sql, *args)
+                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+                return rows
+            finally:
+                pool.give(conn)
 
     async def _caught_up(self, conn: Connection, position: CommitPosition) -> bool:
         """Whether this replica has replayed `position`, our last write (waiting a bounded while)."""
@@ -273,7 +278,7 @@ class TenantSession:
                 raise self._uncertain() from None
             await self._committed(conn)
         finally:
-            await pool.release(conn)
+            pool.give(conn)
 
     async def write_one(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """One statement that enters the tenant itself (`rls.entered`), committed on its own: the
@@ -301,7 +306,7 @@ class TenantSession:
             await self._committed(conn)
             return row
         finally:
-            await pool.release(conn)
+            pool.give(conn)
 
     def _uncertain(self) -> CommitUncertain:
         self._stats.commits_uncertain += 1
@@ -319,16 +324,16 @@ class TenantSession:
             return  # committed; this session's next reads just do not wait for it
         self.consistency = CommitPosition(self.unit.id, lsn_position(str(lsn)))
 
-    async def _primary_connection(self) -> tuple[asyncpg.Pool, Connection]:
+    async def _primary_connection(self) -> tuple[ServerPool, Connection]:
         primary = self._router.write_target(self.unit)
         try:
             async with asyncio.timeout(WRITE_DEADLINE_S):
-                pool = await self._pools.get(primary.name)
-                return pool, await pool.acquire()
+                pool = self._pools.get(primary.name)
+                return pool, await pool.take()
         except UNREACHABLE:
             raise Unavailable(f"primary of {self.unit.id} is unreachable; nothing was written") from None
 
-    async def _begin(self) -> tuple[asyncpg.Pool, Connection]:
+    async def _begin(self) -> tuple[ServerPool, Connection]:
         """A connection of the primary in a transaction with the tenant entered, or
         `TenantMoved` (connection released) when a move fenced the tenant there."""
         pool, conn = await self._primary_connection()
@@ -337,16 +342,16 @@ class TenantSession:
                 await conn.execute(begin_for_tenant(self.tenant_id, self.actor))
         except asyncpg.PostgresError as exc:
             await _roll_back(conn)
-            await pool.release(conn)
+            pool.give(conn)
             if exc.sqlstate == MOVED_SQLSTATE:
                 raise TenantMoved(str(exc)) from None
             raise
         except UNREACHABLE:
-            await pool.release(conn)
+            pool.give(conn)
             raise Unavailable(f"primary of {self.unit.id} failed; nothing was written") from None
         except BaseException:
             await _roll_back(conn)
-            await pool.release(conn)
+            pool.give(conn)
             raise
         return pool, conn
 

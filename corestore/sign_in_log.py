@@ -105,7 +105,7 @@ class SignInLog:
     ) -> list[uuid.UUID]:
         """The tenants whose rows this unit refused because they moved."""
         primary = self._router.write_target(self._router.topology.scale_units[unit_id])
-        pool = await self._pools.get(primary.name)
+        pool = self._pools.get(primary.name)
         moved = []
         async with pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
             for tenant_id, rows in tenants.items():

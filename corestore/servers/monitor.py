@@ -107,7 +107,7 @@ class ReplicaMonitor:
     async def _lsn(self, server: Server) -> int | None:
         try:
             async with asyncio.timeout(LAG_PROBE_TIMEOUT_S):
-                pool = await self.pools.get(server.name)
+                pool = self.pools.get(server.name)
                 value = await pool.fetchval(LSN_SQL)
         except Exception:
             return None

@@ -39,7 +39,7 @@ async def _unit_answers(pools: Pools, router: Router, unit: ScaleUnit) -> bool:
 async def _answers(pools: Pools, server: str, database: str) -> bool:
     try:
         async with asyncio.timeout(READINESS_PROBE_TIMEOUT_S):
-            pool = await pools.get(server, database)
+            pool = pools.get(server, database)
             return bool(await pool.fetchval("SELECT true"))
     except Exception:
         return False

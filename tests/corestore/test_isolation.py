@@ -233,7 +233,7 @@ async def test_no_tenant_setting_survives_on_a_pooled_connection(
         with pytest.raises(NotFound):
             await session.groups.members(b_ids["group"])
         for server in store.topology.scale_units["emea-1"].servers:
-            pool = await store.pools.get(server.name)
+            pool = store.pools.get(server.name)
             async with pool.acquire() as conn:
                 assert not conn.is_in_transaction()
                 assert await conn.fetchval("SELECT current_setting('corestore.tenant_id', true)") in (
