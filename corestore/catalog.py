@@ -220,6 +220,11 @@ class Catalog:
         """Drop the cached placement (a unit said the tenant moved)."""
         self._cache.pop(tenant_id, None)
 
+    def cached(self, tenant_id: uuid.UUID) -> Placement | None:
+        """An active tenant's placement while the cache holds it: no await for the common case."""
+        found = self._cache.get(tenant_id)
+        return found[1].placement if found and found[0] > time.monotonic() else None
+
     async def lookup(self, tenant_id: uuid.UUID) -> CatalogEntry | None:
         """The tenant's placement; cached briefly (a move's fence tells a stale cache)."""
         cached_entry = self._cache.get(tenant_id)

@@ -75,8 +75,8 @@ class Operator:
     async def session(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> TenantSession:
         """An operator's session on one tenant, for tooling and experiments."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
-        placement = await self._catalog(cloud).served(tid)
-        return await self._open(tid, placement)
+        catalog = self._catalog(cloud)
+        return await self._open(tid, catalog.cached(tid) or await catalog.served(tid))
 
     async def delete_tenant(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> None:
         """Purge every row of the tenant; if interrupted, calling again finishes the job."""

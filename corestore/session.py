@@ -41,7 +41,7 @@ from corestore.servers.pool import ServerPool
 from corestore.servers.stats import StoreStats
 from corestore.types import Actor, CommitPosition, Placement
 from scale_units.model.geography import Cloud
-from scale_units.model.topology import ScaleUnit, Server
+from scale_units.model.topology import ScaleUnit
 from scale_units.model.types import lsn_position
 from scale_units.routing import Router
 
@@ -153,19 +153,20 @@ class TenantSession:
     def client_assertions(self) -> ClientAssertions:
         return ClientAssertions(self)
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """A read that reaches a unit the tenant has left follows it once (reads are idempotent)."""
-        return await self._followed(lambda: self._fetch(sql, args))
-
-    async def _followed(self, read: Callable[[], Awaitable[list[asyncpg.Record]]]) -> list[asyncpg.Record]:
+    async def fetch(self, sql: str, *args: Any, primary: bool = False) -> list[asyncpg.Record]:
+        """A read that reaches a unit the tenant has left follows it once (reads are idempotent).
+        `primary`: on the primary alone, for a check a lagging replica must not fail."""
         try:
-            return await read()
+            return await self._fetch(sql, args, primary)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate != MOVED_SQLSTATE:
                 raise
             why = str(exc)
         await self._follow(why)
-        return await read()
+        return await self._fetch(sql, args, primary)
+
+    async def fetch_primary(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.fetch(sql, *args, primary=True)
 
     async def _follow(self, why: str) -> None:
         """Rebind to the tenant's new unit once the catalog shows it (a move's flip comes
@@ -180,57 +181,39 @@ class TenantSession:
             await asyncio.sleep(MOVE_POLL_S)
         raise TenantMoved(f"{why}; nothing was written, try again")
 
-    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[asyncpg.Record]:
-        """Reads are idempotent: a server that cannot be reached, or dies mid-read, is
-        marked down and the next one answers. An error in the statement itself propagates."""
+    async def _fetch(self, sql: str, args: tuple[Any, ...], primary_only: bool) -> list[asyncpg.Record]:
+        """Reads are idempotent: a server that cannot be reached, or dies mid-read, is marked
+        down and the next one answers; a replica that has not replayed this session's last
+        write in time is passed over. An error in the statement itself propagates.
+
+        One deadline covers taking a connection and the read, a `Deadline`, not a timer: timers
+        cost more than the statement's own Python on this path, as would a frame per server."""
+        router = self._router
+        primary = router.write_target(self.unit)
         last_error: BaseException | None = None
-        primary = self._router.write_target(self.unit)
-        for server in self._router.read_order(self.unit):
+        for server in (primary,) if primary_only else router.read_order(self.unit):
+            is_primary = server.name == primary.name
+            position = None if is_primary else self.consistency
+            pool = self._pools.get(server.name)
             try:
-                rows = await self._fetch_on(server, server.name == primary.name, sql, args)
+                with Deadline(READ_TIMEOUT_S):
+                    conn = await pool.take()
+                    try:
+                        if position is not None and not await self._caught_up(conn, position):
+                            continue
+                        rows = await conn.fetch(sql, *args)
+                    finally:
+                        pool.give(conn)
             except UNREACHABLE as exc:
-                self._router.health.mark_down(server.name)
+                router.health.mark_down(server.name)
                 last_error = exc
                 continue
-            if rows is not None:
-                self.last_server = server.name
-                self._stats.read(server.name, server.name == primary.name)
-                return rows
+            self.last_server = server.name
+            self._stats.read(server.name, is_primary)
+            return rows
+        if primary_only:
+            raise Unavailable(f"primary of {self.unit.id} is unreachable")
         raise Unavailable(f"no server of {self.unit.id} can serve reads: {last_error}")
-
-    async def fetch_primary(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._followed(lambda: self._fetch_primary(sql, args))
-
-    async def _fetch_primary(self, sql: str, args: tuple[Any, ...]) -> list[asyncpg.Record]:
-        primary = self._router.write_target(self.unit)
-        try:
-            rows = await self._fetch_on(primary, True, sql, args)
-        except UNREACHABLE:
-            self._router.health.mark_down(primary.name)
-            raise Unavailable(f"primary of {self.unit.id} is unreachable") from None
-        assert rows is not None  # the primary has every write
-        self.last_server = primary.name
-        self._stats.read(primary.name, True)
-        return rows
-
-    async def _fetch_on(
-        self, server: Server, is_primary: bool, sql: str, args: tuple[Any, ...]
-    ) -> list[asyncpg.Record] | None:
-        """The rows, or None if this replica has not replayed our last write in time.
-
-        One deadline covers taking a connection and the read, a `Deadline`, not a timer:
-        timers cost more than the statement's own Python on this path."""
-        pool = self._pools.get(server.name)
-        position = None if is_primary else self.consistency
-        with Deadline(READ_TIMEOUT_S):
-            conn = await pool.take()
-            try:
-                if position is not None and not await self._caught_up(conn, position):
-                    return None
-                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-                return rows
-            finally:
-                pool.give(conn)
 
     async def _caught_up(self, conn: Connection, position: CommitPosition) -> bool:
         """Whether this replica has replayed `position`, our last write (waiting a bounded while)."""

@@ -74,8 +74,9 @@ class CoreStore:
         self, claims: VerifiedTenantClaims, consistency: CommitPosition | None = None
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
-        placement = await self.placement(claims.tenant_id, claims.cloud)
-        return await self._open(claims.tenant_id, placement, consistency)
+        tenant_id, cloud = claims.tenant_id, claims.cloud
+        placement = self.catalog(cloud).cached(tenant_id) or await self.placement(tenant_id, cloud)
+        return await self._open(tenant_id, placement, consistency)
 
     async def authentication_session(self, tenant_id: uuid.UUID, cloud: Cloud) -> TenantSession:
         """The authentication service's context: before a token exists, the tenant named in
@@ -87,7 +88,8 @@ class CoreStore:
     ) -> TenantSession:
         """The one place a `TenantSession` is made (for `session`, `authentication_session`
         and the operator context)."""
-        scale_unit = await self.units.unit(placement.scale_unit)
+        unit_id = placement.scale_unit
+        scale_unit = self.router.topology.scale_units.get(unit_id) or await self.units.unit(unit_id)
         return TenantSession(
             tenant_id,
             scale_unit,

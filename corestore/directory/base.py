@@ -101,14 +101,11 @@ class Repository(Generic[R]):
     async def get(self, object_id: str | uuid.UUID) -> R:
         """A point read on the nearest replica: one prepared statement."""
         oid = parse_id(object_id)
-        row = await self._one(call(f"{self.kind()}_by_id"), oid)
-        if row is None:
+        handle = self.handle
+        rows = await handle.fetch(call(f"{self.kind()}_by_id"), handle.tenant_id, oid)
+        if not rows:
             raise NotFound(f"no {self.kind()[:-1]} {oid}")
-        return self.to_record(row)
-
-    async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        rows = await self.handle.fetch(sql, self.handle.tenant_id, *args)
-        return rows[0] if rows else None
+        return self.to_record(rows[0])
 
     async def resolve(self, key: str) -> R:
         """An object by the key Graph accepts in a path: its id (users also take their UPN)."""
