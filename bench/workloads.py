@@ -117,8 +117,8 @@ WORKLOADS: dict[str, Workload] = {
             needs_frontend=True,
             baseline="asgi-read",
             goals=(
-                Goal("HTTP read throughput", "http-read", "throughput", ">=", 0.6, "asgi-read"),
-                Goal("HTTP read p99", "http-read", "p99_us", "<=", 1.5, "asgi-read"),
+                Goal("HTTP read throughput", "http-read", "throughput", ">=", 0.7, "asgi-read"),
+                Goal("HTTP read p99", "http-read", "p99_us", "<=", 1.4, "asgi-read"),
             ),
         ),
         Workload(
@@ -197,7 +197,7 @@ WORKLOADS: dict[str, Workload] = {
             _mixed,
             needs_frontend=True,
             baseline=READ_ONLY,
-            goals=(Goal("read p99 beside sign-ins", MIXED, "p99_us", "<=", 1.5, READ_ONLY),),
+            goals=(Goal("read p99 beside sign-ins", MIXED, "p99_us", "<=", 1.3, READ_ONLY),),
             measurements=2,
         ),
         Workload(
