@@ -147,9 +147,13 @@ _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
 def field_names(record: type[Any]) -> tuple[str, ...]:
-    """A record type's column names, worked out once per type (every read converts rows); a field
-    marked `metadata={"column": False}` is filled from elsewhere."""
+    """A record type's column names in its fields' order, worked out once per type (every read
+    converts rows); a field marked `metadata={"column": False}` is filled from elsewhere, and
+    comes after every column, so a record can be made from its columns' values in order."""
     found = _FIELD_NAMES.get(record)
     if found is None:
+        columns = [f.metadata.get("column", True) for f in fields(record)]
+        if False in columns and True in columns[columns.index(False) :]:
+            raise TypeError(f"{record.__name__}: a field that is not a column must follow every column")
         found = _FIELD_NAMES[record] = tuple(f.name for f in fields(record) if f.metadata.get("column", True))
     return found
