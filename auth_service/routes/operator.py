@@ -32,7 +32,14 @@ class NewTenant(BaseModel):
     administrator: Administrator
 
 
-@router.post("/tenants", status_code=201, responses={307: {"description": "another geo's front end"}})
+@router.post(
+    "/tenants",
+    status_code=201,
+    responses={
+        307: {"description": "another geo's front end"},
+        421: {"description": "another geo, and no front end of it is known here"},
+    },
+)
 async def create_tenant(body: NewTenant, parts: Annotated[Services, Depends(operator)]) -> Response:
     """A tenant in this front end's cloud, placed by its country, with its first administrator.
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from corestore.roles import DIRECTORY_DB
-from devtools.client import CreatedTenant, password_grant
+from devtools.client import CreatedTenant, password_grant, tenant_request
 from devtools.process import FrontEndProcess, front_ends
 from scale_units.state import ClusterState
 from tests.auth_service.conftest import PASSWORD, create_tenant, sign_in
@@ -108,3 +108,18 @@ def test_the_home_geo_is_served_as_before(
         f"{europe.url}/{french.domain}/oauth2/v2.0/token", data=password_grant(french.admin, PASSWORD)
     )
     assert answer.status_code == 200
+
+
+def test_a_tenant_of_a_geo_without_a_front_end_is_refused_as_documented(
+    http: httpx.Client, pair: tuple[FrontEndProcess, FrontEndProcess], cluster: ClusterState
+) -> None:
+    """Singapore's geo (Asia/Pacific) has no front end here: 421, nothing created, and the
+    OpenAPI document lists 421 for the route (schemathesis holds answers to the document)."""
+    europe, _ = pair
+    headers = {"Authorization": f"Bearer {cluster.credentials.operator}"}
+    body = tenant_request("nowhere", "SG", "nowhere.example", PASSWORD)
+    answer = http.post(f"{europe.url}/operator/tenants", headers=headers, json=body)
+    assert answer.status_code == 421, answer.text
+    assert "asia-pacific" in answer.json()["error"]["message"]
+    document = http.get(f"{europe.url}/openapi.json").json()
+    assert "421" in document["paths"]["/operator/tenants"]["post"]["responses"]
