@@ -8,6 +8,8 @@ import pytest
 
 from corestore.deadlines import Deadline
 
+pytestmark = pytest.mark.unit
+
 
 async def test_a_stuck_block_ends_in_timeout_error() -> None:
     deadline = Deadline(0.01)

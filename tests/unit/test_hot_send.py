@@ -16,6 +16,8 @@ from auth_service.http.guard import Guard
 from auth_service.http.hot import HotPaths
 from auth_service.http.lean import json_response, read_route
 
+pytestmark = pytest.mark.unit
+
 
 async def _nowhere(tenant: str) -> None:
     return None

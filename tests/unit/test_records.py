@@ -10,6 +10,8 @@ import pytest
 import corestore.objects as objects
 from corestore.objects import field_names
 
+pytestmark = pytest.mark.unit
+
 RECORDS = [
     kind
     for _, kind in inspect.getmembers(objects, inspect.isclass)
