@@ -220,16 +220,15 @@ class Catalog:
         """Drop the cached placement (a unit said the tenant moved)."""
         self._cache.pop(tenant_id, None)
 
-    def cached(self, tenant_id: uuid.UUID) -> Placement | None:
-        """An active tenant's placement while the cache holds it: no await for the common case."""
+    def cached(self, tenant_id: uuid.UUID) -> CatalogEntry | None:
+        """An active tenant's entry while the cache holds it: no await for the common case."""
         found = self._cache.get(tenant_id)
-        return found[1].placement if found and found[0] > time.monotonic() else None
+        return found[1] if found and found[0] > time.monotonic() else None
 
     async def lookup(self, tenant_id: uuid.UUID) -> CatalogEntry | None:
         """The tenant's placement; cached briefly (a move's fence tells a stale cache)."""
-        cached_entry = self._cache.get(tenant_id)
-        if cached_entry and cached_entry[0] > time.monotonic():
-            return cached_entry[1]
+        if (fresh := self.cached(tenant_id)) is not None:
+            return fresh
         async with self.connect() as conn:
             row = await conn.fetchrow(LOOKUP.sql, *LOOKUP.args(tenant=tenant_id))
         if row is None:

@@ -76,7 +76,8 @@ class Operator:
         """An operator's session on one tenant, for tooling and experiments."""
         tid = tenant_id.value if isinstance(tenant_id, TenantId) else tenant_id
         catalog = self._catalog(cloud)
-        return await self._open(tid, catalog.cached(tid) or await catalog.served(tid))
+        entry = catalog.cached(tid)
+        return await self._open(tid, entry.placement if entry else await catalog.served(tid))
 
     async def delete_tenant(self, tenant_id: TenantId | uuid.UUID, cloud: Cloud = Cloud.PUBLIC) -> None:
         """Purge every row of the tenant; if interrupted, calling again finishes the job."""

@@ -75,7 +75,8 @@ class CoreStore:
     ) -> TenantSession:
         """A session for the tenant of a verified token: its `tid` is the only tenant it can see."""
         tenant_id, cloud = claims.tenant_id, claims.cloud
-        placement = self.catalog(cloud).cached(tenant_id) or await self.placement(tenant_id, cloud)
+        entry = self.catalog(cloud).cached(tenant_id)
+        placement = entry.placement if entry else await self.placement(tenant_id, cloud)
         return await self._open(tenant_id, placement, consistency)
 
     async def authentication_session(self, tenant_id: uuid.UUID, cloud: Cloud) -> TenantSession:
