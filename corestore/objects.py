@@ -152,8 +152,10 @@ def field_names(record: type[Any]) -> tuple[str, ...]:
     comes after every column, so a record can be made from its columns' values in order."""
     found = _FIELD_NAMES.get(record)
     if found is None:
-        columns = [f.metadata.get("column", True) for f in fields(record)]
+        every = fields(record)
+        columns = [f.metadata.get("column", True) for f in every]
         if False in columns and True in columns[columns.index(False) :]:
             raise TypeError(f"{record.__name__}: a field that is not a column must follow every column")
-        found = _FIELD_NAMES[record] = tuple(f.name for f in fields(record) if f.metadata.get("column", True))
+        found = tuple(f.name for f, column in zip(every, columns, strict=True) if column)
+        _FIELD_NAMES[record] = found
     return found
