@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import asyncpg
@@ -73,32 +74,30 @@ async def test_a_waiter_that_gives_up_takes_no_connection_with_it(cluster: Clust
         await pool.close()
 
 
-async def test_a_connection_cut_off_mid_statement_is_not_lent_again(cluster: ClusterState) -> None:
+async def _cut_off(conn: Connection) -> None:
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await conn.fetchval("SELECT pg_sleep(5)")
+
+
+async def _left_in_a_transaction(conn: Connection) -> None:
+    await conn.execute("BEGIN")
+
+
+@pytest.mark.parametrize("spoil", [_cut_off, _left_in_a_transaction], ids=lambda spoil: spoil.__name__[1:])
+async def test_a_connection_given_back_unclean_is_not_lent_again(
+    cluster: ClusterState, spoil: Callable[[Connection], Awaitable[None]]
+) -> None:
     pool = _pool(cluster, 1)
     try:
         conn = await pool.take()
-        cut = await _backend(conn)
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.05):
-                await conn.fetchval("SELECT pg_sleep(5)")
+        spoiled = await _backend(conn)
+        await spoil(conn)
         pool.give(conn)
         async with pool.acquire(timeout=2.0) as fresh:
-            assert await _backend(fresh) != cut
-            assert await fresh.fetchval("SELECT 1") == 1
-    finally:
-        await pool.close()
-
-
-async def test_a_connection_given_back_inside_a_transaction_is_not_lent_again(cluster: ClusterState) -> None:
-    pool = _pool(cluster, 1)
-    try:
-        conn = await pool.take()
-        left = await _backend(conn)
-        await conn.execute("BEGIN")
-        pool.give(conn)
-        async with pool.acquire(timeout=2.0) as fresh:
-            assert await _backend(fresh) != left
+            assert await _backend(fresh) != spoiled
             assert not fresh.is_in_transaction()
+            assert await fresh.fetchval("SELECT 1") == 1
     finally:
         await pool.close()
 
