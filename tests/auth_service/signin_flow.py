@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import jwt
 
+from auth_service.http.deps import CONSISTENCY_HEADER
 from devtools.client import CreatedTenant
 
 SPA_CALLBACK = "https://app.example/callback"
@@ -28,6 +29,7 @@ class RegisteredApp:
     object_id: str
     client_id: str
     secret: str
+    consistency: str | None = None  # the last write's commit position: a read with it sees the app
 
 
 def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dict[str, str]) -> RegisteredApp:
@@ -36,8 +38,9 @@ def create_app(http: httpx.Client, url: str, tenant: CreatedTenant, headers: dic
     http.post(
         f"{url}/v1.0/servicePrincipals", headers=headers, json={"appId": app["appId"]}
     ).raise_for_status()
-    secret = http.post(f"{url}/v1.0/applications/{app['id']}/addPassword", headers=headers, json={}).json()
-    return RegisteredApp(tenant, app["id"], app["appId"], secret["secretText"])
+    added = http.post(f"{url}/v1.0/applications/{app['id']}/addPassword", headers=headers, json={})
+    position = added.headers[CONSISTENCY_HEADER]
+    return RegisteredApp(tenant, app["id"], app["appId"], added.json()["secretText"], position)
 
 
 def register_redirect_uris(

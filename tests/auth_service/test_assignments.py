@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from auth_service.http.deps import CONSISTENCY_HEADER
 from devtools.client import grant_app_roles, user_body
 from devtools.process import FrontEndProcess
 from scale_units.state import ClusterState
@@ -30,7 +31,10 @@ def _get(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any
 
 
 def _ids(http: httpx.Client, url: str, headers: dict[str, str], app: RegisteredApp) -> tuple[str, str]:
-    """The Graph service principal's id and the application's service principal id."""
+    """The Graph service principal's id and the application's service principal id (read where
+    the app's creation is visible: a replica may not have replayed it yet)."""
+    if app.consistency is not None:
+        headers = {**headers, CONSISTENCY_HEADER: app.consistency}
     graph = _get(http, f"{url}/v1.0/servicePrincipals(appId='{GRAPH}')", headers)
     principal = _get(http, f"{url}/v1.0/servicePrincipals(appId='{app.client_id}')", headers)
     return graph["id"], principal["id"]
