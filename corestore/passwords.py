@@ -4,9 +4,10 @@ A sign-in for a user that does not exist verifies against `DUMMY_HASH`, made wit
 the same parameters as real hashes, so it costs the same work as a wrong password
 and the response time does not tell which names exist.
 
-Each hash or verification is ~30 ms of CPU, so it never runs on the event loop: it
-runs in a small thread pool of its own (argon2 releases the GIL while it works), and
-the pool's size bounds how many run at once, so a burst of sign-ins queues there
+Each hash or verification is milliseconds of CPU (~4 ms with argon2 built for this CPU,
+see `scripts/bootstrap`; ~13 ms with PyPI's portable build), so it never runs on the event
+loop: it runs in a small thread pool of its own (argon2 releases the GIL while it works),
+and the pool's size bounds how many run at once, so a burst of sign-ins queues there
 instead of starving the loop that serves reads.
 """
 
@@ -22,9 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane); also what `corestore` stores.
+# One of OWASP's argon2id configurations, all of equal defence (its cheat sheet: 19 MiB and 2
+# passes, ..., 7 MiB and 5 passes; 1 lane): the least memory. Measured beside reads (`bench
+# mixed`), the memory is what hurts: a separate process verifying 20 a second with 19 MiB at
+# idle priority cost the front end's reads 11% (the caches they share), where a process spending
+# the same CPU without memory cost them nothing. Hashes made with other parameters are replaced
+# at their user's next sign-in (`needs_rehash`).
 PARAMETERS = Parameters(
-    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=2, memory_cost=19 * 1024, parallelism=1
+    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=5, memory_cost=7 * 1024, parallelism=1
 )
 HASHER = PasswordHasher.from_parameters(PARAMETERS)
 DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(32))
