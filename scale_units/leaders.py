@@ -9,6 +9,7 @@ Patroni's failsafe mode keeps the primary running.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,7 @@ from scale_units.model.topology import Role, ScaleUnit, Topology
 from scale_units.model.types import ServerName
 
 API_TIMEOUT_S = 0.5
+MAX_ANSWER_BYTES = 64 * 1024  # a member's answer is under 1 KiB
 QUORUM_STATES = frozenset({"quorum", "sync"})
 
 
@@ -55,24 +57,38 @@ def url(api: str, path: str = "patroni") -> str:
     return f"http://{api}/{path}"
 
 
-async def member_views(
-    apis: Mapping[ServerName, str], client: httpx.AsyncClient | None = None
-) -> dict[ServerName, MemberView]:
-    """Every member that answers, asked at once; a member that does not answer is left out.
-    A caller that asks often passes its own `client`, whose connections stay open."""
-    if client is None:
-        async with httpx.AsyncClient(timeout=API_TIMEOUT_S) as own:
-            return await member_views(apis, own)
+async def member_views(apis: Mapping[ServerName, str]) -> dict[ServerName, MemberView]:
+    """Every member that answers, asked at once; a member that does not answer is left out."""
 
     async def ask(name: ServerName, api: str) -> MemberView | None:
         try:
-            answer = await client.get(url(api))
-            return _view(name, answer.json())
-        except (httpx.HTTPError, ValueError):
+            async with asyncio.timeout(API_TIMEOUT_S):
+                return _view(name, json.loads(await _get_patroni(api)))
+        except (OSError, TimeoutError, ValueError):
             return None
 
     views = await asyncio.gather(*(ask(n, a) for n, a in apis.items()))
     return {v.name: v for v in views if v is not None}
+
+
+async def _get_patroni(api: str) -> bytes:
+    """The body of a member's `GET /patroni`, asked by hand. Patroni answers HTTP/1.0 and closes
+    the connection, so a client's connection pool buys nothing; httpx's request machinery cost a
+    front end ~0.7 ms of CPU per member (its health check of 6 members, every 0.5 s, 4.2 ms),
+    ~4% of its reads. This is a connection, one write, and a read to the end."""
+    host, _, port = api.rpartition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"GET /patroni HTTP/1.0\r\nHost: %s\r\n\r\n" % api.encode())
+        answer = await reader.read(MAX_ANSWER_BYTES + 1)
+        while len(answer) <= MAX_ANSWER_BYTES and (more := await reader.read(MAX_ANSWER_BYTES)):
+            answer += more
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if len(answer) > MAX_ANSWER_BYTES or not head.startswith(b"HTTP/1."):
+        raise ValueError(f"{api}: not an answer of Patroni's")
+    return body
 
 
 def member_views_now(apis: Mapping[ServerName, str]) -> dict[ServerName, MemberView]:

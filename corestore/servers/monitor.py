@@ -10,10 +10,8 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
-
 from corestore.pools import Pools
-from scale_units.leaders import API_TIMEOUT_S, leader, member_views, with_leaders
+from scale_units.leaders import leader, member_views, with_leaders
 from scale_units.model.geography import Geo
 from scale_units.model.topology import ScaleUnit, Server
 from scale_units.model.types import ServerName, lsn_position
@@ -45,7 +43,6 @@ class ReplicaMonitor:
         # As last seen, for metrics: each replica's lag behind its primary, and leader changes.
         self.lag_bytes: dict[ServerName, int] = {}
         self.leader_changes = 0
-        self._client = httpx.AsyncClient(timeout=API_TIMEOUT_S)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -55,7 +52,6 @@ class ReplicaMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._client.aclose()
 
     def _watched(self) -> dict[ServerName, str]:
         """The members this caller routes to: its geo's units and its clouds' catalog units."""
@@ -74,7 +70,7 @@ class ReplicaMonitor:
             await asyncio.sleep(self.interval_s)
 
     async def check_once(self) -> None:
-        views = await member_views(self._watched(), self._client)
+        views = await member_views(self._watched())
         current = with_leaders(self.router.topology, views)
         if current != self.router.topology:
             before = self.router.topology.scale_units
