@@ -5,13 +5,14 @@ secret or query literal can reach a log line (a test greps a run that used them 
 
 The request lines skip `logging`'s per-record machinery: a record object and a flush (a
 write system call) per request cost ~30 us of the ~300 us a read takes. They are formatted
-once and written to a buffered file, flushed when no other request is in flight or 100 ms
-after the last flush, and at exit; other lines (warnings, errors) go through `logging`, to
-the same file in the same format.
+in batches: a finished request is queued, and 100 ms after the first one queued (or once 512
+are) the queue becomes lines, written to the file with one system call; at exit too. Other
+lines (warnings, errors) go through `logging`, to the same file in the same format.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -26,6 +27,7 @@ import msgspec
 from auth_service.http.request_ids import Trail
 
 FLUSH_S = 0.1
+MAX_PENDING = 512  # a flush's batch: ~0.5 ms of the loop's time
 ENCODER = msgspec.json.Encoder()
 
 
@@ -34,61 +36,116 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+# A finished request, as its line is made from it: when, its trail, method, route, status, seconds, server.
+Done = tuple[float, Trail | None, str, str, int, float, str | None]
+
+
 class RequestLog:
     def __init__(self, path: Path, log_format: LogFormat) -> None:
         self.json = log_format is LogFormat.JSON
         self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
-        self._flushed = time.monotonic()
+        self._pending: list[Done] = []
+        self._flush: asyncio.TimerHandle | None = None
         self._millisecond = 0
         self._stamp = ""
 
-    def write(self, fields: dict[str, Any], idle: bool) -> None:
-        now = self._now()
-        if self.json:
-            line = ENCODER.encode({"time": now, "level": "info", "logger": "corestore.access", **fields})
-            self._file.write(line.decode() + "\n")
-        else:
-            head = f"{now} INFO corestore.access {fields['method']} {fields['route']} {fields['status']}"
-            tail = [f" {k}={v}" for k, v in fields.items() if v is not None]
-            self._file.write(head + "".join(tail) + "\n")
-        if idle or time.monotonic() - self._flushed > FLUSH_S:
+    def write(
+        self,
+        trail: Trail | None,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        server: str | None,
+    ) -> None:
+        """Queue the request's line: lines are made at the flush, in one batch (made as each
+        request ended, a line cost a read ~3 us, over twice what it costs in a batch)."""
+        self._pending.append((time.time(), trail, method, route, status, seconds, server))
+        if len(self._pending) >= MAX_PENDING:
             self.flush()
+        elif self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_S, self._due)
 
-    def _now(self) -> str:
-        """The time in milliseconds, formatted once per millisecond (several requests share one)."""
-        now = time.time()
-        millisecond = int(now * 1000)
-        if millisecond != self._millisecond:
-            self._millisecond = millisecond
-            self._stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-        return self._stamp
+    def _due(self) -> None:
+        self._flush = None
+        self.flush()
 
     def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        line = self._json if self.json else self._text
+        self._file.write("".join([line(*done) for done in pending]))
         self._file.flush()
-        self._flushed = time.monotonic()
+
+    def _json(
+        self,
+        at: float,
+        trail: Trail | None,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        server: str | None,
+    ) -> str:
+        fields = {
+            "time": self._time(at),
+            "level": "info",
+            "logger": "corestore.access",
+            "request_id": trail and trail.request_id,
+            "client_request_id": trail and trail.client_request_id,
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "tenant_id": trail and trail.tenant_id,
+            "client_app_id": trail and trail.client_app_id,
+            "server": server,
+        }
+        return ENCODER.encode(fields).decode() + "\n"
+
+    def _text(
+        self,
+        at: float,
+        trail: Trail | None,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        server: str | None,
+    ) -> str:
+        """The JSON line's fields in its order, each only when known."""
+        line = f"{self._time(at)} INFO corestore.access {method} {route} {status}"
+        if trail is not None:
+            line += f" request_id={trail.request_id}"
+            if trail.client_request_id is not None:
+                line += f" client_request_id={trail.client_request_id}"
+        line += f" method={method} route={route} status={status} duration_ms={round(seconds * 1000, 2)}"
+        if trail is not None:
+            if trail.tenant_id is not None:
+                line += f" tenant_id={trail.tenant_id}"
+            if trail.client_app_id is not None:
+                line += f" client_app_id={trail.client_app_id}"
+        if server is not None:
+            line += f" server={server}"
+        return line + "\n"
+
+    def _time(self, at: float) -> str:
+        """`at` in milliseconds, formatted once per millisecond (several requests share one)."""
+        millisecond = int(at * 1000)
+        if millisecond != self._millisecond:
+            self._millisecond = millisecond
+            self._stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+        return self._stamp
 
 
 _sink: RequestLog | None = None
 
 
 def request_done(
-    trail: Trail | None, method: str, route: str, status: int, seconds: float, server: str | None, idle: bool
+    trail: Trail | None, method: str, route: str, status: int, seconds: float, server: str | None
 ) -> None:
-    """The request's line; `idle`: no other request is in flight, so nothing waits to share a flush."""
-    if _sink is None:
-        return
-    fields = {
-        "request_id": trail and trail.request_id,
-        "client_request_id": trail and trail.client_request_id,
-        "method": method,
-        "route": route,
-        "status": status,
-        "duration_ms": round(seconds * 1000, 2),
-        "tenant_id": trail and trail.tenant_id,
-        "client_app_id": trail and trail.client_app_id,
-        "server": server,
-    }
-    _sink.write(fields, idle)
+    """The request's line, on the file within `FLUSH_S`."""
+    if _sink is not None:
+        _sink.write(trail, method, route, status, seconds, server)
 
 
 class JsonFormatter(logging.Formatter):

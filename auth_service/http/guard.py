@@ -160,9 +160,7 @@ class Guard:
             found: Trail | None = scope.get(SCOPE_KEY)
             if found is not None and found.deadline_passed:
                 counts.deadline_exceeded += 1
-            access_log.request_done(
-                found, method, template, answered.status, seconds, answered.server, idle=not counts.in_flight
-            )
+            access_log.request_done(found, method, template, answered.status, seconds, answered.server)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self.max_bytes} bytes"
