@@ -93,8 +93,25 @@ class TenantSession:
         self.epoch = epoch  # the placement's: a delta token of another epoch cannot be honoured
         self.consistency = consistency if consistency and consistency.scale_unit == unit.id else None
         self.last_server: str | None = None
-        self.actor: Actor | None = None  # who this session's writes are audited as
+        self._actor: Actor | None = None
+        self._actor_of: Callable[[], Actor] | None = None
         self._stats = stats
+
+    @property
+    def actor(self) -> Actor | None:
+        """Who this session's writes are audited as (None: tooling, no one)."""
+        if self._actor is None and self._actor_of is not None:
+            self._actor = self._actor_of()
+        return self._actor
+
+    @actor.setter
+    def actor(self, actor: Actor | None) -> None:
+        self._actor, self._actor_of = actor, None
+
+    def audit_as(self, actor_of: Callable[[], Actor]) -> None:
+        """Who this session's writes are audited as, worked out at its first write: a request that
+        only reads never builds it."""
+        self._actor, self._actor_of = None, actor_of
 
     @property
     def quorum_lost(self) -> bool:

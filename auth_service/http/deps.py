@@ -18,7 +18,7 @@ from fastapi import Request
 from auth_service.errors import BadRequest, Forbidden, InvalidToken
 from auth_service.http.geo_fence import Confinement
 from auth_service.http.lean import header
-from auth_service.http.request_ids import trail_of
+from auth_service.http.request_ids import Trail, trail_of
 from auth_service.http.throttle import Throttle
 from auth_service.oauth.permissions import permitted
 from auth_service.oauth.tokens import TokenVerifier, VerifiedToken, guid
@@ -96,10 +96,9 @@ def _consistency(request: Request) -> CommitPosition | None:
         raise BadRequest(f"{CONSISTENCY_HEADER} is not a token this API returned") from None
 
 
-def _actor(token: VerifiedToken, request: Request) -> Actor:
+def _actor(token: VerifiedToken, trail: Trail | None) -> Actor:
     """Who the request's writes are audited as: the signed-in user (a token with scopes), else the
     application (its appId and service principal); the correlation id is the request's id."""
-    trail = trail_of(request.scope)
     correlation = guid(trail.request_id if trail is not None else None)  # the actor setting holds ids only
     if token.scopes:
         return Actor(user_id=token.object_id, correlation_id=correlation)
@@ -130,7 +129,8 @@ class Gate:
         if not permitted(token.granted, permission, resource):
             raise Forbidden(f"this operation needs {permission}")
         session = await self.sessions(token, _consistency(request))
-        session.actor = _actor(token, request)
+        trail = trail_of(request.scope)
+        session.audit_as(lambda: _actor(token, trail))
         self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
         noted(request, token.tenant_id, token.app_id)
         self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")

@@ -7,6 +7,7 @@ They replace `corestore`'s session where a test is about the front end's decisio
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -17,6 +18,7 @@ from corestore.errors import NotFound
 from corestore.objects import ServicePrincipal, User
 from corestore.passwords import hash_password
 from corestore.session import TenantSession
+from corestore.types import Actor
 from scale_units.model.geography import Geo
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -130,6 +132,10 @@ class FakeSession:
     users: Users = field(default_factory=Users)
     applications: Applications = field(default_factory=Applications)
     grants: Grants = field(default_factory=Grants)
+    actor_of: Callable[[], Actor] | None = None
+
+    def audit_as(self, actor_of: Callable[[], Actor]) -> None:
+        self.actor_of = actor_of
 
     def as_session(self) -> TenantSession:
         """The fake where a `TenantSession` is expected (it has what the front end calls)."""

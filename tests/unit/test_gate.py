@@ -10,9 +10,10 @@ from starlette.requests import Request
 from auth_service.errors import Forbidden, InvalidToken, ServedElsewhere
 from auth_service.http.deps import Gate
 from auth_service.http.geo_fence import Confinement
+from auth_service.http.request_ids import SCOPE_KEY, Trail
 from auth_service.http.throttle import Limits, Throttle, Throttled
 from auth_service.keys.ring import KeyRing
-from auth_service.oauth.permissions import READ, USER_SCOPES, WRITE
+from auth_service.oauth.permissions import ADMIN_SCOPES, READ, USER_SCOPES, WRITE
 from auth_service.oauth.tokens import TokenIssuer, TokenVerifier, VerifiedToken
 from corestore.session import TenantSession
 from corestore.types import CommitPosition
@@ -94,3 +95,20 @@ async def test_requests_past_the_burst_are_throttled() -> None:
         await f.gate.caller(request("/v1.0/users", token), READ, "users")
     with pytest.raises(Throttled):
         await f.gate.caller(request("/v1.0/users", token), READ, "users")
+
+
+async def test_writes_are_audited_as_the_caller_with_the_request_id() -> None:
+    f = Fixture()
+    user_token, app_token = f.token(scopes=ADMIN_SCOPES), f.token(roles=("User.ReadWrite.All",))
+    trail = Trail.new()
+    user = request("/v1.0/users", user_token, "POST")
+    user.scope[SCOPE_KEY] = trail
+    who = await f.gate.caller(user, WRITE, "users")
+    assert f.session.actor_of is not None
+    actor = f.session.actor_of()
+    assert actor.user_id == who.token.object_id
+    assert actor.app_id is None
+    assert actor.correlation_id == uuid.UUID(trail.request_id)
+    who = await f.gate.caller(request("/v1.0/users", app_token, "POST"), WRITE, "users")
+    actor = f.session.actor_of()
+    assert (actor.app_id, actor.principal_id, actor.user_id) == (who.token.app_id, who.token.object_id, None)
