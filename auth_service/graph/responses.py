@@ -10,15 +10,17 @@ from fastapi import Request, Response
 
 from auth_service.graph.odata import context, shape_of, skiptoken, to_graph
 from auth_service.http.deps import Caller
-from auth_service.http.lean import header, json_response
+from auth_service.http.lean import ENCODER, JsonAnswer, header
 from corestore.objects import Page
+
+ETAG = b"etag"
 
 
 def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None) -> Response:
-    headers = who.headers()
+    headers = who.raw_headers()
     if tag is not None:
-        headers["ETag"] = tag
-    return json_response(payload, status, headers)
+        headers.append((ETAG, tag.encode("latin-1")))
+    return JsonAnswer(ENCODER.encode(payload), status, headers)
 
 
 def base_url(request: Request) -> str:

@@ -35,6 +35,9 @@ REGION_HEADER = "x-corestore-region"
 # policy, `degrade` (commits go on asynchronously) or `wait` (commits wait for a replica).
 QUORUM_HEADER = "x-corestore-quorum-lost"
 CONSISTENCY_KEY = CONSISTENCY_HEADER.encode()
+SERVER_KEY = SERVER_HEADER.encode()
+REGION_KEY = REGION_HEADER.encode()
+QUORUM_KEY = QUORUM_HEADER.encode()
 AUTHORIZATION = b"authorization"
 
 
@@ -44,16 +47,22 @@ class Caller:
     session: TenantSession
     region: str
 
-    def headers(self) -> dict[str, str]:
-        """Where the answer came from, and the token that lets the next request read this one's writes."""
-        out = {REGION_HEADER: self.region}
-        if self.session.last_server is not None:
-            out[SERVER_HEADER] = self.session.last_server
-        if self.session.consistency is not None:
-            out[CONSISTENCY_HEADER] = str(self.session.consistency)
-        if self.session.quorum_lost:
-            out[QUORUM_HEADER] = self.session.unit.no_quorum.value
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """Where the answer came from, and the token that lets the next request read this one's
+        writes; as ASGI sends headers (a read's answer skips a dict and its encoding)."""
+        session = self.session
+        out = [(REGION_KEY, self.region.encode())]
+        if session.last_server is not None:
+            out.append((SERVER_KEY, session.last_server.encode()))
+        if session.consistency is not None:
+            out.append((CONSISTENCY_KEY, str(session.consistency).encode()))
+        if session.quorum_lost:
+            out.append((QUORUM_KEY, session.unit.no_quorum.value.encode()))
         return out
+
+    def headers(self) -> dict[str, str]:
+        """`raw_headers`, for a `Response` built with a mapping."""
+        return {key.decode(): value.decode() for key, value in self.raw_headers()}
 
 
 # A verified token's tenant session (`CoreStore.session`), reading at least the given position.

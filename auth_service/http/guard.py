@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_service.http import access_log
-from auth_service.http.deps import SERVER_HEADER
+from auth_service.http.deps import SERVER_KEY
 from auth_service.http.geo_fence import Elsewhere, Locate, misplaced, path_tenant
 from auth_service.http.hot import HotPaths
 from auth_service.http.http_errors import RETRY_AFTER_S, graph_error
@@ -42,7 +42,6 @@ REQUEST_DEADLINE_S = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 CONTENT_LENGTH = b"content-length"
 CLIENT_REQUEST_ID_KEY = CLIENT_REQUEST_ID.encode()
-SERVER_KEY = SERVER_HEADER.encode()
 START = "http.response.start"
 BODY = "http.response.body"
 
