@@ -73,19 +73,11 @@ class RequestLog:
     def flush(self) -> None:
         pending, self._pending = self._pending, []
         line = self._json if self.json else self._text
-        self._file.write("".join([line(*done) for done in pending]))
+        self._file.write("".join([line(done) for done in pending]))
         self._file.flush()
 
-    def _json(
-        self,
-        at: float,
-        trail: Trail | None,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        server: str | None,
-    ) -> str:
+    def _json(self, done: Done) -> str:
+        at, trail, method, route, status, seconds, server = done
         fields = {
             "time": self._time(at),
             "level": "info",
@@ -102,17 +94,9 @@ class RequestLog:
         }
         return ENCODER.encode(fields).decode() + "\n"
 
-    def _text(
-        self,
-        at: float,
-        trail: Trail | None,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        server: str | None,
-    ) -> str:
+    def _text(self, done: Done) -> str:
         """The JSON line's fields in its order, each only when known."""
+        at, trail, method, route, status, seconds, server = done
         line = f"{self._time(at)} INFO corestore.access {method} {route} {status}"
         if trail is not None:
             line += f" request_id={trail.request_id}"
