@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from typing import Literal
 
@@ -76,11 +75,3 @@ async def test_the_event_loop_runs_while_a_password_is_checked(monkeypatch: pyte
     release.set()
     assert await pending is False
     assert threads == ["argon2_0"], "on the pool's own thread, not the loop's"
-
-
-async def test_passwords_are_hashed_only_on_cpu_nothing_else_wants() -> None:
-    """Reads first: the hashing thread runs at the kernel's idle priority, never the loop's."""
-    loop = asyncio.get_running_loop()
-    policy = await loop.run_in_executor(passwords.POOL, os.sched_getscheduler, 0)
-    assert policy == os.SCHED_IDLE
-    assert os.sched_getscheduler(0) != os.SCHED_IDLE, "the event loop's thread keeps its priority"
