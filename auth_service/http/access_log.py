@@ -7,7 +7,9 @@ The request lines skip `logging`'s per-record machinery: a record object and a f
 write system call) per request cost ~30 us of the ~300 us a read takes. They are formatted
 in batches: a finished request is queued, and 100 ms after the first one queued (or once 512
 are) the queue becomes lines, written to the file with one system call; at exit too. Other
-lines (warnings, errors) go through `logging`, to the same file in the same format.
+lines (warnings, errors) go through `logging`, to the same file in the same format, at once:
+a warning may come before the lines of requests that ended just before it (the request id
+ties a line to its request, as it ties a traceback).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import msgspec
 
@@ -36,8 +38,31 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-# A finished request, as its line is made from it: when, its trail, method, route, status, seconds, server.
-Done = tuple[float, Trail | None, str, str, int, float, str | None]
+class Done(NamedTuple):
+    """A finished request, as its line is made from it."""
+
+    at: float  # time.time() when it ended
+    trail: Trail | None
+    method: str
+    route: str
+    status: int
+    seconds: float
+    server: str | None
+
+    def fields(self) -> dict[str, Any]:
+        """The line's fields, in order (the text line skips those not known)."""
+        trail = self.trail
+        return {
+            "request_id": trail and trail.request_id,
+            "client_request_id": trail and trail.client_request_id,
+            "method": self.method,
+            "route": self.route,
+            "status": self.status,
+            "duration_ms": round(self.seconds * 1000, 2),
+            "tenant_id": trail and trail.tenant_id,
+            "client_app_id": trail and trail.client_app_id,
+            "server": self.server,
+        }
 
 
 class RequestLog:
@@ -45,29 +70,24 @@ class RequestLog:
         self.json = log_format is LogFormat.JSON
         self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
         self._pending: list[Done] = []
-        self._flush: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
         self._millisecond = 0
         self._stamp = ""
 
-    def write(
-        self,
-        trail: Trail | None,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        server: str | None,
-    ) -> None:
+    def write(self, done: Done) -> None:
         """Queue the request's line: lines are made at the flush, in one batch (made as each
         request ended, a line cost a read ~3 us, over twice what it costs in a batch)."""
-        self._pending.append((time.time(), trail, method, route, status, seconds, server))
+        self._pending.append(done)
         if len(self._pending) >= MAX_PENDING:
             self.flush()
-        elif self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(FLUSH_S, self._due)
+            return
+        loop = asyncio.get_running_loop()
+        if self._timer_loop is not loop:  # none due on this loop (its timer's loop may be gone)
+            self._timer_loop = loop
+            loop.call_later(FLUSH_S, self._due)
 
     def _due(self) -> None:
-        self._flush = None
+        self._timer_loop = None
         self.flush()
 
     def flush(self) -> None:
@@ -77,40 +97,13 @@ class RequestLog:
         self._file.flush()
 
     def _json(self, done: Done) -> str:
-        at, trail, method, route, status, seconds, server = done
-        fields = {
-            "time": self._time(at),
-            "level": "info",
-            "logger": "corestore.access",
-            "request_id": trail and trail.request_id,
-            "client_request_id": trail and trail.client_request_id,
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-            "tenant_id": trail and trail.tenant_id,
-            "client_app_id": trail and trail.client_app_id,
-            "server": server,
-        }
-        return ENCODER.encode(fields).decode() + "\n"
+        head = {"time": self._time(done.at), "level": "info", "logger": "corestore.access"}
+        return ENCODER.encode(head | done.fields()).decode() + "\n"
 
     def _text(self, done: Done) -> str:
-        """The JSON line's fields in its order, each only when known."""
-        at, trail, method, route, status, seconds, server = done
-        line = f"{self._time(at)} INFO corestore.access {method} {route} {status}"
-        if trail is not None:
-            line += f" request_id={trail.request_id}"
-            if trail.client_request_id is not None:
-                line += f" client_request_id={trail.client_request_id}"
-        line += f" method={method} route={route} status={status} duration_ms={round(seconds * 1000, 2)}"
-        if trail is not None:
-            if trail.tenant_id is not None:
-                line += f" tenant_id={trail.tenant_id}"
-            if trail.client_app_id is not None:
-                line += f" client_app_id={trail.client_app_id}"
-        if server is not None:
-            line += f" server={server}"
-        return line + "\n"
+        head = f"{self._time(done.at)} INFO corestore.access {done.method} {done.route} {done.status}"
+        tail = [f" {k}={v}" for k, v in done.fields().items() if v is not None]
+        return head + "".join(tail) + "\n"
 
     def _time(self, at: float) -> str:
         """`at` in milliseconds, formatted once per millisecond (several requests share one)."""
@@ -129,7 +122,7 @@ def request_done(
 ) -> None:
     """The request's line, on the file within `FLUSH_S`."""
     if _sink is not None:
-        _sink.write(trail, method, route, status, seconds, server)
+        _sink.write(Done(time.time(), trail, method, route, status, seconds, server))
 
 
 class JsonFormatter(logging.Formatter):
