@@ -13,13 +13,13 @@ from auth_service.http.deps import Caller
 from auth_service.http.lean import ENCODER, JsonAnswer, header
 from corestore.objects import Page
 
-ETAG = b"etag"
+ETAG_KEY = b"etag"
 
 
 def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | None = None) -> Response:
     headers = who.raw_headers()
     if tag is not None:
-        headers.append((ETAG, tag.encode("latin-1")))
+        headers.append((ETAG_KEY, tag.encode("latin-1")))
     return JsonAnswer(ENCODER.encode(payload), status, headers)
 
 
