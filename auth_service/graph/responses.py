@@ -10,7 +10,7 @@ from fastapi import Request, Response
 
 from auth_service.graph.odata import context, shape_of, skiptoken, to_graph
 from auth_service.http.deps import Caller
-from auth_service.http.lean import ENCODER, JsonAnswer, header
+from auth_service.http.lean import JsonAnswer, header
 from corestore.objects import Page
 
 ETAG_KEY = b"etag"
@@ -20,7 +20,7 @@ def respond(who: Caller, payload: dict[str, Any], status: int = 200, tag: str | 
     headers = who.raw_headers()
     if tag is not None:
         headers.append((ETAG_KEY, tag.encode("latin-1")))
-    return JsonAnswer(ENCODER.encode(payload), status, headers)
+    return JsonAnswer(payload, status, headers)
 
 
 def base_url(request: Request) -> str:

@@ -106,10 +106,11 @@ class JsonAnswer(Response):
 
     media_type = JSON
 
-    def __init__(self, body: bytes, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, payload: Any, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """`headers` as ASGI sends them (lower-case names, bytes)."""
         self.status_code = status
         self.background = None
-        self.body = body
+        self.body = body = ENCODER.encode(payload)
         self.raw_headers = [*headers, (b"content-length", str(len(body)).encode()), CONTENT_TYPE]
 
 
@@ -119,7 +120,7 @@ def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | 
         if headers is None
         else [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     )
-    return JsonAnswer(ENCODER.encode(payload), status, raw)
+    return JsonAnswer(payload, status, raw)
 
 
 PLAIN_COUNT = {
