@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -122,51 +121,53 @@ class TenantSession:
     def placement(self) -> Placement:
         return Placement(self.unit.cloud, self.unit.geo, self.unit.id, self.epoch)
 
-    @cached_property
+    # Repositories are stateless views on this session, made when asked: a session lives for one
+    # request, and `cached_property` would take a lock (Python 3.11) to remember one.
+    @property
     def users(self) -> Users:
         return Users(self)
 
-    @cached_property
+    @property
     def groups(self) -> Groups:
         return Groups(self)
 
-    @cached_property
+    @property
     def applications(self) -> Applications:
         return Applications(self, self._secret_key)
 
-    @cached_property
+    @property
     def service_principals(self) -> ServicePrincipals:
         return ServicePrincipals(self)
 
-    @cached_property
+    @property
     def app_role_assignments(self) -> AppRoleAssignments:
         return AppRoleAssignments(self)
 
-    @cached_property
+    @property
     def devices(self) -> Devices:
         return Devices(self)
 
-    @cached_property
+    @property
     def sign_ins(self) -> SignIns:
         return SignIns(self)
 
-    @cached_property
+    @property
     def organization(self) -> Organizations:
         return Organizations(self)
 
-    @cached_property
+    @property
     def directory_audits(self) -> DirectoryAudits:
         return DirectoryAudits(self)
 
-    @cached_property
+    @property
     def deleted_items(self) -> DeletedItems:
         return DeletedItems(self)
 
-    @cached_property
+    @property
     def grants(self) -> Grants:
         return Grants(self)
 
-    @cached_property
+    @property
     def client_assertions(self) -> ClientAssertions:
         return ClientAssertions(self)
 
