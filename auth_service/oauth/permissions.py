@@ -8,6 +8,8 @@ Group.ReadWrite.All, ...) grant it on their own resource only, as in Graph, wher
 
 from __future__ import annotations
 
+from functools import cache
+
 USER_READ = "User.Read"
 READ = "Directory.Read.All"
 WRITE = "Directory.ReadWrite.All"
@@ -64,4 +66,10 @@ for _permission in (READ, WRITE):
 
 def permitted(granted: set[str], permission: str, resource: str) -> bool:
     """Whether `granted` holds `permission` on `resource`, the one its route declares."""
-    return bool(granted & (IMPLIED.get(permission, {permission}) | FINER.get((permission, resource), set())))
+    return not granted.isdisjoint(granting(permission, resource))
+
+
+@cache  # every request asks: the union is made once per route's question
+def granting(permission: str, resource: str) -> frozenset[str]:
+    """Every permission that grants `permission` on `resource`."""
+    return frozenset(IMPLIED.get(permission, {permission}) | FINER.get((permission, resource), set()))
