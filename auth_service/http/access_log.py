@@ -71,8 +71,8 @@ class RequestLog:
         self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
         self._pending: list[Done] = []
         self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
-        self._millisecond = 0
-        self._stamp = ""
+        self._second = 0
+        self._day_and_time = ""
 
     def write(self, done: Done) -> None:
         """Queue the request's line: lines are made at the flush, in one batch (made as each
@@ -106,12 +106,15 @@ class RequestLog:
         return head + "".join(tail) + "\n"
 
     def _time(self, at: float) -> str:
-        """`at` in milliseconds, formatted once per millisecond (several requests share one)."""
+        """`at` to the millisecond, as `isoformat` writes UTC; the date and time of day are made
+        once a second (a busy front end answers several requests a millisecond, and thousands
+        a second)."""
         millisecond = int(at * 1000)
-        if millisecond != self._millisecond:
-            self._millisecond = millisecond
-            self._stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
-        return self._stamp
+        second, fraction = divmod(millisecond, 1000)
+        if second != self._second:
+            self._second = second
+            self._day_and_time = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._day_and_time}.{fraction:03d}+00:00"
 
 
 _sink: RequestLog | None = None
