@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
+from auth_service.http.deps import CONSISTENCY_HEADER
 from bench.db.rows import Row
 from bench.http.load import Writers, bearer
 from bench.scrape import Scraped, scraping
@@ -158,14 +159,16 @@ def _application(http: httpx.Client, tenant: BenchTenant, index: int) -> tuple[s
         http, "POST", "/v1.0/applications", headers=auth, json={"displayName": f"bench-app-{index}"}
     ).json()
     _send(http, "POST", "/v1.0/servicePrincipals", headers=auth, json={"appId": app["appId"]})
-    secret = _send(http, "POST", f"/v1.0/applications/{app['id']}/addPassword", headers=auth, json={}).json()
+    added = _send(http, "POST", f"/v1.0/applications/{app['id']}/addPassword", headers=auth, json={})
     form = {
         "grant_type": "client_credentials",
         "client_id": app["appId"],
-        "client_secret": secret["secretText"],
+        "client_secret": added.json()["secretText"],
     }
-    # What the reads need, granted as an administrator does (the grant's token then carries it).
-    grant_app_roles(http, "", auth, app["appId"], APP_ROLES)
+    # What the reads need, granted as an administrator does (the grant's token then carries it),
+    # reading what was just written: a replica may not have replayed it yet.
+    after = {**auth, CONSISTENCY_HEADER: added.headers[CONSISTENCY_HEADER]}
+    grant_app_roles(http, "", after, app["appId"], APP_ROLES)
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     while True:  # the grant reads a replica, which may not have the assignment yet
         token = _send(http, "POST", f"/{tenant.id}/oauth2/v2.0/token", data=form).json()["access_token"]
