@@ -75,7 +75,7 @@ def services(request: Request) -> Services:
     return found
 
 
-def noted(request: Request, tenant_id: uuid.UUID, app_id: uuid.UUID | None) -> None:
+def noted(request: Request, tenant_id: uuid.UUID | str, app_id: uuid.UUID | str | None) -> None:
     """Who the request acts for, for its log line, once it is known to be of this geo. A client
     id is logged only as the GUID an app id is (`tokens.guid`): a form's text could be anything,
     a secret too."""
@@ -141,8 +141,8 @@ class Gate:
         trail = trail_of(request.scope)
         session.audit_as(lambda: _actor(token, trail))
         self.confinement.confine(session.unit.geo)  # nothing of another geo's tenant is processed here
-        noted(request, token.tenant_id, token.app_id)
-        self.throttle.check(token.tenant_id, token.client_id, write=request.method != "GET")
+        noted(request, token.tenant_text, token.app_text)
+        self.throttle.check(token.tenant_text, token.client_id, write=request.method != "GET")
         return Caller(token, session, self.region)
 
 

@@ -105,6 +105,16 @@ class VerifiedToken:
         """Its client id as the GUID an app id is, else None."""
         return guid(self.client_id)
 
+    @cached_property
+    def tenant_text(self) -> str:
+        """`tenant_id` as text, for the request's log line and throttle key."""
+        return str(self.tenant_id)
+
+    @cached_property
+    def app_text(self) -> str | None:
+        """`app_id` as text, for the request's log line."""
+        return None if self.app_id is None else str(self.app_id)
+
 
 def guid(text: str | None) -> uuid.UUID | None:
     """A GUID, or None for anything else."""
