@@ -18,6 +18,7 @@ import asyncio
 import atexit
 import json
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -74,7 +75,7 @@ class RequestLog:
         self._file: IO[str] = path.open("a", buffering=64 * 1024, encoding="utf-8")
         self._pending: list[Done] = []
         self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
-        self._second = 0
+        self._second: int | None = None
         self._day_and_time = ""
 
     def write(self, done: Done) -> None:
@@ -109,15 +110,16 @@ class RequestLog:
         return head + "".join(tail) + "\n"
 
     def _time(self, at: float) -> str:
-        """`at` to the millisecond, as `isoformat` writes UTC; the date and time of day are made
-        once a second (a busy front end answers several requests a millisecond, and thousands
-        a second)."""
-        millisecond = int(at * 1000)
-        second, fraction = divmod(millisecond, 1000)
+        """`at` as `isoformat(timespec="milliseconds")` writes it in UTC (rounded to the microsecond
+        as `fromtimestamp` rounds it, then cut to the millisecond); the date and time of day are
+        made once a second (a busy front end answers thousands of requests a second)."""
+        second = math.floor(at)
+        microsecond = round((at - second) * 1_000_000)
+        second, microsecond = second + microsecond // 1_000_000, microsecond % 1_000_000
         if second != self._second:
             self._second = second
-            self._day_and_time = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._day_and_time}.{fraction:03d}+00:00"
+            self._day_and_time = datetime.fromtimestamp(second, UTC).replace(tzinfo=None).isoformat()
+        return f"{self._day_and_time}.{microsecond // 1000:03d}+00:00"
 
 
 _sink: RequestLog | None = None
