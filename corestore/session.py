@@ -49,7 +49,9 @@ READ_TIMEOUT_S = 5.0  # a connection and a read: past it the server counts as un
 AFTERWORD_TIMEOUT_S = 2.0  # a one-row statement after the work: the commit's position, a rollback
 WRITE_DEADLINE_S = 5.0  # connecting, BEGIN and the caller's statements
 COMMIT_WAIT_S = 5.0  # the commit, which waits for a quorum replica
-# A server gone, going, or out of reach; never an error in the statement or its data.
+# A server gone, going, or out of reach; never an error in the statement or its data. A
+# connection whose protocol broke as its server went (asyncpg: "another operation is in
+# progress") counts too: it was met as a replica died under load, and answered 500.
 UNREACHABLE = (
     OSError,
     TimeoutError,
@@ -58,6 +60,7 @@ UNREACHABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InternalClientError,
 )
 CAUGHT_UP_SQL = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
 MOVED_SQLSTATE = "CS001"  # raised by corestore.enter_tenant (migration directory_0006)
@@ -220,6 +223,10 @@ class TenantSession:
                         if position is not None and not await self._caught_up(conn, position):
                             continue
                         rows = await conn.fetch(sql, *args)
+                    except BaseException as exc:
+                        if not isinstance(exc, asyncpg.PostgresError):
+                            conn.terminate()  # cut off or broken mid-statement: lent to no one again
+                        raise
                     finally:
                         pool.give(conn)
             except UNREACHABLE as exc:
